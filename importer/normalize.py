@@ -1,0 +1,128 @@
+"""Normalize: sheet headers to SPEC.md parameter names, cell texts to canonical values.
+
+Values a domain cannot read are left as typed (stripped), so validation can quote them back.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from schemas import PARAMETERS
+
+from .errors import InputError
+from .load import LoadedSheet, header_key
+
+__all__ = ["NormalizedSheet", "column_letter", "load_mapping", "normalize", "resolve_headers"]
+
+_BUILTIN = {header_key(name): name for name in PARAMETERS}
+
+
+@dataclass(frozen=True)
+class NormalizedSheet:
+    loaded: LoadedSheet
+    #: Canonical values: one column per parameter present in the sheet, missing = NA.
+    frame: pd.DataFrame
+    #: Parameter name -> the header it came from (to point at the cell in reports).
+    source_headers: dict[str, str]
+    #: Sheet-level warnings in plain words (unknown columns, ...).
+    warnings: tuple[str, ...]
+
+
+def column_letter(position: int) -> str:
+    """0 -> 'A', 26 -> 'AA'."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def load_mapping(path: str | Path | None) -> dict[str, str]:
+    """Read a mapping file: ``[aliases]`` of ``"Carrier header" = "parameter"``.
+
+    Returns header_key(alias) -> parameter name.
+    """
+    if path is None:
+        return {}
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"mapping file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"mapping file {path} cannot be read ({exc.__class__.__name__})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"mapping file {path} is not valid TOML: {exc}") from None
+    aliases = data.get("aliases")
+    if not isinstance(aliases, dict) or not aliases:
+        raise InputError(
+            f'mapping file {path} needs an [aliases] table, e.g. "Trunk Name" = "name"'
+        )
+    out: dict[str, str] = {}
+    for alias, target in aliases.items():
+        param = _BUILTIN.get(header_key(str(target)))
+        if param is None:
+            raise InputError(
+                f"mapping file {path} maps {alias!r} to {target!r}, which is not a "
+                "sip_endpoint parameter"
+            )
+        out[header_key(alias)] = param
+    return out
+
+
+def resolve_headers(
+    headers: tuple[str, ...], aliases: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Map headers to parameters. Returns (header -> parameter, unknown-column warnings)."""
+    lookup = {**_BUILTIN, **(aliases or {})}
+    resolved: dict[str, str] = {}
+    claimed: dict[str, tuple[int, str]] = {}
+    warnings: list[str] = []
+    for position, header in enumerate(headers):
+        if header.startswith("_"):
+            continue  # report columns (_row, _errors, ...): a rejections file fed back
+        param = lookup.get(header_key(header))
+        if param is None:
+            warnings.append(
+                f"column {column_letter(position)} ({header!r}) is not a sip_endpoint "
+                "parameter and was ignored"
+            )
+            continue
+        if param in claimed:
+            first_pos, first = claimed[param]
+            raise InputError(
+                f"columns {column_letter(first_pos)} and {column_letter(position)} both mean "
+                f"{param!r} ({first!r} and {header!r}); keep one of them"
+            )
+        claimed[param] = (position, header)
+        resolved[header] = param
+    return resolved, warnings
+
+
+def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> NormalizedSheet:
+    resolved, warnings = resolve_headers(loaded.headers, aliases)
+    if "name" not in resolved.values():
+        raise InputError(f"{loaded.path} has no 'name' column in sheet {loaded.sheet!r}")
+    columns: dict[str, pd.Series] = {}
+    for header, param in resolved.items():
+        raw = loaded.frame[header].astype(object)
+        text = raw.where(raw.notna(), None)
+        stripped = text.str.strip()
+        present = stripped.notna() & (stripped != "")
+        values = pd.Series(pd.NA, index=raw.index, dtype=object)
+        if present.any():
+            domain = PARAMETERS[param].domain
+            values[present] = domain.normalize(stripped[present].astype(object)).astype(object)
+        columns[param] = values
+    frame = pd.DataFrame(columns, index=loaded.frame.index)
+    return NormalizedSheet(
+        loaded=loaded,
+        frame=frame,
+        source_headers={param: header for header, param in resolved.items()},
+        warnings=tuple(warnings),
+    )

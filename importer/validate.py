@@ -1,0 +1,169 @@
+"""Validate: run the pandera sheet schemas lazily and turn their failures into plain problems.
+
+pandera's own vocabulary (check names, failure-case frames) stops here; what leaves this module is
+a tuple of ``Problem`` with stable codes and messages written for the person fixing the sheet.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas import PARAMETERS
+from schemas.sheet import (
+    REJECTED_CELL,
+    RULES_BY_CHECK,
+    SCIENTIFIC,
+    domain_schema,
+    rule_schema,
+    scientific_message,
+)
+
+from .normalize import NormalizedSheet, column_letter
+
+__all__ = ["CODES", "Problem", "Validation", "validate"]
+
+Severity = Literal["error", "warning"]
+
+#: Every code a Problem can carry, with what it means (README lists them too).
+CODES: dict[str, str] = {
+    "missing-name": "the row has no name",
+    "invalid-value": "a cell holds a value outside the parameter's domain",
+    "scientific-notation": "an ID cell was turned into a number by Excel",
+    "extra-cells": "the row has more cells than the header has columns",
+    "duplicate-name": "two rows of one sheet have the same name (case-insensitive)",
+    "session-expires-below-minse": "session-expires is below session-minse",
+    "codec-not-enabled": "codec_order names a codec that audio_codecs disables",
+    "rename-conflict": "old_name and object_id are both set",
+    "rename-to-same-name": "old_name equals name",
+    "open-registration": "host=dynamic without any secret",
+    "registration-incomplete": "registration=out without host, defaultuser or secret (warning)",
+    "timerb-below-64-timert1": "timerb below 64 x timert1 (warning)",
+    "timert1-below-t1min": "timert1 below t1min (warning)",
+    "masked-secret": "a secret cell holds the mask ******** (warning in validate)",
+}
+
+#: Warnings that --strict does not turn into errors: they describe intent, not a fault.
+_NOT_STRICT = frozenset({"masked-secret"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one row. ``field`` is the parameter whose cell to fix ('' = row)."""
+
+    row: int
+    field: str
+    code: str
+    message: str
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class Validation:
+    sheet: NormalizedSheet
+    problems: tuple[Problem, ...]
+
+    @property
+    def rejected_rows(self) -> frozenset[int]:
+        return frozenset(p.row for p in self.problems if p.severity == "error")
+
+    def by_row(self) -> dict[int, list[Problem]]:
+        out: dict[int, list[Problem]] = defaultdict(list)
+        for p in self.problems:
+            out[p.row].append(p)
+        return out
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        return cases[cases["index"].notna()]
+    return pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
+
+
+def _rule_problems(failures: pd.DataFrame, frame: pd.DataFrame, strict: bool) -> list[Problem]:
+    problems = []
+    for check, rows in failures.groupby("check", sort=False)["index"]:
+        rule = RULES_BY_CHECK[str(check)]
+        level: Severity = rule.severity
+        if strict and level == "warning" and rule.code not in _NOT_STRICT:
+            level = "error"
+        for row in pd.unique(rows):
+            values = frame.loc[row].to_dict()
+            problems.append(Problem(int(row), rule.field, rule.code, rule.explain(values), level))
+    return problems
+
+
+def _duplicate_names(frame: pd.DataFrame) -> list[Problem]:
+    names = frame["name"].dropna()
+    keys = names.str.lower()
+    dupes = keys[keys.duplicated(keep=False)]
+    problems = []
+    for _key, rows in dupes.groupby(dupes, sort=False):
+        numbers = [int(r) for r in rows.index]
+        for row in numbers:
+            others = ", ".join(str(o) for o in numbers if o != row)
+            plural = "s" if len(numbers) > 2 else ""
+            message = f"name: {names[row]!r} is also used on row{plural} {others}"
+            problems.append(Problem(row, "name", "duplicate-name", message, "error"))
+    return problems
+
+
+def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
+    frame = sheet.frame
+    problems: list[Problem] = []
+
+    width = len(sheet.loaded.headers)
+    for row, extra in sorted(sheet.loaded.extra_cells.items()):
+        problems.append(
+            Problem(
+                row,
+                "",
+                "extra-cells",
+                f"row has {extra} more cell{'s' if extra > 1 else ''} than the header has "
+                f"columns (after column {column_letter(width - 1)}); put each value under a header",
+                "error",
+            )
+        )
+    for row in frame.index[frame["name"].isna()]:
+        problems.append(
+            Problem(int(row), "name", "missing-name", "name: is empty; every row needs a name", "error")
+        )
+
+    column_failures = _failures(domain_schema(frame.columns), frame)
+    scientific = column_failures[column_failures["check"] == SCIENTIFIC]
+    flagged = set(zip(scientific["column"], scientific["index"], strict=True))
+    for field, row, value in zip(
+        scientific["column"], scientific["index"], scientific["failure_case"], strict=True
+    ):
+        problems.append(
+            Problem(int(row), field, "scientific-notation", scientific_message(field, value), "error")
+        )
+    domain_failures = column_failures[column_failures["check"] != SCIENTIFIC]
+    for field, row, value in zip(
+        domain_failures["column"],
+        domain_failures["index"],
+        domain_failures["failure_case"],
+        strict=True,
+    ):
+        if (field, row) in flagged:
+            continue
+        reason = PARAMETERS[field].domain.problem(str(value))
+        problems.append(Problem(int(row), field, "invalid-value", f"{field}: {reason}", "error"))
+    problems += _duplicate_names(frame)
+
+    checked = frame
+    if len(column_failures):
+        checked = frame.copy()
+        for field, rows in column_failures.groupby("column", sort=False)["index"]:
+            checked.loc[pd.unique(rows), field] = REJECTED_CELL
+    problems += _rule_problems(_failures(rule_schema(frame.columns), checked), frame, strict)
+
+    problems.sort(key=lambda p: (p.row, p.severity != "error", p.field))
+    return Validation(sheet=sheet, problems=tuple(problems))

@@ -1,0 +1,523 @@
+"""Value domains of the sip_endpoint parameters.
+
+Each domain knows three forms of a value:
+
+* the *sheet* text a person types (``udp, tcp``; ``Yes``; ``RFC2833``),
+* the *canonical* text the importer keeps after normalizing (``UDP,TCP``; ``1``; ``rfc2833``),
+* the *wire* value sent to the gateway (``["UDP", "TCP"]``; ``"1"``; ``"rfc2833"``).
+
+``problem`` is the single source of truth for what is allowed: it returns a plain-words reason or
+``None``. ``bad`` is its vectorized twin for whole columns; the tests check that both agree, and the
+importer only calls ``problem`` for the few values ``bad`` flags, so the message a user reads and
+the message the local gateway answers are the same sentence.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CODECS",
+    "MASK",
+    "Address",
+    "Choice",
+    "CodecOrder",
+    "CodecSet",
+    "Domain",
+    "Flag",
+    "Integer",
+    "Milliseconds",
+    "Name",
+    "Text",
+    "Token",
+    "Transport",
+]
+
+#: What every report and log shows instead of a secret.
+MASK = "********"
+
+CODECS: tuple[str, ...] = ("ulaw", "alaw", "g722", "g726", "g729", "gsm")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f\s]")
+_NAME_CHARS = re.compile(r"[A-Za-z0-9._+\-]+")
+_DIGITS = re.compile(r"[0-9]+")
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}\.?$){_LABEL}(?:\.{_LABEL})*\.?")
+_IPV4ISH = re.compile(r"[0-9.]+")
+_FLAG_WORDS = {
+    "1": "1", "0": "0", "yes": "1", "no": "0", "true": "1", "false": "0",
+    "y": "1", "n": "0", "on": "1", "off": "0",
+}  # fmt: skip
+
+
+def _quote(value: str) -> str:
+    """Show a value in a message: repr-like quotes, control characters made visible."""
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    return "'" + shown.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "'"
+
+
+def _describe_char(ch: str) -> str:
+    if ch == " ":
+        return "a space"
+    if ch in "\t":
+        return "a tab"
+    if ch in "\r\n":
+        return "a line break"
+    if _CONTROL.match(ch):
+        return "a control character"
+    return f"'{ch}'"
+
+
+def _join_or(items: Sequence[str]) -> str:
+    return ", ".join(items)
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",")]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Base: a free string. Subclasses narrow it."""
+
+    #: Words for the template's help sheet and the gateway's error text.
+    def allowed(self) -> str:
+        return "a string"
+
+    # -- sheet text -> canonical text -------------------------------------------------------
+    def normalize(self, column: pd.Series) -> pd.Series:
+        """Canonicalize a column of stripped, non-empty texts; values it cannot read stay as given."""
+        return column
+
+    def normalize_one(self, text: str) -> str:
+        return str(self.normalize(pd.Series([text], dtype=object)).iloc[0])
+
+    # -- checks on canonical text -----------------------------------------------------------
+    def problem(self, value: str) -> str | None:
+        return None
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        """Vectorized ``problem``: True where the value is not allowed."""
+        return column.map(lambda v: self.problem(v) is not None).astype(bool)
+
+    # -- wire -------------------------------------------------------------------------------
+    def to_wire(self, value: str) -> Any:
+        return value
+
+    def from_wire(self, value: Any) -> str:
+        """Wire value -> canonical text (for diffing and export)."""
+        return str(value)
+
+    def wire_problem(self, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return f"must be a string, not {type(value).__name__}"
+        return self.problem(value)
+
+
+@dataclass(frozen=True)
+class Text(Domain):
+    """Any text without control characters, ``min_len``..``max_len`` characters."""
+
+    min_len: int = 0
+    max_len: int | None = None
+
+    def problem(self, value: str) -> str | None:
+        if len(value) < self.min_len:
+            return "is empty" if self.min_len == 1 else f"is shorter than {self.min_len} characters"
+        if self.max_len is not None and len(value) > self.max_len:
+            return f"is {len(value)} characters long; at most {self.max_len} are allowed"
+        hit = self._forbidden().search(value)
+        if hit:
+            return f"contains {_describe_char(hit.group())}, which is not allowed here"
+        return None
+
+    def _forbidden(self) -> re.Pattern[str]:
+        return _CONTROL
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        lengths = column.str.len()
+        out = column.str.contains(self._forbidden(), regex=True) | (lengths < self.min_len)
+        if self.max_len is not None:
+            out = out | (lengths > self.max_len)
+        return out.fillna(False).astype(bool)
+
+    def allowed(self) -> str:
+        limit = f", at most {self.max_len} characters" if self.max_len else ""
+        return f"text without control characters{limit}"
+
+
+@dataclass(frozen=True)
+class Token(Text):
+    """Text without whitespace or control characters (user names, auth strings)."""
+
+    def _forbidden(self) -> re.Pattern[str]:
+        return _CONTROL_OR_SPACE
+
+    def allowed(self) -> str:
+        limit = f", at most {self.max_len} characters" if self.max_len else ""
+        return f"text without spaces or control characters{limit}"
+
+
+@dataclass(frozen=True)
+class Name(Domain):
+    """Endpoint names: they become sip.conf section names and SIP URI user parts."""
+
+    max_len: int = 80
+
+    def problem(self, value: str) -> str | None:
+        if not value:
+            return "is empty"
+        if len(value) > self.max_len:
+            return f"is {len(value)} characters long; at most {self.max_len} are allowed"
+        if not _NAME_CHARS.fullmatch(value):
+            bad = next(ch for ch in value if not _NAME_CHARS.fullmatch(ch))
+            return (
+                f"{_quote(value)} contains {_describe_char(bad)}; a name may only hold "
+                "letters, digits and . _ - +"
+            )
+        return None
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        ok = column.str.fullmatch(_NAME_CHARS) & (column.str.len() <= self.max_len)
+        return ~ok.fillna(False).astype(bool)
+
+    def allowed(self) -> str:
+        return f"1-{self.max_len} letters, digits or . _ - +"
+
+
+@dataclass(frozen=True)
+class Choice(Domain):
+    """One of a fixed list of words, matched case-insensitively, sent as spelled in SPEC.md."""
+
+    values: tuple[str, ...] = ()
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        lookup = {v.lower(): v for v in self.values}
+        mapped = column.str.lower().map(lookup)
+        return mapped.where(mapped.notna(), column)
+
+    def problem(self, value: str) -> str | None:
+        if value in self.values:
+            return None
+        return f"{_quote(value)} is not one of {_join_or(self.values)}"
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        return ~column.isin(self.values)
+
+    def allowed(self) -> str:
+        return "one of " + _join_or(self.values)
+
+
+@dataclass(frozen=True)
+class Flag(Domain):
+    """0/1; the sheet may say yes/no, true/false, y/n, on/off."""
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        mapped = column.str.lower().map(_FLAG_WORDS)
+        return mapped.where(mapped.notna(), column)
+
+    def problem(self, value: str) -> str | None:
+        if value in ("0", "1"):
+            return None
+        return f"{_quote(value)} is not 0 or 1 (yes/no, true/false, on/off also work)"
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        return ~column.isin(("0", "1"))
+
+    def allowed(self) -> str:
+        return "0 or 1"
+
+
+@dataclass(frozen=True)
+class Integer(Domain):
+    """A whole number in ``minimum..maximum``, optionally a multiple of ``step``."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+    step: int | None = None
+    unit: str = ""
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        # '060' and '+60' are the number 60; Excel may also have left '60.0'.
+        digits = column.str.fullmatch(r"\+?[0-9]+(\.0+)?").fillna(False).astype(bool)
+        if not digits.any():
+            return column
+        out = column.copy()
+        cleaned = column[digits].str.lstrip("+").str.replace(r"\.0+$", "", regex=True)
+        out[digits] = cleaned.str.lstrip("0").replace("", "0")
+        return out
+
+    def problem(self, value: str) -> str | None:
+        text = value[1:] if value.startswith("-") else value
+        if not _DIGITS.fullmatch(text):
+            return f"{_quote(value)} is not a whole number"
+        number = int(value)
+        unit = f" {self.unit}" if self.unit else ""
+        if self.minimum is not None and self.maximum == self.minimum and number != self.minimum:
+            return f"{number} is not allowed; it must be exactly {self.minimum}"
+        if self.minimum is not None and number < self.minimum:
+            return f"{number} is below {self.minimum}{unit}"
+        if self.maximum is not None and number > self.maximum:
+            return f"{number} is above {self.maximum}{unit}"
+        if self.step is not None and number % self.step:
+            return f"{number} is not a multiple of {self.step}"
+        if value != str(number):
+            return f"{_quote(value)} is not written as a plain whole number"
+        return None
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        # Canonical integers are digit strings without leading zeros ('0' aside) or '-N'.
+        shaped = column.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})").fillna(False).astype(bool)
+        numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna(0)
+        values = numbers.to_numpy(dtype=np.int64, na_value=0)
+        ok = shaped.to_numpy(dtype=bool) & (column.to_numpy() != "-0")
+        if self.minimum is not None:
+            ok &= values >= self.minimum
+        if self.maximum is not None:
+            ok &= values <= self.maximum
+        if self.step is not None:
+            ok &= values % self.step == 0
+        return pd.Series(~ok, index=column.index)
+
+    def allowed(self) -> str:
+        if self.minimum is not None and self.minimum == self.maximum:
+            return f"exactly {self.minimum}"
+        parts = ["a whole number"]
+        if self.minimum is not None and self.maximum is not None:
+            parts.append(f"from {self.minimum} to {self.maximum}")
+        elif self.minimum is not None:
+            parts.append(f"of at least {self.minimum}")
+        if self.step is not None:
+            parts.append(f"in steps of {self.step}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Milliseconds(Domain):
+    """``t1min``: ``<int>`` or ``<int>ms``, at least 1."""
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        return column.str.replace(r"(?i)^\s*([0-9]+)\s*ms$", r"\1ms", regex=True)
+
+    def problem(self, value: str) -> str | None:
+        number = value[:-2] if value.endswith("ms") else value
+        if not _DIGITS.fullmatch(number):
+            return f"{_quote(value)} is not a number of milliseconds such as 500 or 500ms"
+        if int(number) < 1:
+            return f"{_quote(value)} is below 1 ms"
+        return None
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        number = column.str.removesuffix("ms")
+        shaped = number.str.fullmatch(r"[0-9]{1,18}").fillna(False).astype(bool)
+        values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna(0)
+        return ~(shaped & (values >= 1))
+
+    def allowed(self) -> str:
+        return "milliseconds, e.g. 500 or 500ms"
+
+    @staticmethod
+    def millis(value: str) -> int:
+        return int(value.removesuffix("ms"))
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Address(Domain):
+    """An IPv4/IPv6 address or an RFC 1123 host name; ``dynamic`` too when ``dynamic`` is set."""
+
+    dynamic: bool = False
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        if not self.dynamic:
+            return column
+        return column.where(column.str.lower() != "dynamic", "dynamic")
+
+    def problem(self, value: str) -> str | None:
+        if self.dynamic and value == "dynamic":
+            return None
+        if _is_ip(value):
+            return None
+        # All-digit dotted names ('10.0.0.256') are broken IPv4 addresses, not host names.
+        if _HOSTNAME.fullmatch(value) and not _IPV4ISH.fullmatch(value):
+            return None
+        what = "'dynamic', an IP address or a host name" if self.dynamic else "an IP address or a host name"
+        return f"{_quote(value)} is not {what}"
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        host = column.str.fullmatch(_HOSTNAME).fillna(False).astype(bool)
+        dotted = column.str.fullmatch(_IPV4ISH).fillna(False).astype(bool)
+        ok = host & ~dotted
+        if self.dynamic:
+            ok |= column == "dynamic"
+        # IP parsing has no vectorized form; only the few values that are not host names get it.
+        rest = ~ok
+        if rest.any():
+            ok[rest] = column[rest].map(_is_ip).astype(bool)
+        return ~ok
+
+    def allowed(self) -> str:
+        return ("'dynamic', " if self.dynamic else "") + "an IP address or a host name"
+
+
+@dataclass(frozen=True)
+class Transport(Domain):
+    """One or more of UDP, TCP, TLS. Sheet: ``udp, tls``; wire: ``["UDP", "TLS"]``."""
+
+    values: tuple[str, ...] = ("UDP", "TCP", "TLS")
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        return column.str.upper().str.replace(r"\s*[,;]\s*", ",", regex=True)
+
+    def problem(self, value: str) -> str | None:
+        items = value.split(",")
+        for item in items:
+            if item not in self.values:
+                return f"{_quote(item)} is not one of {_join_or(self.values)}"
+        dup = next((i for i in items if items.count(i) > 1), None)
+        if dup:
+            return f"names {dup} twice"
+        return None
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        alt = "|".join(self.values)
+        shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
+        dup = column.str.fullmatch(rf"(?:.*,)?({alt}),(?:.*,)?\1(?:,.*)?").fillna(False).astype(bool)
+        return ~shaped | dup
+
+    def to_wire(self, value: str) -> Any:
+        return value.split(",")
+
+    def from_wire(self, value: Any) -> str:
+        return ",".join(value) if isinstance(value, list) else str(value)
+
+    def wire_problem(self, value: Any) -> str | None:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            return "must be a non-empty array of UDP, TCP, TLS"
+        return self.problem(",".join(value))
+
+    def allowed(self) -> str:
+        return "one or more of UDP, TCP, TLS"
+
+
+@dataclass(frozen=True)
+class _CodecList(Domain):
+    codecs: tuple[str, ...] = field(default=CODECS)
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        return column.str.lower().str.replace(r"\s*[,;]\s*", ",", regex=True)
+
+    def _list_problem(self, items: list[str]) -> str | None:
+        for item in items:
+            if item not in self.codecs:
+                return f"{_quote(item)} is not a codec; use {_join_or(self.codecs)}"
+        dup = next((i for i in items if items.count(i) > 1), None)
+        if dup:
+            return f"names {dup} twice"
+        return None
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        alt = "|".join(self.codecs)
+        shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
+        dup = column.str.fullmatch(rf"(?:.*,)?({alt}),(?:.*,)?\1(?:,.*)?").fillna(False).astype(bool)
+        return ~shaped | dup
+
+
+@dataclass(frozen=True)
+class CodecSet(_CodecList):
+    """``audio_codecs``: the sheet lists the enabled codecs (or ``none``); the wire has all six."""
+
+    def problem(self, value: str) -> str | None:
+        if value == "none":
+            return None
+        return self._list_problem(value.split(","))
+
+    def bad(self, column: pd.Series) -> pd.Series:
+        return super().bad(column) & (column != "none")
+
+    def to_wire(self, value: str) -> Any:
+        enabled = set() if value == "none" else set(value.split(","))
+        return [{"id": c, "value": "1" if c in enabled else "0"} for c in self.codecs]
+
+    def from_wire(self, value: Any) -> str:
+        enabled = [c["id"] for c in value if str(c.get("value")) == "1"] if value else []
+        order = [c for c in self.codecs if c in enabled]
+        return ",".join(order) if order else "none"
+
+    def normalize(self, column: pd.Series) -> pd.Series:
+        out = super().normalize(column)
+        # A set has no order: sort into the gateway's order so equal sets compare equal.
+        rank = {c: i for i, c in enumerate(self.codecs)}
+        ok = ~self.bad(out) & (out != "none")
+        if ok.any():
+            out[ok] = out[ok].map(lambda v: ",".join(sorted(v.split(","), key=rank.__getitem__)))
+        return out
+
+    def wire_problem(self, value: Any) -> str | None:
+        if not isinstance(value, list):
+            return "must be an array of {id, value} objects"
+        seen: list[str] = []
+        for item in value:
+            if not isinstance(item, dict) or set(item) != {"id", "value"}:
+                return "must be an array of {id, value} objects"
+            if item["id"] not in self.codecs:
+                return f"{_quote(str(item['id']))} is not a codec; use {_join_or(self.codecs)}"
+            if item["value"] not in ("0", "1"):
+                return f"value of {item['id']} must be '0' or '1'"
+            if item["id"] in seen:
+                return f"names {item['id']} twice"
+            seen.append(item["id"])
+        return None
+
+    def allowed(self) -> str:
+        return "a comma list of enabled codecs (" + ", ".join(self.codecs) + ") or none"
+
+
+@dataclass(frozen=True)
+class CodecOrder(_CodecList):
+    """``codec_order``: the sheet lists codecs by preference; the wire has ``{id, order}``."""
+
+    def problem(self, value: str) -> str | None:
+        return self._list_problem(value.split(","))
+
+    def to_wire(self, value: str) -> Any:
+        return [{"id": c, "order": str(i)} for i, c in enumerate(value.split(","), start=1)]
+
+    def from_wire(self, value: Any) -> str:
+        ranked = sorted(value or [], key=lambda c: int(c.get("order", 0)))
+        return ",".join(c["id"] for c in ranked)
+
+    def wire_problem(self, value: Any) -> str | None:
+        if not isinstance(value, list) or not value:
+            return "must be a non-empty array of {id, order} objects"
+        ids: list[str] = []
+        orders: list[str] = []
+        for item in value:
+            if not isinstance(item, dict) or set(item) != {"id", "order"}:
+                return "must be an array of {id, order} objects"
+            if not isinstance(item["id"], str) or not isinstance(item["order"], str):
+                return "id and order must be strings"
+            ids.append(item["id"])
+            orders.append(item["order"])
+        expected = [str(i) for i in range(1, len(value) + 1)]
+        if sorted(orders, key=lambda o: (len(o), o)) != expected:
+            return f"orders must be 1..{len(value)}, each once"
+        return self._list_problem(ids)
+
+    def allowed(self) -> str:
+        return "a comma list of codecs in order of preference (" + ", ".join(self.codecs) + ")"

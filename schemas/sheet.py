@@ -1,0 +1,283 @@
+"""The sheet schema: SPEC.md section 3 domains and section 4 rules as pandera schemas.
+
+Frames here hold canonical text (see ``importer.normalize``), one column per parameter, NA for an
+empty cell. Every check is vectorized over whole columns; messages are made afterwards, only for
+the rows that failed, by ``Rule.explain`` and ``Domain.problem``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .domains import CODECS, MASK, Milliseconds
+from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
+
+__all__ = [
+    "RULES",
+    "RULES_BY_CHECK",
+    "SCIENTIFIC",
+    "Rule",
+    "REJECTED_CELL",
+    "domain_schema",
+    "looks_scientific",
+    "rule_schema",
+    "scientific_message",
+]
+
+Severity = Literal["error", "warning"]
+
+#: Check name used for the "ID column holds 8.00556E+09" check.
+SCIENTIFIC = "scientific-notation"
+_SCIENTIFIC_PATTERN = r"[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+"
+
+
+def looks_scientific(column: pd.Series) -> pd.Series:
+    """True where an ID cell reads like Excel's scientific notation (``8.00556E+09``)."""
+    return column.str.fullmatch(_SCIENTIFIC_PATTERN).fillna(False).astype(bool)
+
+
+def scientific_message(field: str, value: str) -> str:
+    return (
+        f"{field}: {value!r} looks like a number Excel wrote in scientific notation, so the real "
+        "digits are lost; format the column as Text and type the value again"
+    )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check across fields of one row (SPEC.md section 4)."""
+
+    code: str
+    severity: Severity
+    #: The cell a person should look at; reports colour it.
+    field: str
+    #: The rule can only fail when at least one of these columns is in the sheet.
+    needs: tuple[str, ...]
+    broken: Callable[[pd.DataFrame], pd.Series]
+    explain: Callable[[Mapping[str, Any]], str]
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series(pd.NA, index=df.index, dtype=object)
+
+
+def _given(df: pd.DataFrame, name: str) -> pd.Series:
+    return _col(df, name).notna().astype(bool)
+
+
+def _number(df: pd.DataFrame, name: str) -> pd.Series:
+    """Numeric value where the cell is given and valid, the gateway default where empty, else NaN.
+
+    NaN makes every comparison False, so a rule never fires on a value its domain check already
+    rejected.
+    """
+    raw = _col(df, name)
+    if name == "t1min":
+        raw = raw.str.removesuffix("ms") if raw.notna().any() else raw
+    values = pd.to_numeric(raw, errors="coerce")
+    default = PARAMETERS[name].default
+    assert default is not None
+    return values.where(raw.notna(), float(Milliseconds.millis(default)))
+
+
+def _value(row: Mapping[str, Any], name: str) -> str:
+    value = row.get(name)
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        default = PARAMETERS[name].default
+        return f"{default} (default)"
+    return str(value)
+
+
+def _any_secret(df: pd.DataFrame) -> pd.Series:
+    return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth")
+
+
+def _codecs_not_enabled(df: pd.DataFrame) -> pd.Series:
+    order = _col(df, "codec_order").fillna("")
+    enabled = _col(df, "audio_codecs").fillna("")
+    out = pd.Series(False, index=df.index)
+    for codec in CODECS:
+        pattern = rf"(?:^|,){codec}(?:,|$)"
+        out |= order.str.contains(pattern, regex=True) & ~enabled.str.contains(pattern, regex=True)
+    return out & _given(df, "audio_codecs")
+
+
+def _explain_codecs(row: Mapping[str, Any]) -> str:
+    enabled = str(row["audio_codecs"]).split(",")
+    off = [c for c in str(row["codec_order"]).split(",") if c not in enabled]
+    return (
+        f"codec_order: {', '.join(off)} {'is' if len(off) == 1 else 'are'} not enabled in "
+        f"audio_codecs ({row['audio_codecs']}); enable it there or drop it from codec_order"
+    )
+
+
+def _registration_gaps(row: Mapping[str, Any]) -> list[str]:
+    def given(name: str) -> bool:
+        v = row.get(name)
+        return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v)
+
+    gaps = []
+    if not given("host") or row.get("host") == "dynamic":
+        gaps.append("a host other than dynamic")
+    if not given("defaultuser"):
+        gaps.append("a defaultuser")
+    if not any(given(s) for s in SECRET_FIELDS):
+        gaps.append("a secret, remotesecret or auth")
+    return gaps
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="session-expires-below-minse",
+        severity="error",
+        field="session-expires",
+        needs=("session-expires", "session-minse"),
+        broken=lambda df: _number(df, "session-expires") < _number(df, "session-minse"),
+        explain=lambda r: (
+            f"session-expires: {_value(r, 'session-expires')} is below session-minse "
+            f"{_value(r, 'session-minse')}; RFC 4028 needs it at least as long"
+        ),
+    ),
+    Rule(
+        code="codec-not-enabled",
+        severity="error",
+        field="codec_order",
+        needs=("codec_order",),
+        broken=_codecs_not_enabled,
+        explain=_explain_codecs,
+    ),
+    Rule(
+        code="rename-conflict",
+        severity="error",
+        field="old_name",
+        needs=("old_name",),
+        broken=lambda df: _given(df, "old_name") & _given(df, "object_id"),
+        explain=lambda r: "old_name: old_name and object_id are both set; rename with one of them",
+    ),
+    Rule(
+        code="rename-to-same-name",
+        severity="error",
+        field="old_name",
+        needs=("old_name",),
+        broken=lambda df: (_col(df, "old_name") == _col(df, "name")).fillna(False).astype(bool),
+        explain=lambda r: (
+            f"old_name: {r['old_name']!r} is the same as name; leave old_name empty unless the "
+            "endpoint is being renamed"
+        ),
+    ),
+    Rule(
+        code="open-registration",
+        severity="error",
+        field="host",
+        needs=("host",),
+        broken=lambda df: (_col(df, "host") == "dynamic").fillna(False).astype(bool)
+        & ~_any_secret(df),
+        explain=lambda r: (
+            "host: dynamic with no secret, remotesecret or auth would let anyone register as "
+            "this endpoint; add a secret"
+        ),
+    ),
+    Rule(
+        code="registration-incomplete",
+        severity="warning",
+        field="registration",
+        needs=("registration",),
+        broken=lambda df: (_col(df, "registration") == "out").fillna(False).astype(bool)
+        & (
+            ~_given(df, "host")
+            | (_col(df, "host") == "dynamic").fillna(False).astype(bool)
+            | ~_given(df, "defaultuser")
+            | ~_any_secret(df)
+        ),
+        explain=lambda r: (
+            "registration: out needs " + ", ".join(_registration_gaps(r)) + " to register"
+        ),
+    ),
+    Rule(
+        code="timerb-below-64-timert1",
+        severity="warning",
+        field="timerb",
+        needs=("timerb", "timert1"),
+        broken=lambda df: _number(df, "timerb") < 64 * _number(df, "timert1"),
+        explain=lambda r: (
+            f"timerb: {_value(r, 'timerb')} is below 64 x timert1 ({_value(r, 'timert1')}); "
+            "chan_sip will raise it to 64 x timert1"
+        ),
+    ),
+    Rule(
+        code="timert1-below-t1min",
+        severity="warning",
+        field="timert1",
+        needs=("timert1", "t1min"),
+        broken=lambda df: _number(df, "timert1") < _number(df, "t1min"),
+        explain=lambda r: (
+            f"timert1: {_value(r, 'timert1')} is below t1min ({_value(r, 't1min')}); "
+            "calls to this endpoint may time out"
+        ),
+    ),
+    *(
+        Rule(
+            code="masked-secret",
+            severity="warning",
+            field=secret,
+            needs=(secret,),
+            broken=lambda df, s=secret: (_col(df, s) == MASK).fillna(False).astype(bool),  # type: ignore[misc]
+            explain=lambda r, s=secret: (  # type: ignore[misc]
+                f"{s}: is masked ({MASK}); import and sync keep the gateway's current {s}, "
+                "and reject the row if the endpoint does not exist yet"
+            ),
+        )
+        for secret in sorted(SECRET_FIELDS)
+    ),
+)
+
+
+#: pandera check name -> rule (several rules share a code, e.g. masked-secret per secret field).
+RULES_BY_CHECK: dict[str, Rule] = {f"{r.code}@{r.field}": r for r in RULES}
+
+
+def _column_checks(field: str) -> list[pa.Check]:
+    domain = PARAMETERS[field].domain
+    checks = [pa.Check(lambda s, d=domain: ~d.bad(s), name=field)]
+    if field in ID_COLUMNS:
+        checks.append(pa.Check(lambda s: ~looks_scientific(s), name=SCIENTIFIC))
+    return checks
+
+
+#: Stands in for a cell its domain rejected while the rules run: present (so it is not replaced by
+#: the gateway default) but neither a number nor any word a rule compares with.
+REJECTED_CELL = "\x00rejected"
+
+
+def domain_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
+    """Domain checks (SPEC.md section 3) of every parameter column present."""
+    return pa.DataFrameSchema(
+        {
+            field: pa.Column(checks=_column_checks(field), nullable=True, required=False)
+            for field in columns
+            if field in PARAMETERS
+        }
+    )
+
+
+def rule_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
+    """The section 4 rules, errors and warnings alike; ``Rule.severity`` tells them apart.
+
+    Run it on a frame whose rejected cells hold ``REJECTED_CELL``, so a rule never repeats what a
+    domain check already said.
+    """
+    present = set(columns)
+    return pa.DataFrameSchema(
+        checks=[
+            pa.Check(lambda df, r=r: ~r.broken(df), name=f"{r.code}@{r.field}")
+            for r in RULES
+            if present.intersection(r.needs)
+        ],
+    )
