@@ -6,7 +6,9 @@ Pipeline modules are imported inside the commands so ``--help`` answers at once.
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -49,12 +51,14 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 def _guard(job: Callable[[], T]) -> T:
     """Run a job; every failure becomes one line on stderr and a documented exit code."""
-    from .errors import InputError
+    from .errors import GatewayUnavailable, InputError
 
     try:
         return job()
     except InputError as exc:
         raise _fail(str(exc), EXIT_INPUT) from None
+    except GatewayUnavailable as exc:
+        raise _fail(str(exc), EXIT_GATEWAY) from None
     except KeyboardInterrupt:
         raise _fail("interrupted", 130) from None
     except typer.Exit:
@@ -126,12 +130,253 @@ def validate(
             sheet_file, sheet=sheet, mapping=mapping, report_dir=report_dir, strict=strict
         )
     )
+    _show(result, json_out, quiet)
+    raise typer.Exit(result.exit_code)
+
+
+class _SecretFilter(logging.Filter):
+    """Masks known secret strings in every log record (httpx/httpcore debug output included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            for secret in self.secrets:
+                text = text.replace(secret, "********")
+            record.msg, record.args = text, None
+        return True
+
+
+_secret_filter = _SecretFilter()
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    )
+    logging.Formatter.converter = time.gmtime  # log lines carry UTC time
+    handler.addFilter(_secret_filter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if not verbose:
+        for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "gateway"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _Progress:
+    """A rich bar on a terminal; a plain line every few seconds otherwise (cron, CI)."""
+
+    def __init__(self, enabled: bool, label: str = "saving") -> None:
+        self.enabled = enabled
+        self.label = label
+        self.bar: Any = None
+        self.task: Any = None
+        self.total = 0
+        self.done = 0
+        self.started = 0.0
+        self.last_line = 0.0
+
+    def start(self, total: int) -> None:
+        self.total, self.done = total, 0
+        self.started = self.last_line = time.monotonic()
+        if not self.enabled or total == 0:
+            return
+        if err.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn(f"{self.label}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} rows/s"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.task = self.bar.add_task(self.label, total=total, rate="-")
+            self.bar.start()
+
+    def advance(self, outcome: Any) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        rate = self.done / max(now - self.started, 1e-9)
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, rate=f"{rate:,.0f}")
+        elif now - self.last_line >= 5.0:
+            self.last_line = now
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            err.print(
+                f"{stamp} {self.label} {self.done}/{self.total} rows ({rate:,.0f} rows/s)",
+                markup=False,
+            )
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+GatewayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gateway",
+        help="Gateway base URL, e.g. https://10.0.0.5 (or SIP_IMPORT_GATEWAY). "
+        "Default: start the local gateway.",
+        show_default=False,
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML config file (default: ./sip-import.toml if present)."),
+]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Calls in flight at once.")]
+MaxRpsOpt = Annotated[
+    float | None, typer.Option("--max-rps", help="Cap on requests per second.", show_default=False)
+]
+BodyOpt = Annotated[str, typer.Option("--body", help="Request body style: json or form.")]
+ApiPathOpt = Annotated[str | None, typer.Option("--api-path", help="Method-call path (default /json).")]
+CaBundleOpt = Annotated[
+    Path | None, typer.Option("--ca-bundle", help="CA certificates to trust for the gateway's TLS.")
+]
+InsecureOpt = Annotated[
+    bool, typer.Option("--insecure", help="Do not check the gateway's TLS certificate.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
+
+
+@app.command("import")
+def import_(
+    sheet_file: SheetArg,
+    gateway: GatewayOpt = None,
+    config: ConfigOpt = None,
+    sheet: SheetOpt = None,
+    mapping: MappingOpt = None,
+    report_dir: ReportDirOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    concurrency: ConcurrencyOpt = 8,
+    max_rps: MaxRpsOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan and write reports; send nothing.")
+    ] = False,
+    body: BodyOpt = "json",
+    api_path: ApiPathOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    insecure: InsecureOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Save every valid row of a sheet to a gateway; unchanged rows are not sent.
+
+    Credentials come from SIP_IMPORT_USER and SIP_IMPORT_PASSWORD (or sip-import.toml), never
+    from a flag. Exit 0 when every row succeeded, 1 when some were rejected or failed, 2 when the
+    input is unusable, 3 when the gateway is unusable.
+
+    Example:
+
+        SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import import carriers.xlsx --gateway https://10.0.0.5 --concurrency 16
+    """
+    from .config import resolve_settings
+    from .upload import import_file
+
+    _setup_logging(verbose)
+    settings, tuning, warnings = _guard(
+        lambda: resolve_settings(
+            gateway, config, body=body, api_path=api_path, ca_bundle=ca_bundle,
+            insecure=insecure, concurrency=concurrency, max_rps=max_rps,
+        )
+    )  # fmt: skip
+    if settings is not None:
+        _secret_filter.secrets.add(settings.credentials.password)
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False)
+    progress = _Progress(enabled=not quiet and not json_out)
+    result = _guard(
+        lambda: import_file(
+            sheet_file, settings=settings, tuning=tuning, sheet=sheet, mapping=mapping,
+            report_dir=report_dir, strict=strict, dry_run=dry_run, progress=progress,
+            notice=lambda line: None if quiet or json_out else err.print(line, markup=False),
+        )
+    )  # fmt: skip
+    _show(result, json_out, quiet)
+    reason = result.summary.get("gateway_unavailable")
+    if reason:
+        err.print(f"[bold red]error:[/] {reason}", markup=True, highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+def _show(result: Any, json_out: bool, quiet: bool) -> None:
     if json_out:
         print(json.dumps(result.summary))
     elif not quiet:
         _print_summary(result.summary)
         out.print(f"reports: {result.paths.directory}", markup=False)
-    raise typer.Exit(result.exit_code)
+
+
+@app.command("gateway")
+def gateway_(
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port; 0 picks a free one.")] = 8080,
+    db: Annotated[Path, typer.Option("--db", help="SQLite database file.")] = Path(
+        ".sip-import/gateway.db"
+    ),
+    session_ttl: Annotated[float, typer.Option("--session-ttl", help="Session lifetime, s.")] = 3600.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible faults.")] = None,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Delay added to each call.")] = 0.0,
+    jitter_ms: Annotated[float, typer.Option("--jitter-ms", help="Delay varies by +/- this.")] = 0.0,
+    error_rate: Annotated[float, typer.Option("--error-rate", help="Share of calls answered HTTP 500.")] = 0.0,
+    busy_rate: Annotated[float, typer.Option("--busy-rate", help="Share answered 503 SERVER_BUSY.")] = 0.0,
+    rate_limit: Annotated[
+        float | None, typer.Option("--rate-limit", help="Requests/s; 429 RATE_LIMITED beyond.")
+    ] = None,
+    drop_rate: Annotated[float, typer.Option("--drop-rate", help="Share closed without an answer.")] = 0.0,
+    max_inflight: Annotated[
+        int | None, typer.Option("--max-inflight", help="503 beyond this many concurrent calls.")
+    ] = None,
+    fault_after_commit: Annotated[
+        bool, typer.Option("--fault-after-commit", help="Drops and 500s happen after a save committed.")
+    ] = False,
+) -> None:
+    """Run the local gateway: the sip_endpoint API of SPEC.md over HTTP, with fault injection.
+
+    Admin credentials come from SIP_IMPORT_USER / SIP_IMPORT_PASSWORD (admin/admin when both are
+    unset). Prints "gateway listening on URL" once it accepts connections.
+
+    Example:
+
+        sip-import gateway --port 0 --db /tmp/gw.db --latency-ms 20 --error-rate 0.1 --seed 1
+    """
+    from gateway import GatewayConfig, serve
+
+    def run() -> None:
+        try:
+            config = GatewayConfig(
+                host=host, port=port, db=db, session_ttl=session_ttl, seed=seed,
+                latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate,
+                busy_rate=busy_rate, rate_limit=rate_limit, drop_rate=drop_rate,
+                max_inflight=max_inflight, fault_after_commit=fault_after_commit,
+            )  # fmt: skip
+            db.parent.mkdir(parents=True, exist_ok=True)
+            serve(config)
+        except ValueError as exc:
+            from .errors import InputError
+
+            raise InputError(str(exc)) from None
+
+    _guard(run)
 
 
 def main() -> None:

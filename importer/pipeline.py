@@ -90,6 +90,7 @@ def _summary(
     problems: tuple[Problem, ...],
     clock: _Clock,
     gateway: str | None = None,
+    warnings: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     loaded = sheet.loaded
     total = clock.total()
@@ -108,12 +109,47 @@ def _summary(
         "rows": len(results),
         "blank": loaded.blank_rows,
         "outcomes": dict(Counter(results["outcome"])),
-        "warnings": list(sheet.warnings),
+        "warnings": [*sheet.warnings, *warnings],
         "rows_with_warnings": len({p.row for p in problems if p.severity == "warning"}),
         "error_keys": dict(Counter(p.code for p in problems if p.severity == "error")),
         "timings": {**clock.laps, "total": round(total, 4)},
         "rows_per_second": round(len(results) / total, 1) if total > 0 else None,
     }
+
+
+def _prepare(
+    path: str | Path, sheet: str | None, mapping: str | Path | None, strict: bool
+) -> tuple[NormalizedSheet, Validation, _Clock]:
+    clock = _Clock()
+    aliases = load_mapping(mapping)
+    loaded = load_sheet(path, sheet=sheet)
+    clock.lap("load")
+    normalized = normalize(loaded, aliases)
+    clock.lap("normalize")
+    validation = validate(normalized, strict=strict)
+    clock.lap("validate")
+    return normalized, validation, clock
+
+
+def _finish(
+    command: str,
+    normalized: NormalizedSheet,
+    results: pd.DataFrame,
+    problems: tuple[Problem, ...],
+    clock: _Clock,
+    report_dir: str | Path | None,
+    exit_code: int,
+    *,
+    gateway: str | None = None,
+    warnings: tuple[str, ...] = (),
+    **extra: Any,
+) -> RunResult:
+    directory = Path(report_dir) if report_dir is not None else default_report_dir()
+    paths = write_reports(directory, normalized, results, problems)
+    clock.lap("report")
+    summary = {**_summary(command, normalized, results, problems, clock, gateway, warnings), **extra}
+    write_summary(paths, summary)
+    return RunResult(summary=summary, paths=paths, exit_code=exit_code)
 
 
 def validate_file(
@@ -125,19 +161,7 @@ def validate_file(
     strict: bool = False,
 ) -> RunResult:
     """``sip-import validate``: check every row, save nothing, write the reports."""
-    clock = _Clock()
-    aliases = load_mapping(mapping)
-    loaded = load_sheet(path, sheet=sheet)
-    clock.lap("load")
-    normalized = normalize(loaded, aliases)
-    clock.lap("normalize")
-    validation = validate(normalized, strict=strict)
-    clock.lap("validate")
+    normalized, validation, clock = _prepare(path, sheet, mapping, strict)
     results = _validation_results(validation)
-    directory = Path(report_dir) if report_dir is not None else default_report_dir()
-    paths = write_reports(directory, normalized, results, validation.problems)
-    clock.lap("report")
-    summary = _summary("validate", normalized, results, validation.problems, clock)
-    write_summary(paths, summary)
     exit_code = EXIT_ROWS if validation.rejected_rows else EXIT_OK
-    return RunResult(summary=summary, paths=paths, exit_code=exit_code)
+    return _finish("validate", normalized, results, validation.problems, clock, report_dir, exit_code)

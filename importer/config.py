@@ -1,0 +1,218 @@
+"""Settings: where the gateway is, how to talk to it, and whose credentials to use.
+
+Credentials come from ``SIP_IMPORT_USER`` / ``SIP_IMPORT_PASSWORD`` or from a config file
+(``sip-import.toml`` in the working directory, or ``--config FILE``), never from a flag: flags show
+up in ``ps`` and in shell history.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import InputError
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "Credentials",
+    "GatewaySettings",
+    "load_config",
+    "redact_url",
+    "resolve_settings",
+]
+
+DEFAULT_CONFIG = Path("sip-import.toml")
+Body = Literal["json", "form"]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:  # never show the password, even in a debugger or a log
+        return f"Credentials(user={self.user!r}, password='********')"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """How to reach one gateway. Every wire detail SPEC.md marks as assumed is a setting here."""
+
+    url: str
+    credentials: Credentials
+    body: Body = "json"
+    api_path: str = "/json"
+    login_path: str = "/admin/main.html"
+    #: True, False (``--insecure``) or a CA bundle path (``--ca-bundle``).
+    verify: bool | str = True
+    concurrency: int = 8
+    max_rps: float | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    pool_timeout: float = 60.0
+    #: Bounds of the retries of one call (attempts, and seconds from the first attempt).
+    retry_attempts: int = 8
+    retry_timeout: float = 120.0
+    retry_wait_initial: float = 0.05
+    retry_wait_max: float = 3.0
+    #: Consecutive transport failures (any worker) that stop the run.
+    breaker_threshold: int = 25
+    #: Connections per httpx client; more workers than this get more clients (shards).
+    connections_per_client: int = 8
+
+    def with_overrides(self, **changes: Any) -> GatewaySettings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password@ part, for logs and reports."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class FileConfig:
+    """What a config file says; every field optional."""
+
+    path: Path | None = None
+    url: str | None = None
+    credentials: Credentials | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+_OPTION_KEYS = {
+    "body": str, "api_path": str, "login_path": str, "ca_bundle": str, "insecure": bool,
+    "concurrency": int, "max_rps": float,
+}  # fmt: skip
+
+
+def load_config(path: Path | None) -> FileConfig:
+    """Read ``[gateway]`` from ``path`` or, when ``path`` is None, from ./sip-import.toml if any."""
+    explicit = path is not None
+    path = path or DEFAULT_CONFIG
+    if not path.exists():
+        if explicit:
+            raise InputError(f"config file {path} does not exist")
+        return FileConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"config file {path} cannot be read ({exc.__class__.__name__})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"config file {path} is not valid TOML: {exc}") from None
+    section = data.get("gateway", {})
+    if not isinstance(section, dict):
+        raise InputError(f"config file {path}: [gateway] must be a table")
+    warnings = []
+    credentials = None
+    if "password" in section or "user" in section:
+        if not isinstance(section.get("user"), str) or not isinstance(section.get("password"), str):
+            raise InputError(f"config file {path}: [gateway] needs both user and password as text")
+        credentials = Credentials(section["user"], section["password"])
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warnings.append(
+                f"{path} holds a password and other users can read it; run: chmod 600 {path}"
+            )
+    options = {}
+    for key, kind in _OPTION_KEYS.items():
+        if key in section:
+            value = section[key]
+            if kind is float and isinstance(value, int):
+                value = float(value)
+            if not isinstance(value, kind):
+                raise InputError(f"config file {path}: {key} must be {kind.__name__}")
+            options[key] = value
+    url = section.get("url")
+    if url is not None and not isinstance(url, str):
+        raise InputError(f"config file {path}: url must be text")
+    return FileConfig(path, url, credentials, options, tuple(warnings))
+
+
+def env_credentials() -> Credentials | None:
+    user = os.environ.get("SIP_IMPORT_USER")
+    password = os.environ.get("SIP_IMPORT_PASSWORD")
+    if user is None and password is None:
+        return None
+    if not user or password is None:
+        raise InputError("set both SIP_IMPORT_USER and SIP_IMPORT_PASSWORD, or neither")
+    return Credentials(user, password)
+
+
+def resolve_settings(
+    gateway: str | None,
+    config_path: Path | None = None,
+    *,
+    body: str | None = None,
+    api_path: str | None = None,
+    ca_bundle: Path | None = None,
+    insecure: bool = False,
+    concurrency: int | None = None,
+    max_rps: float | None = None,
+) -> tuple[GatewaySettings | None, dict[str, Any], list[str]]:
+    """Settings for a remote gateway, or ``None`` for the embedded one, plus the tuning that
+    applies either way and warnings for the user.
+
+    The URL comes from ``--gateway``, then ``SIP_IMPORT_GATEWAY``, then the config file.
+    """
+    file = load_config(config_path)
+    warnings = list(file.warnings)
+    options = dict(file.options)
+    if body is not None:
+        options["body"] = body
+    if api_path is not None:
+        options["api_path"] = api_path
+    if ca_bundle is not None:
+        options["ca_bundle"] = str(ca_bundle)
+    if insecure:
+        options["insecure"] = True
+    if concurrency is not None:
+        options["concurrency"] = concurrency
+    if max_rps is not None:
+        options["max_rps"] = max_rps
+    if options.get("body", "json") not in ("json", "form"):
+        raise InputError("body must be json or form")
+    if options.get("concurrency", 8) < 1:
+        raise InputError("--concurrency must be at least 1")
+    if options.get("max_rps") is not None and options["max_rps"] <= 0:
+        raise InputError("--max-rps must be above 0")
+    verify: bool | str = True
+    if options.pop("insecure", False):
+        verify = False
+        warnings.append("TLS certificate checks are off (--insecure)")
+    elif "ca_bundle" in options:
+        bundle = Path(options["ca_bundle"])
+        if not bundle.is_file():
+            raise InputError(f"CA bundle {bundle} does not exist")
+        verify = str(bundle)
+    options.pop("ca_bundle", None)
+    tuning: dict[str, Any] = {**options, "verify": verify}
+
+    url = gateway or os.environ.get("SIP_IMPORT_GATEWAY") or file.url
+    if not url:
+        return None, tuning, warnings
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"gateway address {redact_url(url)!r} is not a URL such as https://10.0.0.5")
+    if parts.username or parts.password:
+        raise InputError(
+            "put the gateway credentials in SIP_IMPORT_USER and SIP_IMPORT_PASSWORD, not in the URL"
+        )
+    credentials = env_credentials() or file.credentials
+    if credentials is None:
+        raise InputError(
+            f"no credentials for {url}: set SIP_IMPORT_USER and SIP_IMPORT_PASSWORD, or put user "
+            f"and password under [gateway] in {DEFAULT_CONFIG}"
+        )
+    return GatewaySettings(url.rstrip("/"), credentials).with_overrides(**tuning), tuning, warnings

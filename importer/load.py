@@ -1,0 +1,623 @@
+"""Load one sheet (a CSV file or one worksheet of a workbook) as a frame of cell texts.
+
+Downstream stages rely on three promises made here: every cell is the text the user typed (or
+missing when the cell is empty), the index is the row number the user sees in a spreadsheet, and
+an unusable file ends as one ``InputError`` sentence, never as any other exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from python_calamine import (
+    CalamineSheet,
+    CalamineWorkbook,
+    PasswordError,
+    SheetTypeEnum,
+    SheetVisibleEnum,
+)
+
+from .errors import InputError
+
+__all__ = ["LoadedSheet", "header_key", "load_sheet"]
+
+Cell = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
+Format = Literal["xlsx", "ods", "ole", "zip", "text"]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+_DELIMITERS: Final = (",", ";", "\t", "|")  # order breaks ties: ',' wins
+_WORKBOOK_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"})
+# Zip-based formats can never legitimately hold plain text; a '.xls' often does (web portals
+# export TSV or CSV under that name), so text inside a '.xls' is read as CSV.
+_ZIP_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xlsb", ".ods"})
+_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE: Final = "EncryptedPackage".encode("utf-16-le")  # OLE stream of a locked xlsx
+_SNIFF_BYTES: Final = 1 << 16
+# Excel cannot hold more columns than this; a longer record means garbage, not a wide sheet.
+_MAX_FIELDS: Final = 16384
+# Excel keeps 15 significant digits: a whole number at or beyond this has already lost digits, so
+# it is shown the way Excel shows it (scientific) for validation to flag, not as a wrong integer.
+_EXACT_LIMIT: Final = 1e15
+_CONTROL_BYTES: Final = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
+_CONTROL_CHARS: Final = re.compile("[\x00-\x08\x0e-\x1f]")
+_KEY_JUNK: Final = re.compile(r"[\s_-]+")
+_SAW_FIELDS: Final = re.compile(r"Expected \d+ fields in line \d+, saw (\d+)")
+_OPEN_QUOTE: Final = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def header_key(text: str) -> str:
+    """Header matching key: lowercase, with '-', '_' and whitespace removed ('Session Timers' -> 'sessiontimers')."""  # noqa: E501
+    return _KEY_JUNK.sub("", text.lower())
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: field-wise == on a DataFrame is ambiguous
+class LoadedSheet:
+    path: Path
+    #: Worksheet name; for CSV the file name (e.g. 'carriers.csv').
+    sheet: str
+    #: Header texts (stripped) in column order; unnamed columns holding data are '(column F)'.
+    headers: tuple[str, ...]
+    #: columns == headers; cells are str or missing, not stripped; index = spreadsheet row numbers.
+    frame: pd.DataFrame
+    #: Data rows without a non-whitespace cell: skipped, counted, never the end of the data.
+    blank_rows: int
+    #: Row number -> non-empty cells beyond the header width (the row stays in frame, truncated).
+    extra_cells: dict[int, int]
+    sha256: str
+    #: CSV: 'utf-8', 'utf-8-sig', 'utf-16' or 'cp1252'; None for workbooks.
+    encoding: str | None
+    #: CSV: the detected delimiter; None for workbooks.
+    delimiter: str | None
+    #: Spreadsheet letter of each header's column (headers skip dropped columns, so their
+    #: positions are not letters).
+    column_letters: tuple[str, ...] = ()
+
+
+def load_sheet(
+    path: str | Path, sheet: str | None = None, *, name_aliases: Iterable[str] = ()
+) -> LoadedSheet:
+    """Read ``path`` (CSV, XLSX/XLSM/XLSB, XLS or ODS, told apart by content) into a LoadedSheet.
+
+    ``sheet`` picks a worksheet (ignored for CSV, which has one); by default the first worksheet
+    whose header row has a 'name' column. ``name_aliases`` are extra headers (e.g. from a mapping
+    file) that also count as the 'name' column. Raises InputError for any unusable input.
+    """
+    shown = os.fspath(path)
+    file = Path(path)
+    data = _read_bytes(file, shown)
+    digest = hashlib.sha256(data).hexdigest()
+    name_keys = frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
+    suffix = file.suffix.lower()
+    kind = _sniff_format(data)
+    if kind in ("xlsx", "ods", "ole"):
+        return _load_workbook(file, shown, data, digest, sheet, name_keys, kind, suffix)
+    if suffix in _ZIP_SUFFIXES or (kind == "zip" and suffix in _WORKBOOK_SUFFIXES):
+        raise _unreadable_workbook(shown, kind, suffix)
+    if kind == "zip":
+        raise _not_a_sheet(shown)
+    return _load_csv(file, shown, data, digest, name_keys)
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def _column_key(text: str) -> str:
+    # '_'-prefixed columns are a rejections report's own (_row, _errors) when it is fed back in;
+    # keying them apart keeps '_row' from colliding with a sheet's 'row' or counting as 'name'.
+    if text.startswith("_"):
+        return "_" + header_key(text[1:])
+    return header_key(text)
+
+
+def _letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _listing(items: Sequence[str], limit: int = 8) -> str:
+    shown = ", ".join(f"'{item}'" for item in items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
+
+
+def _read_bytes(file: Path, shown: str) -> bytes:
+    if file.is_dir():
+        raise InputError(f"{shown} is a directory, not a sheet file")
+    try:
+        data = file.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{shown} does not exist") from None
+    except PermissionError:
+        raise InputError(f"{shown} cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InputError(f"{shown} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not data:
+        raise InputError(f"{shown} is empty (0 bytes)")
+    return data
+
+
+def _sniff_format(data: bytes) -> Format:
+    if data.startswith(_OLE_MAGIC):
+        return "ole"
+    if not data.startswith(b"PK"):
+        return "text"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:80] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        # Truncated zips land here, but so does text that merely starts with "PK".
+        return "zip" if data.startswith(b"PK\x03\x04") else "text"
+    except Exception:  # the zip module is parsing untrusted bytes; any failure = not a workbook
+        return "zip"
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return "xlsx"
+    if "content.xml" in names and (not mimetype or b"opendocument" in mimetype):
+        return "ods"
+    return "zip"
+
+
+def _not_a_sheet(shown: str) -> InputError:
+    return InputError(f"{shown} is neither a CSV text file nor a spreadsheet workbook")
+
+
+def _unreadable_workbook(shown: str, kind: Format, suffix: str) -> InputError:
+    if suffix == ".ods" or (kind == "ods" and suffix not in _WORKBOOK_SUFFIXES):
+        return InputError(
+            f"{shown} is not a readable OpenDocument spreadsheet "
+            "(it may be truncated or not really .ods)"
+        )
+    really = suffix if suffix in _WORKBOOK_SUFFIXES else (".xls" if kind == "ole" else ".xlsx")
+    return InputError(
+        f"{shown} is not a readable Excel workbook (it may be truncated or not really {really})"
+    )
+
+
+def _nonblank(column: pd.Series) -> BoolArray:
+    filled = column.notna() & ~column.str.isspace().fillna(False).astype(bool)
+    return filled.to_numpy(dtype=bool)
+
+
+@dataclass(frozen=True, eq=False)
+class _Table:
+    headers: tuple[str, ...]
+    letters: tuple[str, ...]
+    frame: pd.DataFrame
+    blank_rows: int
+    extra_cells: dict[int, int]
+
+
+def _assemble(
+    columns: Sequence[pd.Series],
+    row_numbers: IntArray,
+    *,
+    first_column: int,
+    min_width: int,
+    where: str,
+    name_keys: frozenset[str],
+) -> _Table:
+    """Find the header row, name the columns, drop blank rows and count cells past the header.
+
+    ``columns`` are str-dtype Series, missing where a cell is empty, one per column of the
+    parsed grid (which may be wider than the header); ``row_numbers`` label the grid's rows.
+    """
+    filled = np.column_stack([_nonblank(column) for column in columns])
+    used_rows = np.flatnonzero(filled.any(axis=1))
+    if used_rows.size == 0:
+        raise InputError(f"{where} has no header row (it is blank)")
+    top = int(used_rows[0])
+    header_row = int(row_numbers[top])
+    named = np.flatnonzero(filled[top])
+    width = min(max(min_width, int(named[-1]) + 1), len(columns))
+    body = filled[top + 1 :]
+    holds_data: BoolArray = np.asarray(body[:, :width].any(axis=0))
+
+    headers: list[str] = []
+    letters: list[str] = []
+    positions: list[int] = []
+    for j in range(width):
+        letter = _letter(first_column + j)
+        text = str(columns[j].iloc[top]).strip() if filled[top, j] else ""
+        if not text:
+            if not holds_data[j]:
+                continue  # an unnamed, empty column (e.g. from a trailing delimiter)
+            text = f"(column {letter})"
+        headers.append(text)
+        letters.append(letter)
+        positions.append(j)
+
+    first_seen: dict[str, int] = {}
+    for i, text in enumerate(headers):
+        key = _column_key(text)
+        if key in first_seen:
+            j = first_seen[key]
+            raise InputError(
+                f"columns {letters[j]} and {letters[i]} of {where} both mean '{key}' "
+                f"('{headers[j]}' and '{text}')"
+            )
+        first_seen[key] = i
+    if not name_keys & first_seen.keys():
+        raise InputError(
+            f"{where} has no 'name' column (its header row, row {header_row}, has "
+            f"{_listing(headers)})"
+        )
+
+    keep = body.any(axis=1)
+    kept = np.flatnonzero(keep) + (top + 1)
+    if kept.size == 0:
+        raise InputError(f"{where} has no data rows")
+    extra_cells: dict[int, int] = {}
+    if len(columns) > width:
+        counts = filled[kept, width:].sum(axis=1)
+        hits = np.flatnonzero(counts)
+        extra_cells = dict(
+            zip(row_numbers[kept[hits]].tolist(), counts[hits].tolist(), strict=True)
+        )
+
+    # Keeping a contiguous tail avoids a gather per column in the usual no-blank-rows case.
+    contiguous = kept.size == len(row_numbers) - top - 1
+    frame = pd.DataFrame(
+        {
+            text: (columns[j].iloc[top + 1 :] if contiguous else columns[j].take(kept)).array
+            for text, j in zip(headers, positions, strict=True)
+        },
+        index=pd.Index(row_numbers[kept], dtype="int64"),
+    )
+    return _Table(
+        headers=tuple(headers),
+        letters=tuple(letters),
+        frame=frame,
+        blank_rows=int(body.shape[0] - kept.size),
+        extra_cells=extra_cells,
+    )
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def _load_csv(
+    file: Path, shown: str, data: bytes, digest: str, name_keys: frozenset[str]
+) -> LoadedSheet:
+    text, encoding, utf8 = _decode(data, shown)
+    delimiter, header_width = _sniff_delimiter(text, name_keys)
+    grid = _parse_csv(utf8, delimiter, header_width, shown)
+    table = _assemble(
+        [grid[column] for column in grid.columns],
+        np.arange(1, len(grid) + 1, dtype=np.int64),
+        first_column=0,
+        min_width=header_width,
+        where=shown,
+        name_keys=name_keys,
+    )
+    return LoadedSheet(
+        path=file,
+        sheet=file.name,
+        headers=table.headers,
+        frame=table.frame,
+        blank_rows=table.blank_rows,
+        extra_cells=table.extra_cells,
+        sha256=digest,
+        encoding=encoding,
+        delimiter=delimiter,
+        column_letters=table.letters,
+    )
+
+
+def _decode(data: bytes, shown: str) -> tuple[str, str, bytes]:
+    """Return (text, encoding name, the text as UTF-8 bytes without BOM for the C parser)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode_utf16(data, "utf-16", shown)
+    if not data.startswith(codecs.BOM_UTF8) and (order := _utf16_order(data)):
+        return _decode_utf16(data, order, shown)
+    bom = data.startswith(codecs.BOM_UTF8)
+    body = data[len(codecs.BOM_UTF8) :] if bom else data
+    sample = body[:_SNIFF_BYTES]
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if b"\x00" in body or controls * 100 > len(sample):
+        raise _not_a_sheet(shown)
+    try:
+        return body.decode("utf-8"), "utf-8-sig" if bom else "utf-8", body
+    except UnicodeDecodeError as exc:
+        if bom:
+            raise InputError(
+                f"{shown} is not readable text (it is marked as UTF-8 but byte "
+                f"0x{body[exc.start]:02X} at offset {exc.start + 3} is not UTF-8)"
+            ) from None
+    try:
+        text = body.decode("cp1252")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{shown} is not readable text (it is neither UTF-8, UTF-16 nor Windows-1252)"
+        ) from None
+    return text, "cp1252", text.encode("utf-8")
+
+
+def _utf16_order(data: bytes) -> str | None:
+    # Without a BOM, UTF-16 shows itself by NUL bytes in every other position (ASCII headers).
+    pairs = min(len(data), 4096) // 2
+    if pairs == 0:
+        return None
+    even = data[0 : 2 * pairs : 2].count(0)
+    odd = data[1 : 2 * pairs : 2].count(0)
+    if odd >= 0.3 * pairs and even <= 0.05 * pairs:
+        return "utf-16-le"
+    if even >= 0.3 * pairs and odd <= 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _decode_utf16(data: bytes, codec: str, shown: str) -> tuple[str, str, bytes]:
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{shown} is not readable text (it looks like UTF-16 but is not valid UTF-16)"
+        ) from None
+    sample = text[:_SNIFF_BYTES]
+    if "\x00" in text or len(_CONTROL_CHARS.findall(sample)) * 100 > len(sample):
+        raise _not_a_sheet(shown)
+    return text, "utf-16", text.encode("utf-8")
+
+
+def _sniff_delimiter(text: str, name_keys: frozenset[str]) -> tuple[str, int]:
+    """Pick the delimiter from the header record; return it and the header's field count."""
+    sample = text[:_SNIFF_BYTES]
+    best: tuple[bool, int] | None = None
+    chosen = ","
+    for delimiter in _DELIMITERS:
+        fields = _first_record(sample, delimiter)
+        if fields is None:
+            continue
+        score = (any(_column_key(f.strip()) in name_keys for f in fields), len(fields))
+        if best is None or score > best:  # strict '>' keeps the earlier delimiter on a tie
+            best, chosen = score, delimiter
+    return chosen, best[1] if best else 0
+
+
+def _first_record(sample: str, delimiter: str) -> list[str] | None:
+    try:
+        for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+            if any(field.strip() for field in record):
+                return record
+    except csv.Error:
+        return None  # e.g. a runaway quoted field; pandas will say what is wrong
+    return None
+
+
+def _parse_csv(utf8: bytes, delimiter: str, width: int, shown: str) -> pd.DataFrame:
+    # A row longer than `names` makes the C parser stop with "Expected N fields ... saw M"; rather
+    # than drop such cells, retry wider (growing fast, so a few retries cover any file) and let
+    # the placeholder columns reveal the extra cells.
+    fields = max(width, 1)
+    while True:
+        try:
+            return pd.read_csv(
+                io.BytesIO(utf8),
+                sep=delimiter,
+                header=None,
+                names=list(range(fields)),
+                index_col=False,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],  # only truly empty cells are missing: 'NA', 'null' stay text
+                skip_blank_lines=False,  # blank lines stay rows so row numbers stay right
+                engine="c",
+                encoding="utf-8",
+                quotechar='"',
+                doublequote=True,
+                skipinitialspace=False,
+            )
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{shown} has no header row (it is blank)") from None
+        except pd.errors.ParserError as exc:
+            message = str(exc)
+            if saw := _SAW_FIELDS.search(message):
+                needed = int(saw.group(1))
+                if needed > _MAX_FIELDS:
+                    raise InputError(
+                        f"{shown} has a row with {needed} cells, more than a spreadsheet can hold"
+                    ) from None
+                fields = min(max(needed, 2 * fields), _MAX_FIELDS)
+                continue
+            if quote := _OPEN_QUOTE.search(message):
+                raise InputError(
+                    f"{shown} has a quoted value that never ends (its opening '\"' is on row "
+                    f"{int(quote.group(1)) + 1})"
+                ) from None
+            raise InputError(
+                f"{shown} is not a readable CSV file ({_first_line(message)})"
+            ) from None
+        except (ValueError, UnicodeError, OverflowError, MemoryError) as exc:
+            raise InputError(
+                f"{shown} is not a readable CSV file ({_first_line(str(exc))})"
+            ) from None
+
+
+def _first_line(message: str) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    return line.removeprefix("Error tokenizing data. ").removeprefix("C error: ")
+
+
+# --- workbooks ------------------------------------------------------------------------------
+
+
+def _load_workbook(
+    file: Path,
+    shown: str,
+    data: bytes,
+    digest: str,
+    sheet: str | None,
+    name_keys: frozenset[str],
+    kind: Format,
+    suffix: str,
+) -> LoadedSheet:
+    if kind == "ole" and _ENCRYPTED_PACKAGE in data:
+        raise InputError(f"{shown} is password-protected (save a copy without a password)")
+    try:
+        name, rows, origin = _read_worksheet(data, shown, sheet, name_keys)
+    except InputError:
+        raise
+    except PasswordError:
+        raise InputError(
+            f"{shown} is password-protected (save a copy without a password)"
+        ) from None
+    except Exception:  # native code parsing untrusted bytes: any failure means unreadable
+        raise _unreadable_workbook(shown, kind, suffix) from None
+    except BaseException as exc:
+        # A Rust panic in calamine surfaces as pyo3's PanicException, a BaseException.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise _unreadable_workbook(shown, kind, suffix) from None
+
+    where = f"sheet '{name}' of {shown}"
+    if not rows:
+        raise InputError(f"{where} has no header row (it is blank)")
+    grid = np.array(rows, dtype=object)  # one C-level pass; columns are then cheap views
+    if grid.ndim != 2:
+        raise _unreadable_workbook(shown, kind, suffix)
+    table = _assemble(
+        [_column_series(grid[:, j]) for j in range(grid.shape[1])],
+        np.arange(origin[0] + 1, origin[0] + 1 + len(rows), dtype=np.int64),
+        first_column=origin[1],
+        min_width=0,
+        where=where,
+        name_keys=name_keys,
+    )
+    return LoadedSheet(
+        path=file,
+        sheet=name,
+        headers=table.headers,
+        frame=table.frame,
+        blank_rows=table.blank_rows,
+        extra_cells=table.extra_cells,
+        sha256=digest,
+        encoding=None,
+        delimiter=None,
+        column_letters=table.letters,
+    )
+
+
+def _read_worksheet(
+    data: bytes, shown: str, sheet: str | None, name_keys: frozenset[str]
+) -> tuple[str, list[list[Cell]], tuple[int, int]]:
+    """Return (sheet name, its cells from the top-left used cell, that cell's 0-based position)."""
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        if sheet is not None:
+            name = _match_sheet(sheet, book.sheet_names)
+            if name is None:
+                raise InputError(
+                    f"{shown} has no sheet named '{sheet}' (its sheets are "
+                    f"{_listing(book.sheet_names, limit=20)})"
+                )
+            chosen = book.get_sheet_by_name(name)
+        else:
+            name, chosen = _default_sheet(book, shown, name_keys)
+        rows: list[list[Cell]] = chosen.to_python(skip_empty_area=True)
+        return name, rows, chosen.start or (0, 0)
+    finally:
+        book.close()
+
+
+def _match_sheet(wanted: str, names: Sequence[str]) -> str | None:
+    if wanted in names:
+        return wanted
+    folded = [name for name in names if name.strip().casefold() == wanted.strip().casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _default_sheet(
+    book: CalamineWorkbook, shown: str, name_keys: frozenset[str]
+) -> tuple[str, CalamineSheet]:
+    # Visible worksheets first: a hidden lookup sheet with a 'name' column should not win.
+    sheets = [meta for meta in book.sheets_metadata if meta.typ == SheetTypeEnum.WorkSheet]
+    sheets.sort(key=lambda meta: meta.visible != SheetVisibleEnum.Visible)
+    for meta in sheets:
+        candidate = book.get_sheet_by_name(meta.name)
+        header = _first_filled_row(candidate.iter_rows())
+        if any(_column_key(_cell_text(cell).strip()) in name_keys for cell in header):
+            return meta.name, candidate
+    if not sheets:
+        raise InputError(f"{shown} has no worksheets")
+    raise InputError(
+        f"{shown} has no sheet with a 'name' column (looked at "
+        f"{_listing([meta.name for meta in sheets], limit=20)})"
+    )
+
+
+def _first_filled_row(rows: Iterator[list[Cell]]) -> list[Cell]:
+    for row in rows:
+        if any(_cell_text(cell).strip() for cell in row):
+            return row
+    return []
+
+
+def _column_series(column: npt.NDArray[np.object_]) -> pd.Series:
+    # Most columns hold only strings (calamine gives '' for empty cells): those go straight to
+    # Arrow; the per-cell conversion runs only for columns that hold numbers, booleans or dates.
+    values: list[str] | npt.NDArray[np.object_] = column
+    if set(map(type, column)) != {str}:
+        values = [
+            cell if type(cell) is str else _TEXT_OF.get(type(cell), _cell_text)(cell)
+            for cell in column
+        ]
+    texts = pa.array(values, type=pa.large_string())
+    return pd.Series(pc.if_else(pc.equal(texts, ""), _NULL_TEXT, texts), dtype="str")
+
+
+def _cell_text(cell: Cell) -> str:
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):  # before int: bool is an int subclass
+        return "1" if cell else "0"
+    if isinstance(cell, int):
+        return str(cell)
+    if isinstance(cell, float):
+        return _float_text(cell)
+    if isinstance(cell, dt.date | dt.time):  # datetime is a date subclass; isoformat covers all
+        return cell.isoformat()
+    if isinstance(cell, dt.timedelta):  # a duration cell ([h]:mm:ss)
+        seconds = int(cell.total_seconds())
+        sign = "-" if seconds < 0 else ""
+        hours, rest = divmod(abs(seconds), 3600)
+        return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return str(cell)
+
+
+def _float_text(number: float) -> str:
+    if number.is_integer():
+        # IDs and phone numbers typed into number cells: 8005555555.0 -> '8005555555'.
+        if abs(number) < _EXACT_LIMIT:
+            return str(int(number))
+        return format(number, ".15g")
+    return repr(number)
+
+
+def _bool_text(flag: bool) -> str:
+    return "1" if flag else "0"
+
+
+# Type -> converter for the common cell types, looked up once per cell instead of an isinstance
+# chain; anything else (dates, durations) goes through _cell_text.
+_TEXT_OF: Final[dict[type, Callable[[Any], str]]] = {float: _float_text, int: str, bool: _bool_text}
+_NULL_TEXT: Final = pa.scalar(None, pa.large_string())
