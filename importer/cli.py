@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["app", "main"]
@@ -45,7 +46,7 @@ def _root() -> None:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -314,7 +315,7 @@ def import_(
     _show(result, json_out, quiet)
     reason = result.summary.get("gateway_unavailable")
     if reason:
-        err.print(f"[bold red]error:[/] {reason}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/] {escape(reason)}", markup=True, highlight=False)
     raise typer.Exit(result.exit_code)
 
 

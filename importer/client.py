@@ -276,6 +276,7 @@ class GatewayClient:
                 timeout=self.settings.retry_timeout,
                 wait_initial=self.settings.retry_wait_initial,
                 wait_max=self.settings.retry_wait_max,
+                wait_jitter=self.settings.retry_wait_jitter,
             ):
                 with attempt:
                     if self.breaker.open:

@@ -56,10 +56,12 @@ class GatewaySettings:
     read_timeout: float = 30.0
     pool_timeout: float = 60.0
     #: Bounds of the retries of one call (attempts, and seconds from the first attempt).
-    retry_attempts: int = 8
+    retry_attempts: int = 15
     retry_timeout: float = 120.0
     retry_wait_initial: float = 0.05
     retry_wait_max: float = 3.0
+    #: Random extra wait added to each backoff, so workers that failed together spread out.
+    retry_wait_jitter: float = 0.05
     #: Consecutive transport failures (any worker) that stop the run.
     breaker_threshold: int = 25
     #: Connections per httpx client; more workers than this get more clients (shards).

@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -57,13 +58,18 @@ _MAX_FIELDS: Final = 16384
 _EXACT_LIMIT: Final = 1e15
 _CONTROL_BYTES: Final = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
 _CONTROL_CHARS: Final = re.compile("[\x00-\x08\x0e-\x1f]")
+_UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
+_ONLY_SEPARATORS: Final = re.compile(r"[\s,;|]*")
 _KEY_JUNK: Final = re.compile(r"[\s_-]+")
 _SAW_FIELDS: Final = re.compile(r"Expected \d+ fields in line \d+, saw (\d+)")
 _OPEN_QUOTE: Final = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 def header_key(text: str) -> str:
-    """Header matching key: lowercase, with '-', '_' and whitespace removed ('Session Timers' -> 'sessiontimers')."""  # noqa: E501
+    """Header matching key: lowercase, with '-', '_' and whitespace removed.
+
+    'Session Timers' -> 'sessiontimers'; 'SESSION_EXPIRES' -> 'sessionexpires'.
+    """
     return _KEY_JUNK.sub("", text.lower())
 
 
@@ -99,7 +105,7 @@ def load_sheet(
     whose header row has a 'name' column. ``name_aliases`` are extra headers (e.g. from a mapping
     file) that also count as the 'name' column. Raises InputError for any unusable input.
     """
-    shown = os.fspath(path)
+    shown = _UNPRINTABLE.sub("?", os.fspath(path))  # as the user typed it, on one line
     file = Path(path)
     data = _read_bytes(file, shown)
     digest = hashlib.sha256(data).hexdigest()
@@ -135,8 +141,13 @@ def _letter(position: int) -> str:
     return letters
 
 
+def _quoted(text: str) -> str:
+    # Messages are one line: a header or sheet name holding a newline must not break it.
+    return "'" + _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text) + "'"
+
+
 def _listing(items: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(f"'{item}'" for item in items[:limit])
+    shown = ", ".join(_quoted(item) for item in items[:limit])
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
@@ -166,8 +177,14 @@ def _sniff_format(data: bytes) -> Format:
             names = set(archive.namelist())
             mimetype = archive.read("mimetype")[:80] if "mimetype" in names else b""
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
-        # Truncated zips land here, but so does text that merely starts with "PK".
-        return "zip" if data.startswith(b"PK\x03\x04") else "text"
+        # A truncated zip has lost its directory (at the end), but its first members' names
+        # still tell a workbook; text that merely starts with "PK" lands here too.
+        if not data.startswith(b"PK\x03\x04"):
+            return "text"
+        head = data[:_SNIFF_BYTES]
+        if b"opendocument" in head[:200]:
+            return "ods"
+        return "xlsx" if b"[Content_Types].xml" in head or b"xl/" in head else "zip"
     except Exception:  # the zip module is parsing untrusted bytes; any failure = not a workbook
         return "zip"
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
@@ -252,8 +269,8 @@ def _assemble(
         if key in first_seen:
             j = first_seen[key]
             raise InputError(
-                f"columns {letters[j]} and {letters[i]} of {where} both mean '{key}' "
-                f"('{headers[j]}' and '{text}')"
+                f"columns {letters[j]} and {letters[i]} of {where} both mean {_quoted(key)} "
+                f"({_quoted(headers[j])} and {_quoted(text)})"
             )
         first_seen[key] = i
     if not name_keys & first_seen.keys():
@@ -397,7 +414,8 @@ def _sniff_delimiter(text: str, name_keys: frozenset[str]) -> tuple[str, int]:
 def _first_record(sample: str, delimiter: str) -> list[str] | None:
     try:
         for record in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
-            if any(field.strip() for field in record):
+            # A line of only delimiters (',,,' or ';;') is blank whichever delimiter is right.
+            if not all(_ONLY_SEPARATORS.fullmatch(field) for field in record):
                 return record
     except csv.Error:
         return None  # e.g. a runaway quoted field; pandas will say what is wrong
@@ -405,52 +423,64 @@ def _first_record(sample: str, delimiter: str) -> list[str] | None:
 
 
 def _parse_csv(utf8: bytes, delimiter: str, width: int, shown: str) -> pd.DataFrame:
-    # A row longer than `names` makes the C parser stop with "Expected N fields ... saw M"; rather
-    # than drop such cells, retry wider (growing fast, so a few retries cover any file) and let
-    # the placeholder columns reveal the extra cells.
+    # A row longer than `names` makes the C parser stop with "Expected N fields ... saw M" (or,
+    # for the very first row, cut it with a ParserWarning). Rather than lose such cells, retry
+    # wider (growing fast, so a few retries cover any file); the placeholder columns past the
+    # header then reveal the extra cells.
     fields = max(width, 1)
     while True:
+        needed = 2 * fields
         try:
-            return pd.read_csv(
-                io.BytesIO(utf8),
-                sep=delimiter,
-                header=None,
-                names=list(range(fields)),
-                index_col=False,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],  # only truly empty cells are missing: 'NA', 'null' stay text
-                skip_blank_lines=False,  # blank lines stay rows so row numbers stay right
-                engine="c",
-                encoding="utf-8",
-                quotechar='"',
-                doublequote=True,
-                skipinitialspace=False,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(
+                    io.BytesIO(utf8),
+                    sep=delimiter,
+                    header=None,
+                    names=list(range(fields)),
+                    index_col=False,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_values=[""],  # only truly empty cells are missing: 'NA', 'null' stay text
+                    skip_blank_lines=False,  # blank lines stay rows so row numbers stay right
+                    engine="c",
+                    encoding="utf-8",
+                    quotechar='"',
+                    doublequote=True,
+                    skipinitialspace=False,
+                )
+        except pd.errors.ParserWarning:
+            pass  # the first row is wider than `names`, by an unknown amount
         except pd.errors.EmptyDataError:
             raise InputError(f"{shown} has no header row (it is blank)") from None
         except pd.errors.ParserError as exc:
             message = str(exc)
             if saw := _SAW_FIELDS.search(message):
-                needed = int(saw.group(1))
-                if needed > _MAX_FIELDS:
-                    raise InputError(
-                        f"{shown} has a row with {needed} cells, more than a spreadsheet can hold"
-                    ) from None
-                fields = min(max(needed, 2 * fields), _MAX_FIELDS)
-                continue
-            if quote := _OPEN_QUOTE.search(message):
+                if int(saw.group(1)) > _MAX_FIELDS:
+                    raise _too_wide(shown) from None
+                needed = max(int(saw.group(1)), needed)
+            elif quote := _OPEN_QUOTE.search(message):
                 raise InputError(
                     f"{shown} has a quoted value that never ends (its opening '\"' is on row "
                     f"{int(quote.group(1)) + 1})"
                 ) from None
-            raise InputError(
-                f"{shown} is not a readable CSV file ({_first_line(message)})"
-            ) from None
+            else:
+                raise InputError(
+                    f"{shown} is not a readable CSV file ({_first_line(message)})"
+                ) from None
         except (ValueError, UnicodeError, OverflowError, MemoryError) as exc:
             raise InputError(
                 f"{shown} is not a readable CSV file ({_first_line(str(exc))})"
             ) from None
+        if fields >= _MAX_FIELDS:
+            raise _too_wide(shown)
+        fields = min(needed, _MAX_FIELDS)
+
+
+def _too_wide(shown: str) -> InputError:
+    return InputError(
+        f"{shown} has a row with more than {_MAX_FIELDS} cells, which no spreadsheet can hold"
+    )
 
 
 def _first_line(message: str) -> str:
@@ -489,7 +519,7 @@ def _load_workbook(
             raise
         raise _unreadable_workbook(shown, kind, suffix) from None
 
-    where = f"sheet '{name}' of {shown}"
+    where = f"sheet {_quoted(name)} of {shown}"
     if not rows:
         raise InputError(f"{where} has no header row (it is blank)")
     grid = np.array(rows, dtype=object)  # one C-level pass; columns are then cheap views
@@ -527,7 +557,7 @@ def _read_worksheet(
             name = _match_sheet(sheet, book.sheet_names)
             if name is None:
                 raise InputError(
-                    f"{shown} has no sheet named '{sheet}' (its sheets are "
+                    f"{shown} has no sheet named {_quoted(sheet)} (its sheets are "
                     f"{_listing(book.sheet_names, limit=20)})"
                 )
             chosen = book.get_sheet_by_name(name)

@@ -76,9 +76,15 @@ def load_mapping(path: str | Path | None) -> dict[str, str]:
 
 
 def resolve_headers(
-    headers: tuple[str, ...], aliases: dict[str, str] | None = None
+    headers: tuple[str, ...],
+    aliases: dict[str, str] | None = None,
+    letters: tuple[str, ...] = (),
 ) -> tuple[dict[str, str], list[str]]:
-    """Map headers to parameters. Returns (header -> parameter, unknown-column warnings)."""
+    """Map headers to parameters. Returns (header -> parameter, unknown-column warnings).
+
+    ``letters`` are the headers' spreadsheet columns (positions, when not given).
+    """
+    letters = letters or tuple(column_letter(i) for i in range(len(headers)))
     lookup = {**_BUILTIN, **(aliases or {})}
     resolved: dict[str, str] = {}
     claimed: dict[str, tuple[int, str]] = {}
@@ -89,14 +95,14 @@ def resolve_headers(
         param = lookup.get(header_key(header))
         if param is None:
             warnings.append(
-                f"column {column_letter(position)} ({header!r}) is not a sip_endpoint "
+                f"column {letters[position]} ({header!r}) is not a sip_endpoint "
                 "parameter and was ignored"
             )
             continue
         if param in claimed:
             first_pos, first = claimed[param]
             raise InputError(
-                f"columns {column_letter(first_pos)} and {column_letter(position)} both mean "
+                f"columns {letters[first_pos]} and {letters[position]} both mean "
                 f"{param!r} ({first!r} and {header!r}); keep one of them"
             )
         claimed[param] = (position, header)
@@ -105,14 +111,16 @@ def resolve_headers(
 
 
 def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> NormalizedSheet:
-    resolved, warnings = resolve_headers(loaded.headers, aliases)
+    resolved, warnings = resolve_headers(loaded.headers, aliases, loaded.column_letters)
     if "name" not in resolved.values():
         raise InputError(f"{loaded.path} has no 'name' column in sheet {loaded.sheet!r}")
     columns: dict[str, pd.Series] = {}
     for header, param in resolved.items():
         raw = loaded.frame[header].astype(object)
         text = raw.where(raw.notna(), None)
-        stripped = text.str.strip()
+        # Reports write formula-like cells as '=..., so a fixed rejections file fed back reads
+        # the same value the person first typed.
+        stripped = text.str.strip().str.replace(r"^'(?=[=+\-@])", "", regex=True)
         present = stripped.notna() & (stripped != "")
         values = pd.Series(pd.NA, index=raw.index, dtype=object)
         if present.any():

@@ -122,7 +122,9 @@ def _prepare(
 ) -> tuple[NormalizedSheet, Validation, _Clock]:
     clock = _Clock()
     aliases = load_mapping(mapping)
-    loaded = load_sheet(path, sheet=sheet)
+    # A mapping may name the 'name' column otherwise; the loader uses it to find the header.
+    name_aliases = [alias for alias, param in aliases.items() if param == "name"]
+    loaded = load_sheet(path, sheet=sheet, name_aliases=name_aliases)
     clock.lap("load")
     normalized = normalize(loaded, aliases)
     clock.lap("normalize")

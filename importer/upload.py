@@ -231,6 +231,11 @@ def import_file(
     # stamina logs each retry through stdlib logging by default; our report counts attempts.
     stamina.instrumentation.set_on_retry_hooks([])
     normalized, validation, clock = _prepare(path, sheet, mapping, strict)
+    # The masked-secret warning is for validate, which cannot ask the gateway; here the plan
+    # decides (keep the gateway's secret, or reject a row for an endpoint that is not there).
+    validation = Validation(
+        validation.sheet, tuple(p for p in validation.problems if p.code != "masked-secret")
+    )
     rejected = validation.rejected_rows
     valid_rows = [int(r) for r in normalized.frame.index if int(r) not in rejected]
     sink = progress or _NoProgress()

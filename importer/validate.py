@@ -119,7 +119,7 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
     frame = sheet.frame
     problems: list[Problem] = []
 
-    width = len(sheet.loaded.headers)
+    letters = sheet.loaded.column_letters or (column_letter(len(sheet.loaded.headers) - 1),)
     for row, extra in sorted(sheet.loaded.extra_cells.items()):
         problems.append(
             Problem(
@@ -127,7 +127,7 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
                 "",
                 "extra-cells",
                 f"row has {extra} more cell{'s' if extra > 1 else ''} than the header has "
-                f"columns (after column {column_letter(width - 1)}); put each value under a header",
+                f"columns (after column {letters[-1]}); put each value under a header",
                 "error",
             )
         )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -48,3 +51,25 @@ def write_xlsx(
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+SIP_IMPORT = str(Path(sys.executable).parent / "sip-import")
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``sip-import`` console script, as a user would."""
+    merged = {k: v for k, v in os.environ.items() if not k.startswith("SIP_IMPORT_")}
+    merged["COLUMNS"] = "200"  # rich wraps tables to the terminal width; keep lines whole
+    for key, value in (env or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return subprocess.run(
+        [SIP_IMPORT, *args], cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout
+    )
