@@ -135,6 +135,96 @@ def validate(
     raise typer.Exit(result.exit_code)
 
 
+@app.command("template")
+def template_(
+    out_file: Annotated[
+        Path, typer.Argument(help="The workbook to write (.xlsx).", show_default=False)
+    ],
+    quiet: QuietOpt = False,
+) -> None:
+    """Write an empty endpoints workbook that catches mistakes as people type.
+
+    One column per parameter (common ones first), dropdowns and number ranges, a note on each
+    header, ID and secret columns formatted as Text, and a 'help' sheet with the parameter table.
+
+    Example:
+
+        sip-import template carriers.xlsx
+    """
+    from .template import TEMPLATE_COLUMNS, write_template
+
+    _guard(lambda: write_template(out_file))
+    if not quiet:
+        out.print(
+            f"wrote {out_file}: {len(TEMPLATE_COLUMNS)} columns; the 'help' sheet explains each",
+            markup=False,
+        )
+
+
+@app.command("export")
+def export_(
+    out_file: Annotated[
+        Path,
+        typer.Argument(help="The file to write: .xlsx or .csv (told by the name).", show_default=False),
+    ],
+    gateway: GatewayOpt = None,
+    config: ConfigOpt = None,
+    include_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--include-secrets",
+            help="Write secret, remotesecret and auth in clear (default: masked as ********).",
+        ),
+    ] = False,
+    body: BodyOpt = "json",
+    api_path: ApiPathOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    insecure: InsecureOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write every endpoint on a gateway to a sheet that imports back unchanged.
+
+    Same columns as the template (only those some endpoint uses). Secrets are masked as ********
+    unless --include-secrets; a masked cell imported back keeps the gateway's secret.
+
+    Example:
+
+        SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import export today.xlsx --gateway https://10.0.0.5
+    """
+    from .config import resolve_settings
+    from .export import export_endpoints
+
+    _setup_logging(verbose)
+    settings, tuning, warnings = _guard(
+        lambda: resolve_settings(
+            gateway, config, body=body, api_path=api_path, ca_bundle=ca_bundle, insecure=insecure
+        )
+    )
+    if settings is not None:
+        _secret_filter.secrets.add(settings.credentials.password)
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False)
+    result = _guard(
+        lambda: export_endpoints(
+            out_file, settings=settings, tuning=tuning, include_secrets=include_secrets,
+            notice=lambda line: None if quiet else err.print(line, markup=False),
+        )
+    )  # fmt: skip
+    if not quiet:
+        masked = (
+            f"; {result.secrets_masked} secret(s) masked in {result.rows_masked} row(s) "
+            "(--include-secrets writes them)"
+            if result.secrets_masked
+            else ""
+        )
+        out.print(
+            f"exported {result.rows} endpoint(s) from {result.gateway} to {result.path} "
+            f"({len(result.columns)} columns){masked}",
+            markup=False,
+        )
+
+
 class _SecretFilter(logging.Filter):
     """Masks known secret strings in every log record (httpx/httpcore debug output included)."""
 
@@ -154,7 +244,7 @@ class _SecretFilter(logging.Filter):
 _secret_filter = _SecretFilter()
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
@@ -163,10 +253,10 @@ def _setup_logging(verbose: bool) -> None:
     handler.addFilter(_secret_filter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    if not verbose:
-        for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "gateway"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "gateway"):
+        logging.getLogger(noisy).setLevel(level if verbose else max(level, logging.WARNING))
 
 
 class _Progress:
@@ -258,6 +348,53 @@ InsecureOpt = Annotated[
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
 
 
+ResumeOpt = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue the interrupted run for this sheet and gateway."),
+]
+JournalOpt = Annotated[
+    Path | None,
+    typer.Option("--journal", help="Journal file (default .sip-import/journal.db).", show_default=False),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show the plan and write reports; send nothing.")
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+
+
+def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
+    """What import and sync share: settings, logging, progress, the run, the exit code."""
+    from .config import resolve_settings
+    from .upload import run_job
+
+    _setup_logging(cli["verbose"], cli["quiet"] or cli["json_out"])
+    settings, tuning, warnings = _guard(
+        lambda: resolve_settings(
+            cli["gateway"], cli["config"], body=cli["body"], api_path=cli["api_path"],
+            ca_bundle=cli["ca_bundle"], insecure=cli["insecure"],
+            concurrency=cli["concurrency"], max_rps=cli["max_rps"],
+        )
+    )  # fmt: skip
+    if settings is not None:
+        _secret_filter.secrets.add(settings.credentials.password)
+    quiet = cli["quiet"] or cli["json_out"]
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False)
+    result = _guard(
+        lambda: run_job(
+            sheet_file, settings=settings, tuning=tuning, options=options,
+            sheet=cli["sheet"], mapping=cli["mapping"], report_dir=cli["report_dir"],
+            strict=cli["strict"], progress=_Progress(enabled=not quiet),
+            notice=lambda line: None if quiet else err.print(line, markup=False),
+        )
+    )  # fmt: skip
+    _show(result, cli["json_out"], cli["quiet"])
+    reason = result.summary.get("gateway_unavailable")
+    if reason:
+        err.print(f"[bold red]error:[/] {escape(reason)}", markup=True, highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
 @app.command("import")
 def import_(
     sheet_file: SheetArg,
@@ -266,12 +403,12 @@ def import_(
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
     report_dir: ReportDirOpt = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    strict: StrictOpt = False,
     concurrency: ConcurrencyOpt = 8,
     max_rps: MaxRpsOpt = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the plan and write reports; send nothing.")
-    ] = False,
+    dry_run: DryRunOpt = False,
+    resume: ResumeOpt = False,
+    journal: JournalOpt = None,
     body: BodyOpt = "json",
     api_path: ApiPathOpt = None,
     ca_bundle: CaBundleOpt = None,
@@ -290,33 +427,63 @@ def import_(
 
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import import carriers.xlsx --gateway https://10.0.0.5 --concurrency 16
     """
-    from .config import resolve_settings
-    from .upload import import_file
+    from .journal import DEFAULT_JOURNAL
+    from .upload import JobOptions
 
-    _setup_logging(verbose)
-    settings, tuning, warnings = _guard(
-        lambda: resolve_settings(
-            gateway, config, body=body, api_path=api_path, ca_bundle=ca_bundle,
-            insecure=insecure, concurrency=concurrency, max_rps=max_rps,
-        )
-    )  # fmt: skip
-    if settings is not None:
-        _secret_filter.secrets.add(settings.credentials.password)
-    for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
-    progress = _Progress(enabled=not quiet and not json_out)
-    result = _guard(
-        lambda: import_file(
-            sheet_file, settings=settings, tuning=tuning, sheet=sheet, mapping=mapping,
-            report_dir=report_dir, strict=strict, dry_run=dry_run, progress=progress,
-            notice=lambda line: None if quiet or json_out else err.print(line, markup=False),
-        )
-    )  # fmt: skip
-    _show(result, json_out, quiet)
-    reason = result.summary.get("gateway_unavailable")
-    if reason:
-        err.print(f"[bold red]error:[/] {escape(reason)}", markup=True, highlight=False)
-    raise typer.Exit(result.exit_code)
+    options = JobOptions("import", dry_run, journal or DEFAULT_JOURNAL, resume)
+    _gateway_job(options, sheet_file, locals())
+
+
+@app.command("sync")
+def sync(
+    sheet_file: SheetArg,
+    gateway: GatewayOpt = None,
+    config: ConfigOpt = None,
+    sheet: SheetOpt = None,
+    mapping: MappingOpt = None,
+    report_dir: ReportDirOpt = None,
+    strict: StrictOpt = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete gateway endpoints that the sheet does not list.")
+    ] = False,
+    max_prune: Annotated[
+        str | None,
+        typer.Option(
+            "--max-prune",
+            help="Most endpoints a prune may delete: a count (25) or a share of the gateway's "
+            "endpoints (10%). Default 10%.",
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: ConcurrencyOpt = 8,
+    max_rps: MaxRpsOpt = None,
+    dry_run: DryRunOpt = False,
+    resume: ResumeOpt = False,
+    journal: JournalOpt = None,
+    body: BodyOpt = "json",
+    api_path: ApiPathOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    insecure: InsecureOpt = False,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Make the gateway match a master sheet: send only changes, optionally delete the rest.
+
+    Every row is compared with the gateway; a cell left empty is not managed by the sheet. Each
+    outcome is journalled as it happens, so --resume after a crash sends nothing twice. --prune
+    never runs when a row was rejected or failed, and never deletes more than --max-prune.
+    Exit codes as for import; 1 also when a prune was refused.
+
+    Example:
+
+        sip-import sync master.xlsx --gateway https://10.0.0.5 --prune --max-prune 5 --json
+    """
+    from .journal import DEFAULT_JOURNAL
+    from .upload import JobOptions
+
+    options = JobOptions("sync", dry_run, journal or DEFAULT_JOURNAL, resume, prune, max_prune)
+    _gateway_job(options, sheet_file, locals())
 
 
 def _show(result: Any, json_out: bool, quiet: bool) -> None:

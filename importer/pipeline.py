@@ -94,6 +94,9 @@ def _summary(
 ) -> dict[str, Any]:
     loaded = sheet.loaded
     total = clock.total()
+    # Lines without a row number are gateway endpoints a prune deleted, not sheet rows.
+    on_sheet = results["row"].astype(str) != ""
+    data = results[on_sheet]
     return {
         "tool": "sip-import",
         "version": tool_version(),
@@ -106,14 +109,15 @@ def _summary(
             "delimiter": loaded.delimiter,
         },
         "gateway": gateway,
-        "rows": len(results),
+        "rows": len(data),
         "blank": loaded.blank_rows,
-        "outcomes": dict(Counter(results["outcome"])),
+        "outcomes": dict(Counter(data["outcome"])),
+        "deleted": int((~on_sheet & (results["outcome"] == "deleted")).sum()),
         "warnings": [*sheet.warnings, *warnings],
         "rows_with_warnings": len({p.row for p in problems if p.severity == "warning"}),
         "error_keys": dict(Counter(p.code for p in problems if p.severity == "error")),
         "timings": {**clock.laps, "total": round(total, 4)},
-        "rows_per_second": round(len(results) / total, 1) if total > 0 else None,
+        "rows_per_second": round(len(data) / total, 1) if total > 0 else None,
     }
 
 

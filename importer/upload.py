@@ -1,9 +1,10 @@
-"""``sip-import import``: validate, read the gateway once, plan, save concurrently, report.
+"""``sip-import import`` and ``sip-import sync``: validate, read the gateway once, plan, save
+concurrently, optionally prune, report.
 
 Every data row ends with exactly one outcome. Rows the sheet rejects never reach the gateway;
 rows the gateway rejects or the network loses are reported with the gateway's key or the
 transport reason; when the gateway goes away the run stops (exit 3) and says which rows were
-saved and which were not.
+saved and which were not. ``sync`` adds the journal (``--resume``), the lock and ``--prune``.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 import stamina.instrumentation
 
-from schemas import PARAMETERS
+from schemas import MASK, PARAMETERS, SECRET_FIELDS
 
 from .client import ApiError, CircuitOpen, GatewayClient, GaveUp
 from .config import Credentials, GatewaySettings, redact_url
 from .errors import GatewayUnavailable
+from .journal import DONE, Journal, JournalRow, values_hash
 from .normalize import NormalizedSheet
 from .pipeline import (
     EXIT_GATEWAY,
@@ -36,17 +38,20 @@ from .pipeline import (
     _prepare,
     _validation_results,
 )
-from .plan import Action, GatewayState, plan_rows
-from .save import NOT_ATTEMPTED, RowOutcome, SaveRun, outcome_without_call, save_actions
+from .plan import Action, GatewayState, plan_rows, row_values
+from .prune import PrunePlan, delete_endpoints, plan_prune
+from .report import RESULT_COLUMNS
+from .save import NOT_ATTEMPTED, RowOutcome, outcome_without_call, save_actions
 from .validate import Problem, Validation
 
-__all__ = ["EMBEDDED_DB", "ProgressSink", "import_file"]
+__all__ = ["EMBEDDED_DB", "JobOptions", "ProgressSink", "embedded_gateway", "run_job"]
 
 #: Where the embedded local gateway keeps its endpoints between runs.
 EMBEDDED_DB = Path(".sip-import") / "gateway.db"
 
 _SUCCESS = frozenset({"created", "updated", "renamed", "unchanged", "deleted", "skipped", "valid"})
 _FIELD_PREFIX = re.compile(r"^([a-z_-]+): ")
+_DRY = {"create": "created", "update": "updated", "rename": "renamed", "save": "created"}
 
 
 class ProgressSink(Protocol):
@@ -67,12 +72,26 @@ class _NoProgress:
 
 
 @dataclass(frozen=True)
+class JobOptions:
+    command: str = "import"
+    dry_run: bool = False
+    #: None: no journal (and no lock).
+    journal: Path | None = None
+    resume: bool = False
+    prune: bool = False
+    max_prune: str | None = None
+
+
+@dataclass
 class _GatewayRun:
-    outcomes: dict[int, RowOutcome]
-    unavailable: str | None
-    listed: bool
-    plan: Counter[str]
-    seconds: float
+    outcomes: dict[int, RowOutcome] = field(default_factory=dict)
+    deletions: list[RowOutcome] = field(default_factory=list)
+    unavailable: str | None = None
+    listed: bool = True
+    plan: Counter[str] = field(default_factory=Counter)
+    prune: PrunePlan | None = None
+    resumed_from: int | None = None
+    seconds: float = 0.0
 
 
 @contextmanager
@@ -96,59 +115,6 @@ def embedded_gateway(
         yield GatewaySettings(running.url, creds).with_overrides(**tuning)
 
 
-async def _talk(
-    settings: GatewaySettings,
-    normalized: NormalizedSheet,
-    valid_rows: list[int],
-    dry_run: bool,
-    progress: ProgressSink,
-) -> _GatewayRun:
-    started = time.perf_counter()
-    names = normalized.frame["name"]
-    outcomes: dict[int, RowOutcome] = {}
-
-    def unavailable_run(reason: str, listed: bool = False) -> _GatewayRun:
-        for row in valid_rows:
-            outcomes.setdefault(
-                row, RowOutcome(row, str(names[row]), "failed", "not-attempted", NOT_ATTEMPTED)
-            )
-        return _GatewayRun(outcomes, reason, listed, Counter(), time.perf_counter() - started)
-
-    async with GatewayClient(settings) as client:
-        try:
-            await client.login()
-            state = await _read_state(client)
-        except GatewayUnavailable as exc:
-            return unavailable_run(str(exc))
-        except (GaveUp, CircuitOpen) as exc:
-            return unavailable_run(f"cannot list the gateway's endpoints: {exc}")
-        actions = plan_rows(normalized.frame, valid_rows, state)
-        plan = Counter(a.kind for a in actions)
-        if dry_run:
-            for action in actions:
-                outcomes[action.row] = _dry_outcome(action)
-            return _GatewayRun(outcomes, None, state.listed, plan, time.perf_counter() - started)
-        progress.start(len(actions))
-
-        def record(outcome: RowOutcome) -> None:
-            outcomes[outcome.row] = outcome
-            progress.advance(outcome)
-
-        try:
-            run: SaveRun = await save_actions(client, actions, on_outcome=record)
-        except GatewayUnavailable as exc:
-            return unavailable_run(str(exc), state.listed)
-        finally:
-            progress.stop()
-        reason = None
-        if run.breaker:
-            reason = (
-                f"the gateway at {redact_url(settings.url)} stopped answering "
-                f"({run.breaker}); the circuit breaker stopped the run"
-            )
-        return _GatewayRun(outcomes, reason, state.listed, plan, time.perf_counter() - started)
-
-
 async def _read_state(client: GatewayClient) -> GatewayState:
     try:
         result = await client.call("sip_endpoints.list", {})
@@ -158,13 +124,12 @@ async def _read_state(client: GatewayClient) -> GatewayState:
         raise GatewayUnavailable(
             f"the gateway refused to list its endpoints: {exc.error} ({exc.error_key})"
         ) from None
+    except (GaveUp, CircuitOpen) as exc:
+        raise GatewayUnavailable(f"cannot list the gateway's endpoints: {exc}") from None
     endpoints = result.response.get("sip_endpoints")
     if not isinstance(endpoints, list):
         raise GatewayUnavailable("the gateway's sip_endpoints.list answer has no endpoint list")
     return GatewayState.from_list(endpoints)
-
-
-_DRY = {"create": "created", "update": "updated", "rename": "renamed", "save": "created"}
 
 
 def _dry_outcome(action: Action) -> RowOutcome:
@@ -172,10 +137,130 @@ def _dry_outcome(action: Action) -> RowOutcome:
     if done is not None:
         return done
     changed = ", ".join(action.changed)
-    return RowOutcome(
-        action.row, action.name, _DRY[action.kind],
-        message=f"dry run, not sent" + (f"; would change {changed}" if changed else ""),
-    )  # fmt: skip
+    message = "dry run, not sent" + (f"; would change {changed}" if changed else "")
+    return RowOutcome(action.row, action.name, _DRY[action.kind], message=message)
+
+
+class _Job:
+    """One run against one gateway: the async half of ``run_job``."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        normalized: NormalizedSheet,
+        valid_rows: list[int],
+        options: JobOptions,
+        progress: ProgressSink,
+        journal: Journal | None,
+        done: dict[str, JournalRow],
+    ) -> None:
+        self.settings = settings
+        self.normalized = normalized
+        self.valid_rows = valid_rows
+        self.options = options
+        self.progress = progress
+        self.journal = journal
+        self.done = done
+        self.run = _GatewayRun(resumed_from=journal.resumed_from if journal else None)
+        self.hashes: dict[int, tuple[str, str]] = {}
+
+    def _unavailable(self, reason: str) -> _GatewayRun:
+        names = self.normalized.frame["name"]
+        for row in self.valid_rows:
+            self.run.outcomes.setdefault(
+                row, RowOutcome(row, str(names[row]), "failed", "not-attempted", NOT_ATTEMPTED)
+            )
+        self.run.unavailable = reason
+        return self.run
+
+    def _record(self, outcome: RowOutcome) -> None:
+        self.run.outcomes[outcome.row] = outcome
+        self.progress.advance(outcome)
+        if self.journal is not None and outcome.row in self.hashes:
+            key, digest = self.hashes[outcome.row]
+            self.journal.record(key, outcome.row, digest, outcome.outcome, outcome.error_key)
+
+    def _skip_done(self, frame: pd.DataFrame) -> list[int]:
+        """Rows an interrupted run already finished with the same values: ``skipped``."""
+        todo = []
+        wanted = set(self.valid_rows)
+        for row, values in row_values(frame):
+            if row not in wanted:
+                continue
+            key, digest = values["name"].lower(), values_hash(values)
+            self.hashes[row] = (key, digest)
+            before = self.done.get(key)
+            if before is not None and before.values_hash == digest and before.outcome in DONE:
+                self.run.outcomes[row] = RowOutcome(
+                    row, values["name"], "skipped",
+                    message=f"already {before.outcome} by the interrupted run being resumed",
+                )  # fmt: skip
+            else:
+                todo.append(row)
+        return todo
+
+    async def go(self) -> _GatewayRun:
+        started = time.perf_counter()
+        try:
+            return await self._go()
+        finally:
+            self.run.seconds = time.perf_counter() - started
+
+    async def _go(self) -> _GatewayRun:
+        async with GatewayClient(self.settings) as client:
+            try:
+                await client.login()
+                state = await _read_state(client)
+            except GatewayUnavailable as exc:
+                return self._unavailable(str(exc))
+            self.run.listed = state.listed
+            todo = self._skip_done(self.normalized.frame)
+            actions = plan_rows(self.normalized.frame, todo, state)
+            self.run.plan = Counter(a.kind for a in actions)
+            if self.options.dry_run:
+                for action in actions:
+                    self.run.outcomes[action.row] = _dry_outcome(action)
+            else:
+                self.progress.start(len(actions))
+                try:
+                    saved = await save_actions(client, actions, on_outcome=self._record)
+                except GatewayUnavailable as exc:
+                    return self._unavailable(str(exc))
+                finally:
+                    self.progress.stop()
+                if saved.breaker:
+                    return self._unavailable(
+                        f"the gateway at {redact_url(self.settings.url)} stopped answering "
+                        f"({saved.breaker}); the circuit breaker stopped the run"
+                    )
+            if self.options.prune:
+                await self._prune(client, state)
+        return self.run
+
+    async def _prune(self, client: GatewayClient, state: GatewayState) -> None:
+        frame = self.normalized.frame
+        kept = set(frame["name"].dropna().str.lower())
+        for column in ("old_name",):
+            if column in frame.columns:
+                kept |= set(frame[column].dropna().str.lower())
+        if "object_id" in frame.columns:
+            kept |= {
+                state.by_id[i]["name"].lower() for i in frame["object_id"].dropna() if i in state.by_id
+            }
+        unsafe = sum(
+            1 for o in self.run.outcomes.values() if o.outcome in ("rejected", "failed")
+        ) + (len(frame) - len(self.valid_rows))
+        plan = plan_prune((v["name"] for v in state.by_name.values()), kept, self.options.max_prune, unsafe)
+        self.run.prune = plan
+        if plan.refused or not plan.candidates:
+            return
+        if self.options.dry_run:
+            self.run.deletions = [
+                RowOutcome(0, name, "deleted", message="dry run, not sent; not in the sheet")
+                for name in plan.candidates
+            ]
+            return
+        await delete_endpoints(client, plan.candidates, self.run.deletions.append)
 
 
 def _gateway_problems(outcomes: dict[int, RowOutcome]) -> list[Problem]:
@@ -185,49 +270,71 @@ def _gateway_problems(outcomes: dict[int, RowOutcome]) -> list[Problem]:
         if o.outcome not in ("rejected", "failed"):
             continue
         hit = _FIELD_PREFIX.match(o.message)
-        field = hit.group(1) if hit and hit.group(1) in PARAMETERS else ""
+        field_name = hit.group(1) if hit and hit.group(1) in PARAMETERS else ""
         if o.error_key in ("ENDPOINT_NAME_EXISTS", "ENDPOINT_NOT_FOUND"):
-            field = "old_name"
-        message = o.message if hit or not field else f"{field}: {o.message}"
-        problems.append(Problem(o.row, field, o.error_key, message, "error"))
+            field_name = "old_name"
+        message = o.message if hit or not field_name else f"{field_name}: {o.message}"
+        problems.append(Problem(o.row, field_name, o.error_key, message, "error"))
     return problems
 
 
-def _merge_results(validation: Validation, outcomes: dict[int, RowOutcome]) -> pd.DataFrame:
+def _merge_results(
+    validation: Validation, outcomes: dict[int, RowOutcome], deletions: list[RowOutcome]
+) -> pd.DataFrame:
     results = _validation_results(validation)
-    if not outcomes:
-        return results
-    rows = results["row"].to_numpy()
-    picked = [outcomes.get(int(r)) for r in rows]
-    keep = [o is None for o in picked]
+    warnings = results["message"].copy()
+    picked = [outcomes.get(int(r)) for r in results["row"]]
     for column in ("outcome", "error_key", "message", "attempts"):
         results[column] = [
             old if o is None else getattr(o, column)
             for old, o in zip(results[column], picked, strict=True)
         ]
-    # Warnings found by the sheet check still belong in the message of rows that were saved.
-    warnings = _validation_results(validation)["message"]
+    # Warnings from the sheet check still belong in the message of rows the gateway handled.
     results["message"] = [
-        msg if k or not w else (f"{msg}; {w}" if msg else w)
-        for msg, w, k in zip(results["message"], warnings, keep, strict=True)
+        msg if o is None or not w else (f"{msg}; {w}" if msg else w)
+        for msg, w, o in zip(results["message"], warnings, picked, strict=True)
     ]
+    if deletions:
+        # Deleted endpoints are not sheet rows: their lines have no row number.
+        extra = pd.DataFrame(
+            [("", "", d.name, d.outcome, d.error_key, d.message, d.attempts) for d in deletions],
+            columns=RESULT_COLUMNS,
+        )
+        results = pd.concat([results.astype({"row": object}), extra], ignore_index=True)
     return results
 
 
-def import_file(
+def _masked_rows_kept(frame: pd.DataFrame, outcomes: dict[int, RowOutcome]) -> int:
+    """Rows whose masked secret cells left the gateway's secret as it was."""
+    masked = pd.Series(False, index=frame.index)
+    for column in SECRET_FIELDS & set(frame.columns):
+        masked |= (frame[column] == MASK).fillna(False).astype(bool)
+    return sum(
+        1 for row in frame.index[masked]
+        if row in outcomes and outcomes[row].outcome in _SUCCESS
+    )  # fmt: skip
+
+
+def _journal_identity(settings: GatewaySettings | None) -> str:
+    if settings is None:
+        return f"embedded:{EMBEDDED_DB.resolve()}"
+    return redact_url(settings.url)
+
+
+def run_job(
     path: str | Path,
     *,
     settings: GatewaySettings | None,
     tuning: dict[str, Any] | None = None,
+    options: JobOptions = JobOptions(),
     sheet: str | None = None,
     mapping: str | Path | None = None,
     report_dir: str | Path | None = None,
     strict: bool = False,
-    dry_run: bool = False,
     progress: ProgressSink | None = None,
     notice: Callable[[str], None] = lambda _: None,
 ) -> RunResult:
-    """``sip-import import``. ``settings=None`` starts the embedded local gateway."""
+    """``sip-import import`` / ``sync``. ``settings=None`` starts the embedded local gateway."""
     # stamina logs each retry through stdlib logging by default; our report counts attempts.
     stamina.instrumentation.set_on_retry_hooks([])
     normalized, validation, clock = _prepare(path, sheet, mapping, strict)
@@ -240,44 +347,62 @@ def import_file(
     valid_rows = [int(r) for r in normalized.frame.index if int(r) not in rejected]
     sink = progress or _NoProgress()
 
-    def run(resolved: GatewaySettings) -> _GatewayRun:
-        return asyncio.run(_talk(resolved, normalized, valid_rows, dry_run, sink))
-
-    if settings is None:
-        with embedded_gateway(notice, tuning or {}) as local:
-            gateway_run = run(local)
-            url = local.url
-    else:
-        gateway_run = run(settings)
-        url = settings.url
+    with ExitStack() as stack:
+        journal: Journal | None = None
+        done: dict[str, JournalRow] = {}
+        if options.journal is not None and not options.dry_run:
+            journal = stack.enter_context(Journal.open(options.journal, options.command))
+            done = journal.start(
+                options.command, normalized.loaded.sha256, _journal_identity(settings),
+                options.resume,
+            )  # fmt: skip
+            if options.resume and journal.resumed_from is None:
+                notice("nothing to resume for this sheet and gateway: starting a new run")
+        resolved = settings or stack.enter_context(embedded_gateway(notice, tuning or {}))
+        job = _Job(resolved, normalized, valid_rows, options, sink, journal, done)
+        gateway_run = asyncio.run(job.go())
+        if journal is not None and gateway_run.unavailable is None:
+            journal.finish()
     clock.lap("save")
 
-    results = _merge_results(validation, gateway_run.outcomes)
+    results = _merge_results(validation, gateway_run.outcomes, gateway_run.deletions)
     problems = tuple(sorted(
         (*validation.problems, *_gateway_problems(gateway_run.outcomes)),
         key=lambda p: (p.row, p.severity != "error"),
     ))  # fmt: skip
+    prune = gateway_run.prune
     if gateway_run.unavailable:
         exit_code = EXIT_GATEWAY
-    elif set(results["outcome"]) <= _SUCCESS:
+    elif set(results["outcome"]) <= _SUCCESS and not (prune and prune.refused and prune.candidates):
         exit_code = EXIT_OK
     else:
         exit_code = EXIT_ROWS
+    warnings: list[str] = []
+    if not gateway_run.listed:
+        warnings.append(
+            "the gateway has no sip_endpoints.list: every valid row was sent, and saved rows are "
+            "reported as created because created and updated cannot be told apart"
+        )
+    if prune is not None and prune.refused and prune.candidates:
+        warnings.append(prune.refused)
+    sent = sum(1 for o in gateway_run.outcomes.values() if o.attempts)
     extra: dict[str, Any] = {
-        "dry_run": dry_run,
+        "dry_run": options.dry_run,
         "plan": dict(gateway_run.plan),
         "gateway_unavailable": gateway_run.unavailable,
-        "saves_per_second": round(
-            sum(1 for o in gateway_run.outcomes.values() if o.attempts) / gateway_run.seconds, 1
-        ) if gateway_run.seconds > 0 else None,
+        "saves_per_second": round(sent / gateway_run.seconds, 1) if gateway_run.seconds else None,
+        "resumed_run": gateway_run.resumed_from,
+        "masked_secrets_kept": _masked_rows_kept(normalized.frame, gateway_run.outcomes),
     }  # fmt: skip
-    warnings = ()
-    if not gateway_run.listed:
-        warnings = (
-            "the gateway has no sip_endpoints.list: every valid row was sent, and saved rows are "
-            "reported as created because created and updated cannot be told apart",
-        )
+    if options.prune:
+        extra["prune"] = {
+            "candidates": list(prune.candidates) if prune else [],
+            "limit": prune.limit if prune else None,
+            "refused": prune.refused if prune else "the gateway was not reached",
+            "deleted": [d.name for d in gateway_run.deletions if d.outcome == "deleted"],
+        }
     return _finish(
-        "import", normalized, results, problems, clock, report_dir, exit_code,
-        gateway=redact_url(url), warnings=warnings, **extra,
+        options.command, normalized, results, problems, clock, report_dir, exit_code,
+        gateway=_journal_identity(settings) if settings is None else redact_url(settings.url),
+        warnings=tuple(warnings), **extra,
     )  # fmt: skip
