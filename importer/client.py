@@ -15,6 +15,7 @@ level, and ``sip_endpoint.save`` is an upsert that is safe to repeat. An API ans
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -338,10 +339,8 @@ def _is_login_page(response: httpx.Response) -> bool:
 
 def _status_reason(response: httpx.Response) -> str:
     key = ""
-    try:
+    with contextlib.suppress(ValueError, AttributeError):
         key = str(response.json().get("error_key") or "")
-    except (ValueError, AttributeError):
-        pass
     return f"HTTP {response.status_code}" + (f" {key}" if key else "")
 
 

@@ -206,7 +206,9 @@ def resolve_settings(
         return None, tuning, warnings
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"gateway address {redact_url(url)!r} is not a URL such as https://10.0.0.5")
+        raise InputError(
+            f"gateway address {redact_url(url)!r} is not a URL such as https://10.0.0.5"
+        )
     if parts.username or parts.password:
         raise InputError(
             "put the gateway credentials in SIP_IMPORT_USER and SIP_IMPORT_PASSWORD, not in the URL"

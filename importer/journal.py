@@ -120,7 +120,9 @@ class Journal:
         # Closing the file releases the flock; the stale text left in it is harmless.
         self._lock.close()
 
-    def start(self, command: str, sheet_sha256: str, gateway: str, resume: bool) -> dict[str, JournalRow]:
+    def start(
+        self, command: str, sheet_sha256: str, gateway: str, resume: bool
+    ) -> dict[str, JournalRow]:
         """Open a run. With ``resume``, continue the newest unfinished run for this sheet and
         gateway and return its rows; otherwise unfinished runs for them are marked abandoned."""
         previous = self.conn.execute(
@@ -155,7 +157,9 @@ class Journal:
                 self.run_id = int(cursor.lastrowid or 0)
         return done
 
-    def record(self, row_key: str, row: int, digest: str, outcome: str, error_key: str = "") -> None:
+    def record(
+        self, row_key: str, row: int, digest: str, outcome: str, error_key: str = ""
+    ) -> None:
         # Autocommit mode: this statement is its own transaction, durable once it returns.
         self.conn.execute(
             "INSERT OR REPLACE INTO row_outcomes "

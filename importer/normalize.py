@@ -120,7 +120,9 @@ def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> Nor
         text = raw.where(raw.notna(), None)
         # Reports write formula-like cells as '=..., so a fixed rejections file fed back reads
         # the same value the person first typed.
-        stripped = text.str.strip().str.replace(r"^'(?=[=+\-@])", "", regex=True)
+        # A neutralized tab or CR ("'\tx") is stripped again once its quote is gone, like the
+        # "\tx" the person first typed.
+        stripped = text.str.replace(r"^\s*'(?=[=+\-@\t\r])", "", regex=True).str.strip()
         present = stripped.notna() & (stripped != "")
         values = pd.Series(pd.NA, index=raw.index, dtype=object)
         if present.any():

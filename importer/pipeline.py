@@ -20,7 +20,15 @@ from .normalize import NormalizedSheet, load_mapping, normalize
 from .report import RESULT_COLUMNS, ReportPaths, default_report_dir, write_reports, write_summary
 from .validate import Problem, Validation, validate
 
-__all__ = ["EXIT_GATEWAY", "EXIT_INPUT", "EXIT_OK", "EXIT_ROWS", "RunResult", "tool_version", "validate_file"]
+__all__ = [
+    "EXIT_GATEWAY",
+    "EXIT_INPUT",
+    "EXIT_OK",
+    "EXIT_ROWS",
+    "RunResult",
+    "tool_version",
+    "validate_file",
+]
 
 EXIT_OK, EXIT_ROWS, EXIT_INPUT, EXIT_GATEWAY = 0, 1, 2, 3
 
@@ -153,7 +161,10 @@ def _finish(
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
     paths = write_reports(directory, normalized, results, problems)
     clock.lap("report")
-    summary = {**_summary(command, normalized, results, problems, clock, gateway, warnings), **extra}
+    summary = {
+        **_summary(command, normalized, results, problems, clock, gateway, warnings),
+        **extra,
+    }
     write_summary(paths, summary)
     return RunResult(summary=summary, paths=paths, exit_code=exit_code)
 
@@ -170,4 +181,6 @@ def validate_file(
     normalized, validation, clock = _prepare(path, sheet, mapping, strict)
     results = _validation_results(validation)
     exit_code = EXIT_ROWS if validation.rejected_rows else EXIT_OK
-    return _finish("validate", normalized, results, validation.problems, clock, report_dir, exit_code)
+    return _finish(
+        "validate", normalized, results, validation.problems, clock, report_dir, exit_code
+    )

@@ -67,9 +67,14 @@ def row_values(frame: pd.DataFrame) -> Iterable[tuple[int, dict[str, str]]]:
     """(row number, {parameter: canonical text}) for each row, empty cells left out."""
     columns = list(frame.columns)
     for row, *values in frame.itertuples(index=True, name=None):
-        yield int(row), {
-            c: v for c, v in zip(columns, values, strict=True) if v is not None and v is not pd.NA
-        }
+        yield (
+            int(row),
+            {
+                c: v
+                for c, v in zip(columns, values, strict=True)
+                if v is not None and v is not pd.NA
+            },
+        )
 
 
 def _wire(values: Mapping[str, str], fields: Iterable[str]) -> dict[str, Any]:
@@ -84,7 +89,7 @@ def _plan_one(row: int, values: dict[str, str], state: GatewayState) -> Action:
     name = values["name"]
     masked = sorted(f for f in SECRET_FIELDS if values.get(f) == MASK)
     desired = {f: v for f, v in values.items() if f not in _ADDRESSING and f not in masked}
-    how = {k: values[k] for k in ("old_name", "object_id") if k in values}
+    how: dict[str, str] = {k: values[k] for k in ("old_name", "object_id") if k in values}
     if not state.listed:
         # Nothing to compare with: send every cell; a masked secret is simply not sent.
         return Action(row, name, "save", {"name": name, **how, **_wire(desired, desired)})
@@ -111,7 +116,9 @@ def _plan_one(row: int, values: dict[str, str], state: GatewayState) -> Action:
     if target is None:
         if masked:
             return _masked_reject(row, name, masked)
-        return Action(row, name, "create", {"name": name, **_wire(desired, desired)}, tuple(desired))
+        return Action(
+            row, name, "create", {"name": name, **_wire(desired, desired)}, tuple(desired)
+        )
     changed = _diff(desired, target)
     if target["name"] != name:
         changed.insert(0, "name")
@@ -138,6 +145,4 @@ def _masked_reject(row: int, name: str, masked: list[str]) -> Action:
 def plan_rows(frame: pd.DataFrame, valid_rows: Iterable[int], state: GatewayState) -> list[Action]:
     """One action per valid row, in sheet order."""
     wanted = set(valid_rows)
-    return [
-        _plan_one(row, values, state) for row, values in row_values(frame) if row in wanted
-    ]
+    return [_plan_one(row, values, state) for row, values in row_values(frame) if row in wanted]

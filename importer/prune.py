@@ -84,13 +84,25 @@ async def delete_endpoints(
         try:
             result = await client.call("sip_endpoint.delete", {"object_name": name})
         except ApiError as exc:
-            on_outcome(RowOutcome(0, name, "failed", exc.error_key, f"not deleted: {exc.error}", exc.attempts))
+            on_outcome(
+                RowOutcome(
+                    0, name, "failed", exc.error_key, f"not deleted: {exc.error}", exc.attempts
+                )
+            )
             continue
         except GaveUp as exc:
-            on_outcome(RowOutcome(0, name, "failed", "transport-error", f"not deleted: {exc.reason}", exc.attempts))
+            on_outcome(
+                RowOutcome(
+                    0, name, "failed", "transport-error", f"not deleted: {exc.reason}", exc.attempts
+                )
+            )
             continue
         except CircuitOpen:
-            on_outcome(RowOutcome(0, name, "failed", "gateway-unavailable", "not deleted: gateway unavailable"))
+            on_outcome(
+                RowOutcome(
+                    0, name, "failed", "gateway-unavailable", "not deleted: gateway unavailable"
+                )
+            )
             continue
         rules = result.response.get("invalid_rules", [])
         groups = result.response.get("invalid_groups", [])

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
@@ -136,7 +137,8 @@ def _rejections_frame(
 def _text(value: Any) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
-    return str(value)
+    # XML cannot hold most control characters (openpyxl raises); show them as '\x01' instead.
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
 def _string_cell(sheet: Worksheet, value: Any, fill: PatternFill | None = None,
@@ -217,9 +219,13 @@ def write_reports(
     by_row: dict[int, list[Problem]] = defaultdict(list)
     for p in problems:
         by_row[p.row].append(p)
-    _neutralize_frame(results[RESULT_COLUMNS]).to_csv(paths.results_csv, index=False)
+    # CRLF (RFC 4180): the csv module quotes a field holding a bare CR only when CR is part of
+    # the line terminator; with '\n' such a cell would split its row in two.
+    _neutralize_frame(results[RESULT_COLUMNS]).to_csv(
+        paths.results_csv, index=False, lineterminator="\r\n"
+    )
     rejections = _rejections_frame(sheet, results, by_row)
-    _neutralize_frame(rejections).to_csv(paths.rejections_csv, index=False)
+    _neutralize_frame(rejections).to_csv(paths.rejections_csv, index=False, lineterminator="\r\n")
     _write_xlsx(paths.rejections_xlsx, rejections, sheet, by_row)
     return paths
 

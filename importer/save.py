@@ -67,9 +67,13 @@ async def _send(client: GatewayClient, action: Action, worker: int) -> RowOutcom
             and await _confirm_rename(client, action, worker)
         ):
             return RowOutcome(action.row, action.name, "renamed", attempts=exc.attempts)
-        return RowOutcome(action.row, action.name, "rejected", exc.error_key, exc.error, exc.attempts)
+        return RowOutcome(
+            action.row, action.name, "rejected", exc.error_key, exc.error, exc.attempts
+        )
     except GaveUp as exc:
-        return RowOutcome(action.row, action.name, "failed", "transport-error", exc.reason, exc.attempts)
+        return RowOutcome(
+            action.row, action.name, "failed", "transport-error", exc.reason, exc.attempts
+        )
     return RowOutcome(action.row, action.name, _DONE_OUTCOME[action.kind], attempts=result.attempts)
 
 
@@ -95,13 +99,19 @@ async def save_actions(
                 record(done)
                 continue
             if client.breaker.open:
-                record(RowOutcome(action.row, action.name, "failed", "not-attempted", NOT_ATTEMPTED))
+                record(
+                    RowOutcome(action.row, action.name, "failed", "not-attempted", NOT_ATTEMPTED)
+                )
                 continue
             try:
                 record(await _send(client, action, index))
             except CircuitOpen:
-                message = "not confirmed: the gateway stopped answering while this row was being sent"
-                record(RowOutcome(action.row, action.name, "failed", "gateway-unavailable", message))
+                message = (
+                    "not confirmed: the gateway stopped answering while this row was being sent"
+                )
+                record(
+                    RowOutcome(action.row, action.name, "failed", "gateway-unavailable", message)
+                )
 
     await asyncio.gather(*(worker(i) for i in range(client.settings.concurrency)))
     return SaveRun(outcomes, client.breaker.tripped_reason)

@@ -192,9 +192,11 @@ class _Job:
             before = self.done.get(key)
             if before is not None and before.values_hash == digest and before.outcome in DONE:
                 self.run.outcomes[row] = RowOutcome(
-                    row, values["name"], "skipped",
+                    row,
+                    values["name"],
+                    "skipped",
                     message=f"already {before.outcome} by the interrupted run being resumed",
-                )  # fmt: skip
+                )
             else:
                 todo.append(row)
         return todo
@@ -245,12 +247,16 @@ class _Job:
                 kept |= set(frame[column].dropna().str.lower())
         if "object_id" in frame.columns:
             kept |= {
-                state.by_id[i]["name"].lower() for i in frame["object_id"].dropna() if i in state.by_id
+                state.by_id[i]["name"].lower()
+                for i in frame["object_id"].dropna()
+                if i in state.by_id
             }
         unsafe = sum(
             1 for o in self.run.outcomes.values() if o.outcome in ("rejected", "failed")
         ) + (len(frame) - len(self.valid_rows))
-        plan = plan_prune((v["name"] for v in state.by_name.values()), kept, self.options.max_prune, unsafe)
+        plan = plan_prune(
+            (v["name"] for v in state.by_name.values()), kept, self.options.max_prune, unsafe
+        )
         self.run.prune = plan
         if plan.refused or not plan.candidates:
             return
@@ -310,9 +316,8 @@ def _masked_rows_kept(frame: pd.DataFrame, outcomes: dict[int, RowOutcome]) -> i
     for column in SECRET_FIELDS & set(frame.columns):
         masked |= (frame[column] == MASK).fillna(False).astype(bool)
     return sum(
-        1 for row in frame.index[masked]
-        if row in outcomes and outcomes[row].outcome in _SUCCESS
-    )  # fmt: skip
+        1 for row in frame.index[masked] if row in outcomes and outcomes[row].outcome in _SUCCESS
+    )
 
 
 def _journal_identity(settings: GatewaySettings | None) -> str:
@@ -353,9 +358,11 @@ def run_job(
         if options.journal is not None and not options.dry_run:
             journal = stack.enter_context(Journal.open(options.journal, options.command))
             done = journal.start(
-                options.command, normalized.loaded.sha256, _journal_identity(settings),
+                options.command,
+                normalized.loaded.sha256,
+                _journal_identity(settings),
                 options.resume,
-            )  # fmt: skip
+            )
             if options.resume and journal.resumed_from is None:
                 notice("nothing to resume for this sheet and gateway: starting a new run")
         resolved = settings or stack.enter_context(embedded_gateway(notice, tuning or {}))
@@ -366,10 +373,12 @@ def run_job(
     clock.lap("save")
 
     results = _merge_results(validation, gateway_run.outcomes, gateway_run.deletions)
-    problems = tuple(sorted(
-        (*validation.problems, *_gateway_problems(gateway_run.outcomes)),
-        key=lambda p: (p.row, p.severity != "error"),
-    ))  # fmt: skip
+    problems = tuple(
+        sorted(
+            (*validation.problems, *_gateway_problems(gateway_run.outcomes)),
+            key=lambda p: (p.row, p.severity != "error"),
+        )
+    )
     prune = gateway_run.prune
     if gateway_run.unavailable:
         exit_code = EXIT_GATEWAY
@@ -402,7 +411,14 @@ def run_job(
             "deleted": [d.name for d in gateway_run.deletions if d.outcome == "deleted"],
         }
     return _finish(
-        options.command, normalized, results, problems, clock, report_dir, exit_code,
+        options.command,
+        normalized,
+        results,
+        problems,
+        clock,
+        report_dir,
+        exit_code,
         gateway=_journal_identity(settings) if settings is None else redact_url(settings.url),
-        warnings=tuple(warnings), **extra,
-    )  # fmt: skip
+        warnings=tuple(warnings),
+        **extra,
+    )

@@ -133,7 +133,9 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
         )
     for row in frame.index[frame["name"].isna()]:
         problems.append(
-            Problem(int(row), "name", "missing-name", "name: is empty; every row needs a name", "error")
+            Problem(
+                int(row), "name", "missing-name", "name: is empty; every row needs a name", "error"
+            )
         )
 
     column_failures = _failures(domain_schema(frame.columns), frame)
@@ -143,7 +145,9 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
         scientific["column"], scientific["index"], scientific["failure_case"], strict=True
     ):
         problems.append(
-            Problem(int(row), field, "scientific-notation", scientific_message(field, value), "error")
+            Problem(
+                int(row), field, "scientific-notation", scientific_message(field, value), "error"
+            )
         )
     domain_failures = column_failures[column_failures["check"] != SCIENTIFIC]
     for field, row, value in zip(

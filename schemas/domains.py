@@ -94,7 +94,7 @@ class Domain:
 
     # -- sheet text -> canonical text -------------------------------------------------------
     def normalize(self, column: pd.Series) -> pd.Series:
-        """Canonicalize a column of stripped, non-empty texts; values it cannot read stay as given."""
+        """Canonicalize a column of stripped, non-empty texts; unreadable values stay as given."""
         return column
 
     def normalize_one(self, text: str) -> str:
@@ -356,7 +356,11 @@ class Address(Domain):
         # All-digit dotted names ('10.0.0.256') are broken IPv4 addresses, not host names.
         if _HOSTNAME.fullmatch(value) and not _IPV4ISH.fullmatch(value):
             return None
-        what = "'dynamic', an IP address or a host name" if self.dynamic else "an IP address or a host name"
+        what = (
+            "'dynamic', an IP address or a host name"
+            if self.dynamic
+            else "an IP address or a host name"
+        )
         return f"{_quote(value)} is not {what}"
 
     def bad(self, column: pd.Series) -> pd.Series:
@@ -397,7 +401,9 @@ class Transport(Domain):
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.values)
         shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
-        dup = column.str.fullmatch(rf"(?:.*,)?({alt}),(?:.*,)?\1(?:,.*)?").fillna(False).astype(bool)
+        dup = (
+            column.str.fullmatch(rf"(?:.*,)?({alt}),(?:.*,)?\1(?:,.*)?").fillna(False).astype(bool)
+        )
         return ~shaped | dup
 
     def to_wire(self, value: str) -> Any:
@@ -434,7 +440,9 @@ class _CodecList(Domain):
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.codecs)
         shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
-        dup = column.str.fullmatch(rf"(?:.*,)?({alt}),(?:.*,)?\1(?:,.*)?").fillna(False).astype(bool)
+        dup = (
+            column.str.fullmatch(rf"(?:.*,)?({alt}),(?:.*,)?\1(?:,.*)?").fillna(False).astype(bool)
+        )
         return ~shaped | dup
 
 

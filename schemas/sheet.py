@@ -18,11 +18,11 @@ from .domains import CODECS, MASK, Milliseconds
 from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
 
 __all__ = [
+    "REJECTED_CELL",
     "RULES",
     "RULES_BY_CHECK",
     "SCIENTIFIC",
     "Rule",
-    "REJECTED_CELL",
     "domain_schema",
     "looks_scientific",
     "rule_schema",
@@ -177,8 +177,9 @@ RULES: tuple[Rule, ...] = (
         severity="error",
         field="host",
         needs=("host",),
-        broken=lambda df: (_col(df, "host") == "dynamic").fillna(False).astype(bool)
-        & ~_any_secret(df),
+        broken=lambda df: (
+            (_col(df, "host") == "dynamic").fillna(False).astype(bool) & ~_any_secret(df)
+        ),
         explain=lambda r: (
             "host: dynamic with no secret, remotesecret or auth would let anyone register as "
             "this endpoint; add a secret"
@@ -189,12 +190,14 @@ RULES: tuple[Rule, ...] = (
         severity="warning",
         field="registration",
         needs=("registration",),
-        broken=lambda df: (_col(df, "registration") == "out").fillna(False).astype(bool)
-        & (
-            ~_given(df, "host")
-            | (_col(df, "host") == "dynamic").fillna(False).astype(bool)
-            | ~_given(df, "defaultuser")
-            | ~_any_secret(df)
+        broken=lambda df: (
+            (_col(df, "registration") == "out").fillna(False).astype(bool)
+            & (
+                ~_given(df, "host")
+                | (_col(df, "host") == "dynamic").fillna(False).astype(bool)
+                | ~_given(df, "defaultuser")
+                | ~_any_secret(df)
+            )
         ),
         explain=lambda r: (
             "registration: out needs " + ", ".join(_registration_gaps(r)) + " to register"

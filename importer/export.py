@@ -1,0 +1,261 @@
+"""``sip-import export``: every endpoint on a gateway as a sheet that imports back unchanged.
+
+The gateway's values go through the same conversion the importer diffs against
+(``GatewayState.from_list``), so an exported row is, cell for cell, what ``import`` compares with:
+``transport``, ``audio_codecs`` and ``codec_order`` come out in the sheet form (``UDP,TCP``,
+``ulaw,alaw``, ``g729,ulaw``), and importing the file back reports every row ``unchanged``.
+
+Secrets (``secret``, ``remotesecret``, ``auth``) are written as the mask unless the caller asks
+for them; a masked cell imported back keeps the gateway's secret. Cells that a spreadsheet could
+run as a formula are written as text (XLSX) or with a leading ``'`` (CSV), as the reports do;
+the importer reads both back as the original value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from schemas import MASK, PARAMETERS, SECRET_FIELDS
+
+from .client import ApiError, CircuitOpen, GatewayClient, GaveUp
+from .config import GatewaySettings, redact_url
+from .errors import GatewayUnavailable, InputError
+from .plan import GatewayState
+from .report import neutralize
+from .template import (
+    TEMPLATE_ROWS,
+    check_writable,
+    endpoint_workbook,
+    save_workbook,
+    text_cell,
+    unwritable,
+)
+
+__all__ = ["EXPORT_FORMATS", "ExportResult", "export_columns", "export_endpoints"]
+
+EXPORT_FORMATS = (".csv", ".xlsx")
+#: Never exported: they address an endpoint for a rename; a row describes the endpoint itself.
+_NOT_EXPORTED = frozenset({"object_id", "old_name"})
+#: What the importer does to a cell before its domain sees it (normalize.py): strip, and drop
+#: the ``'`` that keeps a formula-like cell from running.
+_QUOTE_PREFIX = r"^'(?=[=+\-@])"
+#: Extra validated rows below the data in an XLSX export, for endpoints people add.
+_SPARE_ROWS = 1000
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    #: Data rows written (one per endpoint).
+    rows: int
+    columns: tuple[str, ...]
+    #: Secret cells written as the mask (0 with ``include_secrets``).
+    secrets_masked: int
+    #: Rows holding at least one masked secret.
+    rows_masked: int
+    #: Redacted URL of the gateway read (the embedded one's loopback URL when none was given).
+    gateway: str
+    warnings: tuple[str, ...] = ()
+
+
+def export_columns(rows: Sequence[Mapping[str, str]]) -> tuple[str, ...]:
+    """``name`` first, then the parameters some row uses, in ``PARAMETERS`` (template) order."""
+    used = {key for row in rows for key, value in row.items() if value != ""}
+    return tuple(
+        p for p in PARAMETERS if p not in _NOT_EXPORTED and (p == "name" or p in used)
+    )
+
+
+async def _list_endpoints(settings: GatewaySettings) -> list[dict[str, Any]]:
+    # One call: one connection, one session login.
+    async with GatewayClient(settings.with_overrides(concurrency=1)) as client:
+        await client.login()
+        try:
+            result = await client.call("sip_endpoints.list", {})
+        except ApiError as exc:
+            if exc.error_key == "UNKNOWN_METHOD":
+                raise GatewayUnavailable(
+                    "the gateway has no sip_endpoints.list method, so its endpoints cannot be "
+                    "exported"
+                ) from None
+            raise GatewayUnavailable(
+                f"the gateway refused to list its endpoints: {exc.error} ({exc.error_key})"
+            ) from None
+        except (GaveUp, CircuitOpen) as exc:
+            raise GatewayUnavailable(f"cannot list the gateway's endpoints: {exc}") from None
+    endpoints = result.response.get("sip_endpoints")
+    if not isinstance(endpoints, list) or not all(isinstance(e, dict) for e in endpoints):
+        raise GatewayUnavailable("the gateway's sip_endpoints.list answer has no endpoint list")
+    return endpoints
+
+
+def _canonical_rows(endpoints: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:
+    """Sheet rows in the gateway's order, and warnings about what could not be exported."""
+    warnings = []
+    unknown = sorted({k for e in endpoints for k in e if k not in PARAMETERS})
+    if unknown:
+        warnings.append(
+            "the gateway returned fields sip-import does not know, not exported: "
+            + ", ".join(unknown)
+        )
+    try:
+        state = GatewayState.from_list(endpoints)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise GatewayUnavailable(
+            f"the gateway's endpoint list holds a value sip-import cannot read "
+            f"({exc.__class__.__name__}: {exc})"
+        ) from None
+    if len(state.by_name) != len(endpoints):
+        warnings.append(
+            f"the gateway listed {len(endpoints)} endpoints but only {len(state.by_name)} "
+            "distinct names (case-insensitive); each name is exported once"
+        )
+    rows = [
+        {k: v for k, v in values.items() if k not in _NOT_EXPORTED and v != ""}
+        for values in state.by_name.values()
+    ]
+    return rows, warnings
+
+
+def _round_trip_problems(rows: list[dict[str, str]], columns: Sequence[str]) -> list[str]:
+    """Cells the importer would not read back as they are (rejected, or read differently).
+
+    The local gateway only stores values that pass these checks; a real gateway may hold
+    values set through its web page that the sheet rules refuse.
+    """
+    found: list[str] = []
+    names = pd.Series([row["name"] for row in rows], dtype=object)
+    for column in columns:
+        values = pd.Series([row.get(column) for row in rows], dtype=object)
+        present = values.notna() & (values != MASK)
+        if not present.any():
+            continue
+        text = values[present].astype(str)
+        read = text.str.strip().str.replace(_QUOTE_PREFIX, "", regex=True)
+        domain = PARAMETERS[column].domain
+        normalized = domain.normalize(read.astype(object)).astype(object)
+        bad = domain.bad(normalized) | (normalized != text)
+        for index in bad[bad].index[:3]:
+            reason = domain.problem(str(normalized[index])) or "would be read back differently"
+            found.append(f"{names[index]}: {column}: {reason}")
+        if int(bad.sum()) > 3:
+            found.append(f"... and {int(bad.sum()) - 3} more in {column}")
+    return found
+
+
+def _mask(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], int, int]:
+    cells = rows_hit = 0
+    out = []
+    for row in rows:
+        secret = [f for f in SECRET_FIELDS if row.get(f)]
+        if secret:
+            rows_hit += 1
+            cells += len(secret)
+            row = {**row, **dict.fromkeys(secret, MASK)}
+        out.append(row)
+    return out, cells, rows_hit
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]], columns: Sequence[str]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([neutralize(row.get(c, "")) for c in columns])
+
+
+def _write_xlsx(path: Path, rows: list[dict[str, str]], columns: Sequence[str]) -> None:
+    workbook, sheet = endpoint_workbook(columns, max(TEMPLATE_ROWS, len(rows) + 1 + _SPARE_ROWS))
+    for row in rows:
+        sheet.append([text_cell(sheet, row.get(c), c) for c in columns])
+    save_workbook(workbook, path)
+
+
+def _check_target(out: Path) -> str:
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise InputError(
+            f"{out}: cannot tell the format from the name; end it in .xlsx or .csv"
+        )
+    check_writable(out)
+    return suffix
+
+
+def export_endpoints(
+    out: str | Path,
+    *,
+    settings: GatewaySettings | None,
+    tuning: dict[str, Any] | None = None,
+    include_secrets: bool = False,
+    notice: Callable[[str], None] = lambda _: None,
+) -> ExportResult:
+    """Write every endpoint of the gateway to ``out`` (.csv or .xlsx, told by the name).
+
+    ``settings=None`` reads the embedded local gateway (as ``import`` without ``--gateway``).
+    Secrets are masked unless ``include_secrets``; then ``notice`` gets a warning and the file is
+    made readable by its owner only (POSIX). Raises ``InputError`` (bad file name, cannot
+    write) or ``GatewayUnavailable``.
+    """
+    out = Path(out)
+    suffix = _check_target(out)
+    if settings is None:
+        from .upload import embedded_gateway
+
+        with embedded_gateway(notice, tuning or {}) as local:
+            endpoints = asyncio.run(_list_endpoints(local))
+            url = local.url
+    else:
+        endpoints = asyncio.run(_list_endpoints(settings))
+        url = settings.url
+
+    rows, warnings = _canonical_rows(endpoints)
+    columns = export_columns(rows)
+    problems = _round_trip_problems(rows, columns)
+    if problems:
+        warnings.append(
+            "some cells hold values the importer would reject or read differently, so importing "
+            "this file back would not be exact: " + "; ".join(problems)
+        )
+    masked = rows_masked = 0
+    if not include_secrets:
+        rows, masked, rows_masked = _mask(rows)
+
+    if include_secrets and out.exists():
+        out.unlink()  # recreate, so the owner-only mode below is the file's first mode
+    try:
+        if include_secrets and os.name == "posix":
+            # Create the file owner-only before a secret is written into it.
+            os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        if suffix == ".csv":
+            _write_csv(out, rows, columns)
+        else:
+            _write_xlsx(out, rows, columns)
+        if include_secrets and os.name == "posix":
+            out.chmod(0o600)
+    except OSError as exc:
+        raise InputError(unwritable(out, exc)) from None
+    if include_secrets:
+        owner = " (readable by you only)" if os.name == "posix" else ""
+        notice(
+            f"warning: {out} holds the endpoints' secrets in clear{owner}; keep it safe and "
+            "delete it when done"
+        )
+    for warning in warnings:
+        notice(f"warning: {warning}")
+    return ExportResult(
+        path=out,
+        rows=len(rows),
+        columns=columns,
+        secrets_masked=masked,
+        rows_masked=rows_masked,
+        gateway=redact_url(url),
+        warnings=tuple(warnings),
+    )
