@@ -116,18 +116,21 @@ def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> Nor
         raise InputError(f"{loaded.path} has no 'name' column in sheet {loaded.sheet!r}")
     columns: dict[str, pd.Series] = {}
     for header, param in resolved.items():
-        raw = loaded.frame[header].astype(object)
-        text = raw.where(raw.notna(), None)
+        # Arrow-backed strings throughout: pandas runs these string methods in C++.
+        raw = loaded.frame[header].astype("str")
         # Reports write formula-like cells as '=..., so a fixed rejections file fed back reads
-        # the same value the person first typed.
-        # A neutralized tab or CR ("'\tx") is stripped again once its quote is gone, like the
-        # "\tx" the person first typed.
-        stripped = text.str.replace(r"^\s*'(?=[=+\-@\t\r])", "", regex=True).str.strip()
-        present = stripped.notna() & (stripped != "")
-        values = pd.Series(pd.NA, index=raw.index, dtype=object)
+        # the same value the person first typed. A neutralized tab or CR ("'\tx") is stripped
+        # again once its quote is gone, like the "\tx" the person first typed.
+        stripped = raw.str.strip()
+        quoted = stripped.str.startswith("'").fillna(False).astype(bool)
+        if quoted.any():
+            unquoted = stripped[quoted].str.replace(r"^'([=+\-@\t\r])", r"\1", regex=True)
+            stripped[quoted] = unquoted.str.strip()
+        present = (stripped.notna() & (stripped != "")).astype(bool)
+        values = stripped.where(present)
         if present.any():
             domain = PARAMETERS[param].domain
-            values[present] = domain.normalize(stripped[present].astype(object)).astype(object)
+            values[present] = domain.normalize(stripped[present])
         columns[param] = values
     frame = pd.DataFrame(columns, index=loaded.frame.index)
     return NormalizedSheet(

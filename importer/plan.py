@@ -72,7 +72,7 @@ def row_values(frame: pd.DataFrame) -> Iterable[tuple[int, dict[str, str]]]:
             {
                 c: v
                 for c, v in zip(columns, values, strict=True)
-                if v is not None and v is not pd.NA
+                if isinstance(v, str)  # missing cells are NaN/NA, never text
             },
         )
 

@@ -108,7 +108,9 @@ def mask_secrets(frame: pd.DataFrame, header_to_param: Mapping[str, str]) -> pd.
 
 
 def _join_errors(problems: Iterable[Problem]) -> str:
-    return "; ".join(p.message if p.severity == "error" else f"warning: {p.message}" for p in problems)
+    return "; ".join(
+        p.message if p.severity == "error" else f"warning: {p.message}" for p in problems
+    )
 
 
 def _rejections_frame(
@@ -141,9 +143,19 @@ def _text(value: Any) -> str | None:
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
-def _string_cell(sheet: Worksheet, value: Any, fill: PatternFill | None = None,
-                 comment: str | None = None, bold: bool = False) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=_text(value))
+def _string_cell(
+    sheet: Worksheet,
+    value: Any,
+    fill: PatternFill | None = None,
+    comment: str | None = None,
+    bold: bool = False,
+) -> WriteOnlyCell | str | None:
+    text = _text(value)
+    if fill is None and comment is None and not bold and not (text or "").startswith("="):
+        # A plain str is stored as a string cell; a cell object costs ten times more to write,
+        # which is most of the time of a large rejections.xlsx.
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
     if cell.value is not None:
         # Strings that start with '=' would otherwise be stored as formulas.
         cell.data_type = "s"
@@ -189,11 +201,19 @@ def _write_xlsx(
             cells.append(_string_cell(main, value, fill, text or None))
         main.append(cells)
     errors = workbook.create_sheet("errors")
-    errors.append([_string_cell(errors, h, bold=True) for h in ("row", "sheet", "field", "code", "severity", "reason")])
+    errors.append(
+        [
+            _string_cell(errors, h, bold=True)
+            for h in ("row", "sheet", "field", "code", "severity", "reason")
+        ]
+    )
     for row in rejections["_row"]:
         for p in by_row.get(int(row), []):
             errors.append(
-                [_string_cell(errors, v) for v in (p.row, sheet.loaded.sheet, p.field, p.code, p.severity, p.message)]
+                [
+                    _string_cell(errors, v)
+                    for v in (p.row, sheet.loaded.sheet, p.field, p.code, p.severity, p.message)
+                ]
             )
     workbook.save(path)
 

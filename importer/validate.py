@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import pandas as pd
@@ -67,7 +68,7 @@ class Validation:
     sheet: NormalizedSheet
     problems: tuple[Problem, ...]
 
-    @property
+    @cached_property
     def rejected_rows(self) -> frozenset[int]:
         return frozenset(p.row for p in self.problems if p.severity == "error")
 

@@ -100,13 +100,19 @@ def _any_secret(df: pd.DataFrame) -> pd.Series:
 
 
 def _codecs_not_enabled(df: pd.DataFrame) -> pd.Series:
-    order = _col(df, "codec_order").fillna("")
-    enabled = _col(df, "audio_codecs").fillna("")
+    both = _given(df, "codec_order") & _given(df, "audio_codecs")
     out = pd.Series(False, index=df.index)
+    if not both.any():
+        return out
+    order, enabled = df.loc[both, "codec_order"], df.loc[both, "audio_codecs"]
+    hit = pd.Series(False, index=order.index)
     for codec in CODECS:
-        pattern = rf"(?:^|,){codec}(?:,|$)"
-        out |= order.str.contains(pattern, regex=True) & ~enabled.str.contains(pattern, regex=True)
-    return out & _given(df, "audio_codecs")
+        # No codec name is part of another, so a plain substring test is exact.
+        named = order.str.contains(codec, regex=False).fillna(False).astype(bool)
+        on = enabled.str.contains(codec, regex=False).fillna(False).astype(bool)
+        hit |= named & ~on
+    out[hit.index] = hit
+    return out
 
 
 def _explain_codecs(row: Mapping[str, Any]) -> str:

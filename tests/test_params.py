@@ -167,7 +167,7 @@ def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]
     cleaned = [v.strip() for v in values if v.strip()]
     if not cleaned:
         return
-    column = domain.normalize(pd.Series(cleaned, dtype=object))
+    column = domain.normalize(pd.Series(cleaned, dtype="str"))
     vector = domain.bad(column).tolist()
     scalar = [domain.problem(v) is not None for v in column]
     assert vector == scalar, list(zip(column, vector, scalar, strict=True))
