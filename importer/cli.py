@@ -90,13 +90,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
         out.print(f"problems: {keys}", markup=False)
 
 
-SheetArg = Annotated[Path, typer.Argument(help="CSV, XLSX, XLSM, XLS or ODS file.", show_default=False)]
+SheetArg = Annotated[Path, typer.Argument(help="CSV, XLSX, XLSM, XLS or ODS file.", show_default=False, metavar="SHEET")]
 SheetOpt = Annotated[
     str | None, typer.Option("--sheet", help="Worksheet to read (default: first with a 'name' column).")
 ]
 MappingOpt = Annotated[
     Path | None,
-    typer.Option("--mapping", help='TOML file of header aliases: [aliases] "Trunk Name" = "name".'),
+    typer.Option("--mapping", help='TOML file of header aliases: \\[aliases] "Trunk Name" = "name".'),
 ]
 ReportDirOpt = Annotated[
     Path | None,
@@ -165,7 +165,7 @@ def template_(
 def export_(
     out_file: Annotated[
         Path,
-        typer.Argument(help="The file to write: .xlsx or .csv (told by the name).", show_default=False),
+        typer.Argument(help="The file to write: .xlsx or .csv, by its name.", show_default=False),
     ],
     gateway: GatewayOpt = None,
     config: ConfigOpt = None,

@@ -17,11 +17,12 @@ import asyncio
 import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import stamina.instrumentation
 
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
 
@@ -32,6 +33,7 @@ from .plan import GatewayState
 from .report import neutralize
 from .template import (
     TEMPLATE_ROWS,
+    TEXT_COLUMNS,
     check_writable,
     endpoint_workbook,
     save_workbook,
@@ -69,9 +71,7 @@ class ExportResult:
 def export_columns(rows: Sequence[Mapping[str, str]]) -> tuple[str, ...]:
     """``name`` first, then the parameters some row uses, in ``PARAMETERS`` (template) order."""
     used = {key for row in rows for key, value in row.items() if value != ""}
-    return tuple(
-        p for p in PARAMETERS if p not in _NOT_EXPORTED and (p == "name" or p in used)
-    )
+    return tuple(p for p in PARAMETERS if p not in _NOT_EXPORTED and (p == "name" or p in used))
 
 
 async def _list_endpoints(settings: GatewaySettings) -> list[dict[str, Any]]:
@@ -125,29 +125,51 @@ def _canonical_rows(endpoints: list[dict[str, Any]]) -> tuple[list[dict[str, str
     return rows, warnings
 
 
-def _round_trip_problems(rows: list[dict[str, str]], columns: Sequence[str]) -> list[str]:
-    """Cells the importer would not read back as they are (rejected, or read differently).
+def _read_back_problems(
+    path: Path, rows: list[dict[str, str]], columns: Sequence[str]
+) -> list[str]:
+    """Read the written file the way ``import`` does (load, normalize, validate) and say which
+    cells would not come back as exported: rejected, or read as a different value.
 
-    The local gateway only stores values that pass these checks; a real gateway may hold
-    values set through its web page that the sheet rules refuse.
+    The local gateway only stores values that pass the sheet rules; a real gateway may hold
+    values set through its web page that the rules refuse.
     """
+    from .load import load_sheet
+    from .normalize import normalize
+    from .validate import validate
+
+    if not rows:
+        return []
+    try:
+        sheet = normalize(load_sheet(path))
+    except InputError as exc:
+        return [f"the file cannot be read back ({exc})"]
+    # A masked secret imports as "keep the gateway's": stand in a value for the checks across
+    # fields (host=dynamic needs a secret) without a masked-secret warning on every such row.
+    checked = sheet.frame.copy()
+    for field in SECRET_FIELDS & set(checked.columns):
+        checked[field] = checked[field].where(checked[field] != MASK, "kept")
     found: list[str] = []
-    names = pd.Series([row["name"] for row in rows], dtype=object)
+    for problem in validate(replace(sheet, frame=checked)).problems:
+        if problem.severity == "error":
+            name = rows[problem.row - 2]["name"] if 2 <= problem.row < len(rows) + 2 else "?"
+            if problem.field in SECRET_FIELDS:
+                found.append(f"{name}: {problem.field}: the value is not allowed (not shown)")
+            else:
+                found.append(f"{name}: {problem.message}")
+    got = sheet.frame.reindex(columns=list(columns)).astype(object)
+    want = pd.DataFrame(rows, columns=list(columns), index=got.index, dtype=object)
+    differs = got.fillna("").astype(str) != want.fillna("").astype(str)
     for column in columns:
-        values = pd.Series([row.get(column) for row in rows], dtype=object)
-        present = values.notna() & (values != MASK)
-        if not present.any():
-            continue
-        text = values[present].astype(str)
-        read = text.str.strip().str.replace(_QUOTE_PREFIX, "", regex=True)
-        domain = PARAMETERS[column].domain
-        normalized = domain.normalize(read.astype(object)).astype(object)
-        bad = domain.bad(normalized) | (normalized != text)
-        for index in bad[bad].index[:3]:
-            reason = domain.problem(str(normalized[index])) or "would be read back differently"
-            found.append(f"{names[index]}: {column}: {reason}")
-        if int(bad.sum()) > 3:
-            found.append(f"... and {int(bad.sum()) - 3} more in {column}")
+        for index in differs.index[differs[column].to_numpy()]:
+            who = str(want.at[index, "name"])
+            if column in SECRET_FIELDS:
+                found.append(f"{who}: {column}: would be read differently (not shown)")
+            else:
+                found.append(
+                    f"{who}: {column}: {want.at[index, column]!r} would be read as "
+                    f"{got.at[index, column]!r}"
+                )
     return found
 
 
@@ -174,17 +196,21 @@ def _write_csv(path: Path, rows: list[dict[str, str]], columns: Sequence[str]) -
 
 def _write_xlsx(path: Path, rows: list[dict[str, str]], columns: Sequence[str]) -> None:
     workbook, sheet = endpoint_workbook(columns, max(TEMPLATE_ROWS, len(rows) + 1 + _SPARE_ROWS))
+    plain = [c not in TEXT_COLUMNS for c in columns]
     for row in rows:
-        sheet.append([text_cell(sheet, row.get(c), c) for c in columns])
+        values = [row.get(c) for c in columns]
+        # A plain str is a string cell unless it starts with '=' (openpyxl: a formula).
+        sheet.append([
+            v if v is None or (fast and not v.startswith("=")) else text_cell(sheet, v, c)
+            for v, c, fast in zip(values, columns, plain, strict=True)
+        ])  # fmt: skip
     save_workbook(workbook, path)
 
 
 def _check_target(out: Path) -> str:
     suffix = out.suffix.lower()
     if suffix not in EXPORT_FORMATS:
-        raise InputError(
-            f"{out}: cannot tell the format from the name; end it in .xlsx or .csv"
-        )
+        raise InputError(f"{out}: cannot tell the format from the name; end it in .xlsx or .csv")
     check_writable(out)
     return suffix
 
@@ -206,6 +232,8 @@ def export_endpoints(
     """
     out = Path(out)
     suffix = _check_target(out)
+    # stamina logs each retry through stdlib logging by default; one error line is enough here.
+    stamina.instrumentation.set_on_retry_hooks([])
     if settings is None:
         from .upload import embedded_gateway
 
@@ -218,15 +246,10 @@ def export_endpoints(
 
     rows, warnings = _canonical_rows(endpoints)
     columns = export_columns(rows)
-    problems = _round_trip_problems(rows, columns)
-    if problems:
-        warnings.append(
-            "some cells hold values the importer would reject or read differently, so importing "
-            "this file back would not be exact: " + "; ".join(problems)
-        )
     masked = rows_masked = 0
+    written = rows
     if not include_secrets:
-        rows, masked, rows_masked = _mask(rows)
+        written, masked, rows_masked = _mask(rows)
 
     if include_secrets and out.exists():
         out.unlink()  # recreate, so the owner-only mode below is the file's first mode
@@ -235,13 +258,22 @@ def export_endpoints(
             # Create the file owner-only before a secret is written into it.
             os.close(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         if suffix == ".csv":
-            _write_csv(out, rows, columns)
+            _write_csv(out, written, columns)
         else:
-            _write_xlsx(out, rows, columns)
+            _write_xlsx(out, written, columns)
         if include_secrets and os.name == "posix":
             out.chmod(0o600)
     except OSError as exc:
         raise InputError(unwritable(out, exc)) from None
+    problems = _read_back_problems(out, written, columns)
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        warnings.append(
+            f"{len(problems)} cell(s) hold values the importer would reject or read differently, "
+            f"so importing this file back would not be exact: {shown}"
+        )
     if include_secrets:
         owner = " (readable by you only)" if os.name == "posix" else ""
         notice(

@@ -165,7 +165,7 @@ def _finish(
         **_summary(command, normalized, results, problems, clock, gateway, warnings),
         **extra,
     }
-    write_summary(paths, summary)
+    summary = write_summary(paths, summary)
     return RunResult(summary=summary, paths=paths, exit_code=exit_code)
 
 

@@ -250,6 +250,8 @@ def write_reports(
     return paths
 
 
-def write_summary(paths: ReportPaths, summary: Mapping[str, Any]) -> None:
-    text = json.dumps({**summary, "reports": {k: str(v) for k, v in vars(paths).items()}}, indent=2)
-    paths.summary_json.write_text(text + "\n", encoding="utf-8")
+def write_summary(paths: ReportPaths, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Write summary.json; returns the summary as written (with the report paths)."""
+    written = {**summary, "reports": {k: str(v) for k, v in vars(paths).items()}}
+    paths.summary_json.write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
+    return written

@@ -228,9 +228,18 @@ def _column_validation(param: Param, cells: str, lists: _Lists) -> DataValidatio
                 "formula1": str(domain.minimum), "formula2": str(domain.maximum),
             }  # fmt: skip
         else:
-            kind = {"type": "whole", "operator": "greaterThanOrEqual", "formula1": str(domain.minimum)}
+            kind = {
+                "type": "whole",
+                "operator": "greaterThanOrEqual",
+                "formula1": str(domain.minimum),
+            }
     elif isinstance(domain, Name):
-        kind = {"type": "textLength", "operator": "between", "formula1": "1", "formula2": str(domain.max_len)}
+        kind = {
+            "type": "textLength",
+            "operator": "between",
+            "formula1": "1",
+            "formula2": str(domain.max_len),
+        }
     elif isinstance(domain, Text) and domain.max_len is not None:
         kind = {
             "type": "textLength", "operator": "between",
@@ -331,8 +340,7 @@ _HELP_HEADERS = ("parameter", "column", "allowed values", "default", "meaning", 
 _HELP_WIDTHS = (22, 8, 46, 18, 60, 8)
 _HELP_NOTES = (
     "How to fill the endpoints sheet:",
-    "- One endpoint a row; name is required. Columns you do not need may be deleted or left "
-    "empty.",
+    "- One endpoint a row; name is required. Columns you do not need may be deleted or left empty.",
     "- An empty cell is not sent: a new endpoint gets the default, an existing one keeps its "
     "value.",
     "- 0/1 columns also accept yes/no, true/false, on/off; choices are not case-sensitive.",
