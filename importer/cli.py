@@ -517,6 +517,10 @@ def gateway_(
     fault_after_commit: Annotated[
         bool, typer.Option("--fault-after-commit", help="Drops and 500s happen after a save committed.")
     ] = False,
+    synchronous: Annotated[
+        str, typer.Option("--synchronous", help="SQLite synchronous: FULL (survives power loss) or NORMAL.")
+    ] = "FULL",
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request to stderr.")] = False,
 ) -> None:
     """Run the local gateway: the sip_endpoint API of SPEC.md over HTTP, with fault injection.
 
@@ -536,6 +540,7 @@ def gateway_(
                 latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate,
                 busy_rate=busy_rate, rate_limit=rate_limit, drop_rate=drop_rate,
                 max_inflight=max_inflight, fault_after_commit=fault_after_commit,
+                synchronous=synchronous.upper(), access_log=access_log,  # type: ignore[arg-type]
             )  # fmt: skip
             db.parent.mkdir(parents=True, exist_ok=True)
             serve(config)

@@ -1,0 +1,173 @@
+"""Run the gateway with uvicorn: in the foreground (``serve``) or in a background thread
+for the importer's embedded mode (``start_local_gateway``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .app import CLOSE_CONNECTION, create_app
+from .config import Credentials, GatewayConfig, resolve_credentials
+
+__all__ = ["GatewayStartError", "RunningGateway", "announce", "serve", "start_local_gateway"]
+
+logger = logging.getLogger("gateway")
+
+#: uvicorn's default sends access lines to stdout; ours keeps stdout for the one
+#: "gateway listening on ..." line that scripts and tests read.
+_LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "gateway": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+class _ClosableH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus a way for the app to close the connection unanswered.
+
+    ASGI has no "drop this connection" message and uvicorn answers 500 to an app that raises
+    before responding, so ``--drop-rate`` needs the transport. This subclass hands the app a
+    closer through the scope's ``extensions`` (the ASGI place for server extras); it relies
+    only on ``H11Protocol.app`` and ``.transport``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        inner = self.app
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            scope.setdefault("extensions", {})[CLOSE_CONNECTION] = self._close_unanswered
+            await inner(scope, receive, send)
+
+        self.app = app
+
+    def _close_unanswered(self) -> None:
+        # close(), not abort(): a clean FIN, so the client reliably sees "server disconnected
+        # without sending a response" (abort() sometimes shows up as a reset instead). The app
+        # waits for uvicorn's disconnect event before returning, and uvicorn drops every send
+        # after that, so no response can slip out.
+        self.transport.close()
+
+
+class _Server(uvicorn.Server):
+    """Announces its real URL (port 0 resolved) once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            self._on_listening(f"http://{shown}:{port}")
+
+
+def _uvicorn_config(
+    config: GatewayConfig, credentials: Credentials, log_config: dict[str, Any] | None
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(config, credentials),
+        host=config.host,
+        port=config.port,
+        http=_ClosableH11Protocol,
+        ws="none",
+        # A database that cannot open must stop the server, not leave it answering 500s.
+        lifespan="on",
+        access_log=config.access_log,
+        log_config=log_config,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def announce(url: str) -> None:
+    """The one stdout line: ``gateway listening on http://127.0.0.1:PORT``."""
+    print(f"gateway listening on {url}", flush=True)
+
+
+def serve(config: GatewayConfig, on_listening: Callable[[str], None] = announce) -> None:
+    """Run the gateway until SIGINT/SIGTERM. Calls ``on_listening(url)`` once it accepts
+    connections (by default: prints the line above). Raises ``ValueError`` for bad
+    credentials settings and ``SystemExit`` if uvicorn cannot start."""
+    credentials = resolve_credentials(config)
+    server = _Server(_uvicorn_config(config, credentials, _LOG_CONFIG), on_listening)
+    server.run()
+
+
+class GatewayStartError(RuntimeError):
+    """The background gateway did not come up (port in use, database unusable, ...)."""
+
+
+@dataclass(frozen=True)
+class RunningGateway:
+    """A gateway running in this process; log in with ``user``/``password`` at ``url``."""
+
+    url: str
+    config: GatewayConfig
+    user: str
+    password: str = field(repr=False)
+
+
+@contextmanager
+def start_local_gateway(db: Path, **overrides: Any) -> Iterator[RunningGateway]:
+    """Run a gateway on 127.0.0.1 with a free port in a daemon thread for the ``with`` block.
+
+    ``overrides`` are ``GatewayConfig`` fields (``error_rate=0.1``, ``seed=1``, ...). Logging
+    is left to the host application (uvicorn's log config is not applied).
+    """
+    settings: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "db": db, **overrides}
+    config = GatewayConfig(**settings)
+    credentials = resolve_credentials(config)
+    urls: list[str] = []
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def listening(url: str) -> None:
+        urls.append(url)
+        ready.set()
+
+    server = _Server(_uvicorn_config(config, credentials, None), listening)
+
+    def run() -> None:
+        try:
+            server.run()
+        except BaseException as exc:  # SystemExit from a failed startup, too
+            failure.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, name="sip-import-gateway", daemon=True)
+    thread.start()
+    if not ready.wait(timeout=30) or not urls:
+        server.should_exit = True
+        thread.join(timeout=10)
+        reason = f": {failure[0]!r}" if failure else " (see the log)"
+        raise GatewayStartError(f"the local gateway did not start{reason}")
+    try:
+        yield RunningGateway(urls[0], config, credentials.user, credentials.password)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        if thread.is_alive():
+            logger.warning("the local gateway thread did not stop within 15 s")
