@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench pictures clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Renders docs/template.png and docs/rejections.png (needs libreoffice-calc and poppler-utils).
+pictures: $(STAMP)
+	bash docs/make_pictures.sh
 
 clean:
 	rm -rf $(VENV) reports .sip-import .pytest_cache .mypy_cache .ruff_cache

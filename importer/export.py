@@ -201,7 +201,7 @@ def _write_xlsx(path: Path, rows: list[dict[str, str]], columns: Sequence[str]) 
         values = [row.get(c) for c in columns]
         # A plain str is a string cell unless it starts with '=' (openpyxl: a formula).
         sheet.append([
-            v if v is None or (fast and not v.startswith("=")) else text_cell(sheet, v, c)
+            v if fast and (v is None or not v.startswith("=")) else text_cell(sheet, v, c)
             for v, c, fast in zip(values, columns, plain, strict=True)
         ])  # fmt: skip
     save_workbook(workbook, path)

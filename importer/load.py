@@ -24,6 +24,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from openpyxl.utils import get_column_letter
 import pyarrow as pa
 import pyarrow.compute as pc
 from python_calamine import (
@@ -130,15 +131,6 @@ def _column_key(text: str) -> str:
     if text.startswith("_"):
         return "_" + header_key(text[1:])
     return header_key(text)
-
-
-def _letter(position: int) -> str:
-    letters = ""
-    position += 1
-    while position:
-        position, rest = divmod(position - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _quoted(text: str) -> str:
@@ -253,7 +245,7 @@ def _assemble(
     letters: list[str] = []
     positions: list[int] = []
     for j in range(width):
-        letter = _letter(first_column + j)
+        letter = get_column_letter(first_column + j + 1)
         text = str(columns[j].iloc[top]).strip() if filled[top, j] else ""
         if not text:
             if not holds_data[j]:

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from schemas import PARAMETERS
 
 from .errors import InputError
 from .load import LoadedSheet, header_key
 
-__all__ = ["NormalizedSheet", "column_letter", "load_mapping", "normalize", "resolve_headers"]
+__all__ = ["NormalizedSheet", "load_mapping", "normalize", "resolve_headers"]
 
 _BUILTIN = {header_key(name): name for name in PARAMETERS}
 
@@ -30,16 +31,6 @@ class NormalizedSheet:
     source_headers: dict[str, str]
     #: Sheet-level warnings in plain words (unknown columns, ...).
     warnings: tuple[str, ...]
-
-
-def column_letter(position: int) -> str:
-    """0 -> 'A', 26 -> 'AA'."""
-    letters = ""
-    position += 1
-    while position:
-        position, rest = divmod(position - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def load_mapping(path: str | Path | None) -> dict[str, str]:
@@ -84,7 +75,7 @@ def resolve_headers(
 
     ``letters`` are the headers' spreadsheet columns (positions, when not given).
     """
-    letters = letters or tuple(column_letter(i) for i in range(len(headers)))
+    letters = letters or tuple(get_column_letter(i + 1) for i in range(len(headers)))
     lookup = {**_BUILTIN, **(aliases or {})}
     resolved: dict[str, str] = {}
     claimed: dict[str, tuple[int, str]] = {}

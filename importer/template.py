@@ -337,7 +337,8 @@ def _write_lists(workbook: Workbook, lists: _Lists) -> None:
 
 
 _HELP_HEADERS = ("parameter", "column", "allowed values", "default", "meaning", "secret")
-_HELP_WIDTHS = (22, 8, 46, 18, 60, 8)
+_HELP_WIDTHS = (22, 8, 50, 30, 70, 8)
+_LINE_HEIGHT = 15.0  # points, one line of the default 11 pt font
 _HELP_NOTES = (
     "How to fill the endpoints sheet:",
     "- One endpoint a row; name is required. Columns you do not need may be deleted or left empty.",
@@ -372,7 +373,7 @@ def add_help_sheet(workbook: Workbook, columns: Sequence[str]) -> None:
     sheet.append(header)
     position = {name: get_column_letter(i) for i, name in enumerate(columns, start=1)}
     ordered = [*columns, *(p for p in TEMPLATE_COLUMNS if p not in position)]
-    for name in ordered:
+    for row_number, name in enumerate(ordered, start=2):
         param = PARAMETERS[name]
         values = (
             name, position.get(name, ""), _allowed(param), _default(param),
@@ -380,13 +381,19 @@ def add_help_sheet(workbook: Workbook, columns: Sequence[str]) -> None:
             "yes" if param.secret else "no",
         )  # fmt: skip
         row = []
+        lines = 1
         for i, value in enumerate(values):
             cell = WriteOnlyCell(sheet, value=value)
             cell.data_type = "s"
             cell.alignment = _WRAP_TOP if i in (2, 3, 4) else _TOP
             if i == 0:
                 cell.font = _BOLD
+            if i in (2, 3, 4):
+                lines = max(lines, _lines(value, _HELP_WIDTHS[i]))
             row.append(cell)
+        if lines > 1:
+            # Spreadsheets do not grow a row to fit wrapped text written by openpyxl.
+            sheet.row_dimensions[row_number].height = _LINE_HEIGHT * lines
         sheet.append(row)
     sheet.append([])
     for note in _HELP_NOTES:
@@ -394,6 +401,19 @@ def add_help_sheet(workbook: Workbook, columns: Sequence[str]) -> None:
         if note.endswith(":"):
             cell.font = _BOLD
         sheet.append([cell])
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped cell of ``width`` characters needs for ``text`` (a safe estimate)."""
+    per_line = max(int(width * 1.2), 1)  # proportional text: narrower than the "0" of a width unit
+    lines, used = 1, 0
+    for word in text.replace(",", ", ").split():
+        if used and used + 1 + len(word) > per_line:
+            lines, used = lines + 1, 0
+        used += len(word) + (1 if used else 0)
+        while used > per_line:
+            lines, used = lines + 1, used - per_line
+    return lines
 
 
 def _empty_rows(sheet: Any, columns: Sequence[str], first: int, last: int) -> Iterable[list[Any]]:

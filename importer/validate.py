@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Literal
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 import pandera.pandas as pa
 
 from schemas import PARAMETERS
@@ -24,7 +25,7 @@ from schemas.sheet import (
     scientific_message,
 )
 
-from .normalize import NormalizedSheet, column_letter
+from .normalize import NormalizedSheet
 
 __all__ = ["CODES", "Problem", "Validation", "validate"]
 
@@ -120,7 +121,7 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
     frame = sheet.frame
     problems: list[Problem] = []
 
-    letters = sheet.loaded.column_letters or (column_letter(len(sheet.loaded.headers) - 1),)
+    letters = sheet.loaded.column_letters or (get_column_letter(len(sheet.loaded.headers)),)
     for row, extra in sorted(sheet.loaded.extra_cells.items()):
         problems.append(
             Problem(
