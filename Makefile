@@ -9,8 +9,13 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The comparison tools (frictionless, pyinstrument) only for benchmarks.
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(VENV)/.bench
 
 setup: $(STAMP)
 
@@ -28,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check importer schemas gateway tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks.run
 
 # Renders docs/template.png and docs/rejections.png (needs libreoffice-calc and poppler-utils).

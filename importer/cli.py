@@ -90,13 +90,19 @@ def _print_summary(summary: dict[str, Any]) -> None:
         out.print(f"problems: {keys}", markup=False)
 
 
-SheetArg = Annotated[Path, typer.Argument(help="CSV, XLSX, XLSM, XLS or ODS file.", show_default=False, metavar="SHEET")]
+SheetArg = Annotated[
+    Path,
+    typer.Argument(help="CSV, XLSX, XLSM, XLS or ODS file.", show_default=False, metavar="SHEET"),
+]
 SheetOpt = Annotated[
-    str | None, typer.Option("--sheet", help="Worksheet to read (default: first with a 'name' column).")
+    str | None,
+    typer.Option("--sheet", help="Worksheet to read (default: first with a 'name' column)."),
 ]
 MappingOpt = Annotated[
     Path | None,
-    typer.Option("--mapping", help='TOML file of header aliases: \\[aliases] "Trunk Name" = "name".'),
+    typer.Option(
+        "--mapping", help='TOML file of header aliases: \\[aliases] "Trunk Name" = "name".'
+    ),
 ]
 ReportDirOpt = Annotated[
     Path | None,
@@ -338,7 +344,9 @@ MaxRpsOpt = Annotated[
     float | None, typer.Option("--max-rps", help="Cap on requests per second.", show_default=False)
 ]
 BodyOpt = Annotated[str, typer.Option("--body", help="Request body style: json or form.")]
-ApiPathOpt = Annotated[str | None, typer.Option("--api-path", help="Method-call path (default /json).")]
+ApiPathOpt = Annotated[
+    str | None, typer.Option("--api-path", help="Method-call path (default /json).")
+]
 CaBundleOpt = Annotated[
     Path | None, typer.Option("--ca-bundle", help="CA certificates to trust for the gateway's TLS.")
 ]
@@ -354,7 +362,9 @@ ResumeOpt = Annotated[
 ]
 JournalOpt = Annotated[
     Path | None,
-    typer.Option("--journal", help="Journal file (default .sip-import/journal.db).", show_default=False),
+    typer.Option(
+        "--journal", help="Journal file (default .sip-import/journal.db).", show_default=False
+    ),
 ]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show the plan and write reports; send nothing.")
@@ -501,26 +511,46 @@ def gateway_(
     db: Annotated[Path, typer.Option("--db", help="SQLite database file.")] = Path(
         ".sip-import/gateway.db"
     ),
-    session_ttl: Annotated[float, typer.Option("--session-ttl", help="Session lifetime, s.")] = 3600.0,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible faults.")] = None,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Delay added to each call.")] = 0.0,
-    jitter_ms: Annotated[float, typer.Option("--jitter-ms", help="Delay varies by +/- this.")] = 0.0,
-    error_rate: Annotated[float, typer.Option("--error-rate", help="Share of calls answered HTTP 500.")] = 0.0,
-    busy_rate: Annotated[float, typer.Option("--busy-rate", help="Share answered 503 SERVER_BUSY.")] = 0.0,
+    session_ttl: Annotated[
+        float, typer.Option("--session-ttl", help="Session lifetime, s.")
+    ] = 3600.0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for reproducible faults.")
+    ] = None,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", help="Delay added to each call.")
+    ] = 0.0,
+    jitter_ms: Annotated[
+        float, typer.Option("--jitter-ms", help="Delay varies by +/- this.")
+    ] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", help="Share of calls answered HTTP 500.")
+    ] = 0.0,
+    busy_rate: Annotated[
+        float, typer.Option("--busy-rate", help="Share answered 503 SERVER_BUSY.")
+    ] = 0.0,
     rate_limit: Annotated[
         float | None, typer.Option("--rate-limit", help="Requests/s; 429 RATE_LIMITED beyond.")
     ] = None,
-    drop_rate: Annotated[float, typer.Option("--drop-rate", help="Share closed without an answer.")] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option("--drop-rate", help="Share closed without an answer.")
+    ] = 0.0,
     max_inflight: Annotated[
         int | None, typer.Option("--max-inflight", help="503 beyond this many concurrent calls.")
     ] = None,
     fault_after_commit: Annotated[
-        bool, typer.Option("--fault-after-commit", help="Drops and 500s happen after a save committed.")
+        bool,
+        typer.Option("--fault-after-commit", help="Drops and 500s happen after a save committed."),
     ] = False,
     synchronous: Annotated[
-        str, typer.Option("--synchronous", help="SQLite synchronous: FULL (survives power loss) or NORMAL.")
+        str,
+        typer.Option(
+            "--synchronous", help="SQLite synchronous: FULL (survives power loss) or NORMAL."
+        ),
     ] = "FULL",
-    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request to stderr.")] = False,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request to stderr.")
+    ] = False,
 ) -> None:
     """Run the local gateway: the sip_endpoint API of SPEC.md over HTTP, with fault injection.
 

@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -229,6 +230,8 @@ class GatewayClient:
         ]
         self.breaker = CircuitBreaker(settings.breaker_threshold)
         self.limiter = RateLimiter(settings.max_rps)
+        #: HTTP requests sent per method (retries included), for the run's summary.
+        self.requests: Counter[str] = Counter()
 
     async def __aenter__(self) -> GatewayClient:
         return self
@@ -283,6 +286,7 @@ class GatewayClient:
                     if self.breaker.open:
                         raise CircuitOpen(self.breaker.tripped_reason)
                     attempts += 1
+                    self.requests[method] += 1
                     generation = shard.session_generation
                     await self.limiter.wait()
                     try:

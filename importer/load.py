@@ -24,9 +24,9 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from openpyxl.utils import get_column_letter
 import pyarrow as pa
 import pyarrow.compute as pc
+from openpyxl.utils import get_column_letter
 from python_calamine import (
     CalamineSheet,
     CalamineWorkbook,

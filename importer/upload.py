@@ -92,6 +92,7 @@ class _GatewayRun:
     prune: PrunePlan | None = None
     resumed_from: int | None = None
     seconds: float = 0.0
+    requests: dict[str, int] = field(default_factory=dict)
 
 
 @contextmanager
@@ -210,6 +211,7 @@ class _Job:
 
     async def _go(self) -> _GatewayRun:
         async with GatewayClient(self.settings) as client:
+            self.run.requests = client.requests  # live: counts every request of the run
             try:
                 await client.login()
                 state = await _read_state(client)
@@ -401,6 +403,7 @@ def run_job(
         "gateway_unavailable": gateway_run.unavailable,
         "saves_per_second": round(sent / gateway_run.seconds, 1) if gateway_run.seconds else None,
         "resumed_run": gateway_run.resumed_from,
+        "requests": dict(gateway_run.requests),
         "masked_secrets_kept": _masked_rows_kept(normalized.frame, gateway_run.outcomes),
     }  # fmt: skip
     if options.prune:

@@ -12,8 +12,8 @@ from functools import cached_property
 from typing import Literal
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
 import pandera.pandas as pa
+from openpyxl.utils import get_column_letter
 
 from schemas import PARAMETERS
 from schemas.sheet import (

@@ -198,9 +198,7 @@ def import_sheet(
     tmp_path: Path, gateway: GatewayProcess, sheet: Path, name: str, command: str = "import"
 ) -> tuple[Any, list[dict[str, str]], dict[str, Any]]:
     report = tmp_path / "reports" / name
-    proc = run(
-        tmp_path, command, str(sheet), "--gateway", gateway.url, "--report-dir", str(report)
-    )
+    proc = run(tmp_path, command, str(sheet), "--gateway", gateway.url, "--report-dir", str(report))
     assert (report / "results.csv").exists(), proc.stdout + proc.stderr
     results = read_csv(report / "results.csv")
     summary = json.loads((report / "summary.json").read_text())

@@ -108,6 +108,7 @@ def test_first_import_creates_second_sends_nothing(
     proc, results, summary = run_import(tmp_path, gateway, sheet, name="second")
     assert proc.returncode == 0, proc.stderr
     assert outcomes(results) == {"unchanged": 60}
+    assert summary["requests"] == {"sip_endpoints.list": 1}
     assert gateway.stats()["calls"]["sip_endpoint.save"] == 60
 
 
@@ -147,11 +148,14 @@ def test_renames_and_a_rename_onto_a_taken_name(
     rows[1] = {**rows[1], "name": names[2], "old_name": names[1]}  # onto an existing name
     del rows[2]  # the sheet no longer lists it, but the gateway still has it
     write_csv(tmp_path / "v2.csv", rows)
-    proc, results, summary = run_import(tmp_path, gateway, tmp_path / "v2.csv", name="v2")
+    proc, results, _summary = run_import(tmp_path, gateway, tmp_path / "v2.csv", name="v2")
     assert proc.returncode == 1
     by_row = {r["row"]: r for r in results}
     assert by_row["2"]["outcome"] == "renamed"
-    assert (by_row["3"]["outcome"], by_row["3"]["error_key"]) == ("rejected", "ENDPOINT_NAME_EXISTS")
+    assert (by_row["3"]["outcome"], by_row["3"]["error_key"]) == (
+        "rejected",
+        "ENDPOINT_NAME_EXISTS",
+    )
     assert [by_row[r]["outcome"] for r in ("4", "5")] == ["unchanged"] * 2
     stored = gateway.endpoints()
     assert "renamed-0" in stored and names[0] not in stored and names[1] in stored
@@ -246,9 +250,13 @@ def test_dry_run_sends_nothing_and_reports_the_plan(
     assert run_import(tmp_path, gateway, tmp_path / "v1.csv", name="v1")[0].returncode == 0
     rows[0]["nat"] = "comedia" if rows[0]["nat"] != "comedia" else "no"
     write_csv(tmp_path / "v2.csv", rows)
-    proc, results, summary = run_import(tmp_path, gateway, tmp_path / "v2.csv", "--dry-run", name="d")
+    proc, results, summary = run_import(
+        tmp_path, gateway, tmp_path / "v2.csv", "--dry-run", name="d"
+    )
     assert proc.returncode == 0, proc.stderr
-    assert [r["outcome"] for r in results] == ["updated", "unchanged", "unchanged"] + ["created"] * 3
+    assert [r["outcome"] for r in results] == ["updated", "unchanged", "unchanged"] + [
+        "created"
+    ] * 3
     assert results[0]["message"] == "dry run, not sent; would change nat"
     assert summary["dry_run"] is True
     assert gateway.stats()["calls"].get("sip_endpoint.save", 0) == 3
@@ -282,11 +290,13 @@ def test_masked_secret_keeps_the_gateway_secret_and_rejects_new_endpoints(
     assert "brand-new" not in stored
 
 
-def test_form_bodies_work_too(tmp_path: Path, gateway_server: Callable[..., GatewayProcess]) -> None:
+def test_form_bodies_work_too(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
     gateway = gateway_server()
     rows = make_rows(5)
     sheet = write_csv(tmp_path / "sheet.csv", rows)
-    proc, results, _ = run_import(tmp_path, gateway, sheet, "--body", "form")
+    proc, _results, _ = run_import(tmp_path, gateway, sheet, "--body", "form")
     assert proc.returncode == 0, proc.stderr
     assert_gateway_holds(gateway, rows)
 
@@ -304,7 +314,9 @@ def test_no_credentials_for_a_remote_gateway_is_an_input_error(tmp_path: Path) -
     )
 
 
-def test_wrong_password_exits_3(tmp_path: Path, gateway_server: Callable[..., GatewayProcess]) -> None:
+def test_wrong_password_exits_3(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
     gateway = gateway_server()
     sheet = write_csv(tmp_path / "sheet.csv", make_rows(1))
     proc = run_cli(
@@ -331,7 +343,7 @@ def test_secrets_never_appear_in_output_logs_or_reports(
     rows[2]["port"] = "70000"  # a rejected row: its secrets are in rejections.csv/xlsx
     rows[3]["secret"] = "x" * 81  # a rejected secret: the message must not quote it
     sheet = write_csv(tmp_path / "sheet.csv", rows)
-    proc, results, _ = run_import(tmp_path, gateway, sheet, "--verbose", name="v")
+    proc, _results, _ = run_import(tmp_path, gateway, sheet, "--verbose", name="v")
     assert proc.returncode == 1, proc.stderr
     assert "DEBUG" in proc.stderr  # --verbose really logged (httpx/httpcore included)
     needles = [TEST_PASSWORD, *secrets, "x" * 81] + [s + "-remote" for s in secrets]

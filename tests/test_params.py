@@ -154,12 +154,34 @@ def test_normalized_value_passes_the_gateway_check(param: str) -> None:
 
 _cell_text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=24
-) | st.sampled_from(["0", "1", "60", "060", "-5", "20", "70000", "udp,tcp", "UDP,UDP", "ulaw,g729",
-                     "dynamic", "10.0.0.1", "::1", "a.b", "500ms", "yes,fec", "none", "8.1E+09"])
+) | st.sampled_from(
+    [
+        "0",
+        "1",
+        "60",
+        "060",
+        "-5",
+        "20",
+        "70000",
+        "udp,tcp",
+        "UDP,UDP",
+        "ulaw,g729",
+        "dynamic",
+        "10.0.0.1",
+        "::1",
+        "a.b",
+        "500ms",
+        "yes,fec",
+        "none",
+        "8.1E+09",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(param=st.sampled_from(sorted(PARAMETERS)), values=st.lists(_cell_text, min_size=1, max_size=6))
+@given(
+    param=st.sampled_from(sorted(PARAMETERS)), values=st.lists(_cell_text, min_size=1, max_size=6)
+)
 def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]) -> None:
     """The column check (what the sheet schema runs) and the one-value check (what the gateway
     and the messages use) give the same verdict on every value."""

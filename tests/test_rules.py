@@ -157,7 +157,11 @@ def test_warnings_keep_the_row_unless_strict(
         f"warning: {message}",
     )
     (strict,) = _run(tmp_path / "strict", [{**BASE, **cells}], strict=True)
-    assert (strict["outcome"], strict["error_key"], strict["message"]) == ("rejected", code, message)
+    assert (strict["outcome"], strict["error_key"], strict["message"]) == (
+        "rejected",
+        code,
+        message,
+    )
 
 
 def test_masked_secret_is_a_warning_even_when_strict(tmp_path: Path) -> None:

@@ -93,7 +93,9 @@ def test_three_changes_two_new_rows_and_a_rename_send_exactly_six_saves(
     assert_gateway_holds(gateway, [{k: v for k, v in r.items() if k != "old_name"} for r in rows])
 
 
-def _start_sync(tmp_path: Path, gateway: GatewayProcess, sheet: Path, *extra: str) -> subprocess.Popen[str]:
+def _start_sync(
+    tmp_path: Path, gateway: GatewayProcess, sheet: Path, *extra: str
+) -> subprocess.Popen[str]:
     env = {**os.environ, **ENV}
     return subprocess.Popen(
         [SIP_IMPORT, "sync", str(sheet), "--gateway", gateway.url, "--quiet", *extra],
@@ -209,16 +211,16 @@ def test_a_second_sync_while_one_runs_exits_2_and_a_dead_holder_is_taken_over(
     second = run_cli("sync", str(sheet), "--gateway", gateway.url, cwd=tmp_path, env=ENV)
     assert second.returncode == 2
     line = second.stderr.strip()
-    match = re.fullmatch(
-        r"error: another sync is running \(pid (\d+), started at (\S+)\)", line
-    )
+    match = re.fullmatch(r"error: another sync is running \(pid (\d+), started at (\S+)\)", line)
     assert match, line
     assert int(match.group(1)) == first.pid
     assert "Traceback" not in second.stderr
 
     first.send_signal(signal.SIGKILL)  # the lock dies with its holder
     first.wait()
-    proc, results, _ = sync(tmp_path, gateway, sheet, "--resume", "--concurrency", "8", name="after")
+    proc, results, _ = sync(
+        tmp_path, gateway, sheet, "--resume", "--concurrency", "8", name="after"
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(results) == 400
 
@@ -232,5 +234,7 @@ def test_log_lines_carry_utc_timestamps_when_not_a_terminal(
     assert proc.returncode == 0, proc.stderr
     progress = [line for line in proc.stderr.splitlines() if " saving " in line]
     assert progress, proc.stderr
-    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ saving \d+/400 rows", p) for p in progress)
+    assert all(
+        re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ saving \d+/400 rows", p) for p in progress
+    )
     assert "\x1b[" not in proc.stdout + proc.stderr  # no colour codes for cron mail
