@@ -377,3 +377,48 @@ def test_5000_rows_through_a_flaky_gateway_all_land(
     good = [r for r in rows if r["name"] not in bad]
     assert_gateway_holds(gateway, good)
     assert set(gateway.endpoints()) == {r["name"] for r in good}
+
+
+def test_max_rps_caps_the_request_rate(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server()
+    sheet = write_csv(tmp_path / "sheet.csv", make_rows(40))
+    started = time.monotonic()
+    proc, results, summary = run_import(tmp_path, gateway, sheet, "--max-rps", "20")
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert outcomes(results) == {"created": 40}
+    # 41 requests (the list, then 40 saves) at most 20 a second cannot take less than 2 s.
+    assert summary["requests"] == {"sip_endpoints.list": 1, "sip_endpoint.save": 40}
+    assert elapsed >= 2.0
+
+
+def test_credentials_from_a_config_file_and_a_warning_when_others_can_read_it(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server()
+    config = tmp_path / "sip-import.toml"
+    config.write_text(
+        f'[gateway]\nurl = "{gateway.url}"\nuser = "{TEST_USER}"\npassword = "{TEST_PASSWORD}"\n'
+    )
+    config.chmod(0o644)
+    sheet = write_csv(tmp_path / "sheet.csv", make_rows(3))
+    proc = run_cli(
+        "import", str(sheet), "--report-dir", str(tmp_path / "r"), cwd=tmp_path,
+        env={"SIP_IMPORT_USER": None, "SIP_IMPORT_PASSWORD": None},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "warning: sip-import.toml holds a password and other users can read it; run: chmod 600 "
+        "sip-import.toml"
+    ) in proc.stderr
+    assert TEST_PASSWORD not in proc.stdout + proc.stderr
+    config.chmod(0o600)
+    proc = run_cli(
+        "import", str(sheet), "--report-dir", str(tmp_path / "r2"), cwd=tmp_path,
+        env={"SIP_IMPORT_USER": None, "SIP_IMPORT_PASSWORD": None},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr
+    assert read_csv(tmp_path / "r2" / "results.csv")[0]["outcome"] == "unchanged"
