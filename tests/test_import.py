@@ -422,3 +422,25 @@ def test_credentials_from_a_config_file_and_a_warning_when_others_can_read_it(
     assert proc.returncode == 0, proc.stderr
     assert "warning" not in proc.stderr
     assert read_csv(tmp_path / "r2" / "results.csv")[0]["outcome"] == "unchanged"
+
+
+def test_a_rename_whose_answer_was_lost_after_commit_is_still_renamed(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    setup = gateway_server()
+    rows = make_rows(30, seed=12)
+    write_csv(tmp_path / "v1.csv", rows)
+    assert run_import(tmp_path, setup, tmp_path / "v1.csv", name="v1")[0].returncode == 0
+    setup.kill()
+    # Half the answers are lost after the save committed: the retry of a rename then finds no
+    # old name, and the client must see that the rename went through rather than reject it.
+    gateway = gateway_server(
+        "--fault-after-commit", "--drop-rate", "0.5", "--seed", "3", db=setup.db
+    )
+    renamed = [{**r, "name": f"new-{r['name']}", "old_name": r["name"]} for r in rows]
+    write_csv(tmp_path / "v2.csv", renamed)
+    proc, results, _ = run_import(tmp_path, gateway, tmp_path / "v2.csv", name="v2")
+    assert proc.returncode == 0, proc.stderr
+    assert outcomes(results) == {"renamed": 30}
+    assert gateway.stats()["faults"]["drop"] > 5
+    assert sorted(gateway.stored()) == sorted(r["name"] for r in renamed)
