@@ -96,8 +96,10 @@ def _rule_problems(failures: pd.DataFrame, frame: pd.DataFrame, strict: bool) ->
         level: Severity = rule.severity
         if strict and level == "warning" and rule.code not in _NOT_STRICT:
             level = "error"
-        for row in pd.unique(rows):
-            values = frame.loc[row].to_dict()
+        numbers = pd.unique(rows)
+        # One lookup for all failing rows: row-by-row .loc costs a millisecond each.
+        records = frame.loc[numbers].to_dict("records")
+        for row, values in zip(numbers, records, strict=True):
             problems.append(Problem(int(row), rule.field, rule.code, rule.explain(values), level))
     return problems
 
