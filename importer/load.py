@@ -597,13 +597,15 @@ def _first_filled_row(rows: Iterator[list[Cell]]) -> list[Cell]:
 def _column_series(column: npt.NDArray[np.object_]) -> pd.Series:
     # Most columns hold only strings (calamine gives '' for empty cells): those go straight to
     # Arrow; the per-cell conversion runs only for columns that hold numbers, booleans or dates.
-    values: list[str] | npt.NDArray[np.object_] = column
-    if set(map(type, column)) != {str}:
+    try:
+        # Arrow refuses anything that is not a str, which is the cheapest way to find out.
+        texts = pa.array(column, type=pa.large_string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
         values = [
             cell if type(cell) is str else _TEXT_OF.get(type(cell), _cell_text)(cell)
             for cell in column
         ]
-    texts = pa.array(values, type=pa.large_string())
+        texts = pa.array(values, type=pa.large_string())
     return pd.Series(pc.if_else(pc.equal(texts, ""), _NULL_TEXT, texts), dtype="str")
 
 

@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .load import load_sheet
@@ -67,7 +68,7 @@ def _validation_results(validation: Validation) -> pd.DataFrame:
     frame = sheet.frame
     rows = frame.index.to_numpy()
     by_row = validation.by_row()
-    outcome = ["rejected" if r in validation.rejected_rows else "valid" for r in rows]
+    rejected = frame.index.isin(list(validation.rejected_rows))
     first_error: dict[int, str] = {}
     messages: dict[int, str] = {}
     for row, problems in by_row.items():
@@ -77,14 +78,18 @@ def _validation_results(validation: Validation) -> pd.DataFrame:
         messages[row] = "; ".join(
             p.message if p.severity == "error" else f"warning: {p.message}" for p in problems
         )
+    # Only rows with problems have a key or a message: fill those, not a dict lookup per row.
+    index = pd.Index(rows)
     return pd.DataFrame(
         {
             "row": rows,
             "sheet": sheet.loaded.sheet,
-            "name": frame["name"].fillna("").to_numpy(),
-            "outcome": outcome,
-            "error_key": [first_error.get(int(r), "") for r in rows],
-            "message": [messages.get(int(r), "") for r in rows],
+            "name": frame["name"].fillna("").to_numpy(dtype=object),
+            "outcome": np.where(rejected, "rejected", "valid"),
+            "error_key": pd.Series(first_error, dtype=object)
+            .reindex(index, fill_value="")
+            .to_numpy(),
+            "message": pd.Series(messages, dtype=object).reindex(index, fill_value="").to_numpy(),
             "attempts": 0,
         },
         columns=RESULT_COLUMNS,
@@ -119,7 +124,7 @@ def _summary(
         "gateway": gateway,
         "rows": len(data),
         "blank": loaded.blank_rows,
-        "outcomes": dict(Counter(data["outcome"])),
+        "outcomes": {str(k): int(v) for k, v in data["outcome"].value_counts(sort=False).items()},
         "deleted": int((~on_sheet & (results["outcome"] == "deleted")).sum()),
         "warnings": [*sheet.warnings, *warnings],
         "rows_with_warnings": len({p.row for p in problems if p.severity == "warning"}),

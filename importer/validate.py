@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import pandera.pandas as pa
@@ -96,11 +96,11 @@ def _rule_problems(failures: pd.DataFrame, frame: pd.DataFrame, strict: bool) ->
         level: Severity = rule.severity
         if strict and level == "warning" and rule.code not in _NOT_STRICT:
             level = "error"
-        numbers = pd.unique(rows)
+        numbers = [int(r) for r in pd.unique(rows)]
         # One lookup for all failing rows: row-by-row .loc costs a millisecond each.
-        records = frame.loc[numbers].to_dict("records")
+        records: list[dict[str, Any]] = frame.loc[numbers].to_dict("records")  # type: ignore[assignment]
         for row, values in zip(numbers, records, strict=True):
-            problems.append(Problem(int(row), rule.field, rule.code, rule.explain(values), level))
+            problems.append(Problem(row, rule.field, rule.code, rule.explain(values), level))
     return problems
 
 

@@ -14,9 +14,10 @@ the message the local gateway answers are the same sentence.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,8 @@ __all__ = [
     "Token",
     "Transport",
 ]
+
+_ColumnFn = Callable[[Any, pd.Series], pd.Series]
 
 #: What every report and log shows instead of a secret.
 MASK = "********"
@@ -66,6 +69,29 @@ _FLAG_WORDS = {
     "1": "1", "0": "0", "yes": "1", "no": "0", "true": "1", "false": "0",
     "y": "1", "n": "0", "on": "1", "off": "0",
 }  # fmt: skip
+
+
+def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
+    """Run a column function once per distinct value, then spread the answers back.
+
+    Sheets repeat a few words (``UDP``, ``yes``, ``5060``) on every row; checking each distinct
+    value once halves the time of these domains. ``na`` is the answer for a missing cell.
+    """
+
+    def wrap(fn: _ColumnFn) -> _ColumnFn:
+        @functools.wraps(fn)
+        def inner(self: Any, column: pd.Series) -> pd.Series:
+            codes, uniques = pd.factorize(column)
+            if len(uniques) * 2 > len(column):
+                return fn(self, column)  # mostly distinct: nothing to gain
+            answers = fn(self, pd.Series(uniques, dtype=column.dtype)).to_numpy()
+            # factorize codes a missing cell as -1, which picks the appended ``na``.
+            spread = np.append(answers, np.array([na], dtype=answers.dtype))[codes]
+            return pd.Series(spread, index=column.index)
+
+        return inner
+
+    return wrap
 
 
 def _quote(value: str) -> str:
@@ -209,6 +235,7 @@ class Choice(Domain):
 
     values: tuple[str, ...] = ()
 
+    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         lookup = {v.lower(): v for v in self.values}
         mapped = column.str.lower().map(lookup)
@@ -219,6 +246,7 @@ class Choice(Domain):
             return None
         return f"{_quote(value)} is not one of {_join_or(self.values)}"
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         return ~column.isin(self.values)
 
@@ -230,6 +258,7 @@ class Choice(Domain):
 class Flag(Domain):
     """0/1; the sheet may say yes/no, true/false, y/n, on/off."""
 
+    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         mapped = column.str.lower().map(_FLAG_WORDS)
         return mapped.where(mapped.notna(), column)
@@ -239,6 +268,7 @@ class Flag(Domain):
             return None
         return f"{_quote(value)} is not 0 or 1 (yes/no, true/false, on/off also work)"
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         return ~column.isin(("0", "1"))
 
@@ -255,6 +285,7 @@ class Integer(Domain):
     step: int | None = None
     unit: str = ""
 
+    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         # '060' and '+60' are the number 60; Excel may also have left '60.0'.
         digits = column.str.fullmatch(r"\+?[0-9]+(\.0+)?").fillna(False).astype(bool)
@@ -283,6 +314,7 @@ class Integer(Domain):
             return f"{_quote(value)} is not written as a plain whole number"
         return None
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         # Canonical integers are digit strings without leading zeros ('0' aside) or '-N'.
         shaped = column.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})").fillna(False).astype(bool)
@@ -314,6 +346,7 @@ class Integer(Domain):
 class Milliseconds(Domain):
     """``t1min``: ``<int>`` or ``<int>ms``, at least 1."""
 
+    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         return column.str.lower().str.replace(r"^([0-9]+)[ \t]*ms$", r"\1ms", regex=True)
 
@@ -325,6 +358,7 @@ class Milliseconds(Domain):
             return f"{_quote(value)} is below 1 ms"
         return None
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         number = column.str.removesuffix("ms")
         shaped = number.str.fullmatch(r"[0-9]{1,18}").fillna(False).astype(bool)
@@ -398,6 +432,7 @@ class Transport(Domain):
 
     values: tuple[str, ...] = ("UDP", "TCP", "TLS")
 
+    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         return column.str.upper().str.replace(_LIST_SEPARATOR, ",", regex=True)
 
@@ -411,6 +446,7 @@ class Transport(Domain):
             return f"names {dup} twice"
         return None
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.values)
         shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
@@ -451,6 +487,7 @@ class _CodecList(Domain):
             return f"names {dup} twice"
         return None
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.codecs)
         shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
@@ -470,6 +507,7 @@ class CodecSet(_CodecList):
             return None
         return self._list_problem(value.split(","))
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         return super().bad(column) & (column != "none")
 
@@ -482,6 +520,7 @@ class CodecSet(_CodecList):
         order = [c for c in self.codecs if c in enabled]
         return ",".join(order) if order else "none"
 
+    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         out = super().normalize(column)
         # A set has no order: sort into the gateway's order so equal sets compare equal.

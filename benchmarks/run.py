@@ -1,0 +1,875 @@
+"""``make bench``: every benchmark of issue 6, each figure the median of 3+ runs; rewrites RESULTS.md.
+
+    .venv/bin/python -m benchmarks.run            # full sizes, rewrites benchmarks/RESULTS.md
+    .venv/bin/python -m benchmarks.run --quick    # small sizes, writes benchmarks/data/RESULTS.quick.md
+    .venv/bin/python -m benchmarks.run --only validate xlsx   # some figures (not RESULTS.md)
+
+``BENCH_QUICK=1`` is the same as ``--quick``. Progress goes to stderr, one line per step.
+
+Figures:
+
+1. ``validate``: a 100k-row CSV through load + normalize + validate (our library functions; the
+   report writing timed apart) against frictionless-py with ``frictionless_schema.json`` plus two
+   row constraints; the rejected-row sets of both tools and the generator's own list must be equal.
+2. ``xlsx``: a 100k-row XLSX through ``importer.load.load_sheet``, through
+   ``pandas.read_excel(engine="openpyxl", dtype=str)`` and through raw python-calamine.
+3. ``save``: the real import path (``importer.upload.run_job``) into ``python -m gateway
+   --latency-ms 20`` (a fresh database per run) at concurrency 1 and 32; client CPU per 1,000 rows.
+4. ``gateway``: ``benchmarks/bench_gateway.py``'s saves/s at concurrency 1, 8 and 64.
+5. ``scale``: a 1M-row CSV through the ``sip-import validate`` console script: rows/s, peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from . import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+RESULTS = BENCH / "RESULTS.md"
+QUICK_RESULTS = generate.DATA_DIR / "RESULTS.quick.md"
+PARTIAL_RESULTS = generate.DATA_DIR / "RESULTS.partial.md"
+SIP_IMPORT = Path(sys.executable).parent / "sip-import"
+USER, PASSWORD = "bench", "bench-password"
+FIGURES = ("validate", "xlsx", "save", "gateway", "scale")
+PACKAGES = (
+    "pandas", "pandera", "pyarrow", "numpy", "httpx", "openpyxl", "python-calamine",
+    "frictionless", "uvicorn", "starlette",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sizes:
+    validate_rows: int
+    xlsx_rows: int
+    save_rows_c32: int
+    save_rows_c1: int
+    gateway_saves: int
+    gateway_modes: tuple[str, ...]
+    scale_rows: int
+    runs: int
+
+
+FULL = Sizes(
+    validate_rows=100_000,
+    xlsx_rows=100_000,
+    save_rows_c32=5_000,
+    save_rows_c1=1_000,
+    gateway_saves=1_000,
+    gateway_modes=("FULL", "NORMAL"),
+    scale_rows=1_000_000,
+    runs=3,
+)
+QUICK = Sizes(
+    validate_rows=5_000,
+    xlsx_rows=5_000,
+    save_rows_c32=400,
+    save_rows_c1=100,
+    gateway_saves=200,
+    gateway_modes=("FULL",),
+    scale_rows=50_000,
+    runs=3,
+)
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+_started = time.perf_counter()
+
+
+def say(text: str) -> None:
+    print(f"[bench {time.perf_counter() - _started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Median, min and max of one measurement over the runs."""
+
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+
+def stat(values: Sequence[float]) -> Stat:
+    return Stat(tuple(values))
+
+
+def rate(rows: int, seconds: Stat) -> Stat:
+    """Rows per second for each run (so min/max rate come from max/min time)."""
+    return stat([rows / s for s in seconds.values])
+
+
+def fmt_n(value: float, digits: int = 0) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_s(value: float) -> str:
+    return f"{value:.2f}" if value < 100 else f"{value:.1f}"
+
+
+def row_of(label: str, s: Stat, scale: Callable[[float], str] = fmt_s) -> str:
+    return f"| {label} | {scale(s.median)} | {scale(s.low)} | {scale(s.high)} |"
+
+
+@dataclass
+class Target:
+    figure: str
+    target: str
+    achieved: str
+    ok: bool
+    note: str = ""
+
+
+@dataclass
+class Report:
+    sizes: Sizes
+    quick: bool
+    sections: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value
+
+
+# --- machine ----------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _nproc() -> str:
+    try:
+        return subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "n/a"
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "n/a"
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def machine_section(load_start: tuple[float, float, float], load_end: tuple[float, ...]) -> str:
+    lines = [
+        "## Machine",
+        "",
+        "| item | value |",
+        "|---|---|",
+        f"| CPU | {_cpu_model()} |",
+        f"| cores (os.cpu_count) | {os.cpu_count()} |",
+        f"| `nproc` | {_nproc()} |",
+        f"| memory | {_memory()} |",
+        f"| OS | {platform.platform()} |",
+        f"| Python | {platform.python_version()} ({platform.python_implementation()}) |",
+        f"| sip-import | {_version('sip-import')} (git {_git_head()}) |",
+    ]
+    lines += [f"| {name} | {_version(name)} |" for name in PACKAGES]
+    lines += [
+        f"| load average at start (1/5/15 min) | {' / '.join(f'{x:.2f}' for x in load_start)} |",
+        f"| load average at end (1/5/15 min) | {' / '.join(f'{x:.2f}' for x in load_end)} |",
+    ]
+    return "\n".join(lines)
+
+
+def _git_head() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "n/a"
+    return f"{head}{' + uncommitted changes' if dirty else ''}" if head else "n/a"
+
+
+def get_sheet(rows: int, fmt: str, **kwargs: Any) -> generate.Sheet:
+    built = generate.sheet(rows, fmt, **kwargs)
+    how = f"built in {built.seconds_to_build:.1f}s" if built.seconds_to_build else "cached"
+    say(f"sheet {built.path.name}: {rows:,} rows, {len(built.bad_rows):,} bad ({how})")
+    return built
+
+
+# --- 1. validate vs frictionless ---------------------------------------------------------------
+
+
+def _ours_once(path: Path) -> dict[str, Any]:
+    from importer.load import load_sheet
+    from importer.normalize import normalize
+    from importer.pipeline import _validation_results
+    from importer.report import write_reports
+    from importer.validate import validate
+
+    gc.collect()
+    t0 = time.perf_counter()
+    loaded = load_sheet(path)
+    t1 = time.perf_counter()
+    normalized = normalize(loaded)
+    t2 = time.perf_counter()
+    validation = validate(normalized)
+    t3 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
+        results = _validation_results(validation)
+        write_reports(Path(tmp), normalized, results, validation.problems)
+        t4 = time.perf_counter()
+    return {
+        "load": t1 - t0,
+        "normalize": t2 - t1,
+        "validate": t3 - t2,
+        "reports": t4 - t3,
+        "rejected": frozenset(int(r) for r in validation.rejected_rows),
+    }
+
+
+def _frictionless_once(path: Path) -> tuple[float, frozenset[int], list[str]]:
+    from frictionless import Checklist, Resource, Schema
+
+    from .frictionless_schema import CHECKS, load
+
+    schema = Schema.from_descriptor(load())
+    checklist = Checklist.from_descriptor({"checks": CHECKS})
+    gc.collect()
+    started = time.perf_counter()
+    resource = Resource(path=path.name, basepath=str(path.parent), schema=schema)
+    report = resource.validate(checklist, limit_errors=10**9)
+    seconds = time.perf_counter() - started
+    rows: set[int] = set()
+    other: list[str] = []
+    for number, kind, note in report.flatten(["rowNumber", "type", "note"]):
+        if number is None:
+            other.append(f"{kind}: {note}")
+        else:
+            rows.add(int(number))
+    return seconds, frozenset(rows), other
+
+
+def _verdicts(name: str, got: frozenset[int], truth: frozenset[int], report: Report) -> bool:
+    if got == truth:
+        return True
+    extra, missing = sorted(got - truth), sorted(truth - got)
+    report.failures.append(
+        f"{name}: rejected {len(got):,} rows, the generator broke {len(truth):,}; "
+        f"extra {extra[:10]}, missing {missing[:10]}"
+    )
+    return False
+
+
+def bench_validate(sizes: Sizes, report: Report) -> None:
+    sheet = get_sheet(sizes.validate_rows, "csv")
+    truth = sheet.bad_rows
+    warm = get_sheet(2_000, "csv")
+    _ours_once(warm.path)  # imports and first-call costs stay out of the figure
+    _frictionless_once(warm.path)
+
+    ours: list[dict[str, Any]] = []
+    for i in range(sizes.runs):
+        run = _ours_once(sheet.path)
+        ours.append(run)
+        total = run["load"] + run["normalize"] + run["validate"]
+        say(
+            f"validate: ours run {i + 1}/{sizes.runs}: {total:.2f}s "
+            f"(+{run['reports']:.2f}s reports), {sheet.rows / total:,.0f} rows/s"
+        )
+    fr: list[float] = []
+    fr_rows: list[frozenset[int]] = []
+    for i in range(sizes.runs):
+        seconds, rejected, other = _frictionless_once(sheet.path)
+        if other:
+            report.failures.append(f"frictionless reported non-row errors: {other[:5]}")
+        fr.append(seconds)
+        fr_rows.append(rejected)
+        say(
+            f"validate: frictionless run {i + 1}/{sizes.runs}: {seconds:.2f}s, "
+            f"{sheet.rows / seconds:,.0f} rows/s"
+        )
+
+    same = all(_verdicts("sip-import", run["rejected"], truth, report) for run in ours)
+    same &= all(_verdicts("frictionless", rows, truth, report) for rows in fr_rows)
+    check = stat([r["load"] + r["normalize"] + r["validate"] for r in ours])
+    reports = stat([r["reports"] for r in ours])
+    with_reports = stat([r["load"] + r["normalize"] + r["validate"] + r["reports"] for r in ours])
+    friction = stat(fr)
+    ratio = friction.median / check.median
+    ratio_reports = friction.median / with_reports.median
+    lines = [
+        f"## 1. Validate a {sheet.rows:,}-row CSV: sip-import vs frictionless-py",
+        "",
+        f"Sheet: `{sheet.path.name}` ({sheet.rows:,} data rows, 15 columns, "
+        f"{len(truth):,} bad rows of 13 kinds, generated with seed 1). sip-import: "
+        "`load_sheet` + `normalize` + `validate` in this process (the report files timed "
+        "apart: results.csv, rejections.csv, rejections.xlsx). frictionless-py: "
+        "`Resource(...).validate()` with `benchmarks/frictionless_schema.json` and the two "
+        "row-constraint checks of `benchmarks/frictionless_schema.py`, `limit_errors` lifted. "
+        "One untimed warm-up run of each on a 2,000-row sheet first.",
+        "",
+        "| step (seconds) | median | min | max |",
+        "|---|---:|---:|---:|",
+        row_of("sip-import: load", stat([r["load"] for r in ours])),
+        row_of("sip-import: normalize", stat([r["normalize"] for r in ours])),
+        row_of("sip-import: validate", stat([r["validate"] for r in ours])),
+        row_of("**sip-import: load + normalize + validate**", check),
+        row_of("sip-import: writing the reports", reports),
+        row_of("sip-import: all of the above", with_reports),
+        row_of("**frictionless-py validate**", friction),
+        "",
+        "| rows/s | median | min | max |",
+        "|---|---:|---:|---:|",
+        row_of("sip-import (load + normalize + validate)", rate(sheet.rows, check), fmt_n),
+        row_of("sip-import including the reports", rate(sheet.rows, with_reports), fmt_n),
+        row_of("frictionless-py", rate(sheet.rows, friction), fmt_n),
+        "",
+        f"Ratio (median frictionless time / median sip-import time): **{ratio:.1f}x** "
+        f"(with our report writing counted: {ratio_reports:.1f}x).",
+        "",
+        "Verdicts: "
+        + (
+            f"identical. Both tools rejected exactly the {len(truth):,} rows the generator broke, "
+            "in every run (asserted)."
+            if same
+            else "**DIFFERENT** (see the failures at the end)."
+        ),
+        "",
+        "Where our time goes (medians): "
+        + ", ".join(
+            f"{step} {100 * statistics.median(r[step] for r in ours) / check.median:.0f}%"
+            for step in ("load", "normalize", "validate")
+        )
+        + f" of the check; writing the reports takes {reports.median / check.median:.1f}x "
+        "as long as the check itself.",
+    ]
+    report.sections.append("\n".join(lines))
+    report.targets.append(
+        Target(
+            f"validate {sheet.rows:,}-row CSV vs frictionless-py",
+            ">= 20x faster, identical verdicts",
+            f"{ratio:.1f}x, verdicts {'identical' if same else 'DIFFERENT'}",
+            ratio >= 20 and same,
+            f"{ratio_reports:.1f}x with report writing",
+        )
+    )
+
+
+# --- 2. XLSX ------------------------------------------------------------------------------------
+
+
+def bench_xlsx(sizes: Sizes, report: Report) -> None:
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
+    from importer.load import load_sheet
+
+    sheet = get_sheet(sizes.xlsx_rows, "xlsx")
+    warm = get_sheet(2_000, "xlsx")
+    load_sheet(warm.path)
+
+    def ours() -> int:
+        return len(load_sheet(sheet.path).frame)
+
+    def calamine() -> int:
+        return len(CalamineWorkbook.from_path(str(sheet.path)).get_sheet_by_index(0).to_python())
+
+    def pandas_openpyxl() -> int:
+        return len(pd.read_excel(sheet.path, engine="openpyxl", dtype=str))
+
+    times: dict[str, list[float]] = {"ours": [], "calamine": [], "pandas": []}
+    fns = {"ours": ours, "calamine": calamine, "pandas": pandas_openpyxl}
+    # Interleaved, so a burst of load on the machine does not land on one tool only.
+    for i in range(sizes.runs):
+        for name, fn in fns.items():
+            seconds, rows = timed(fn)
+            times[name].append(seconds)
+            say(f"xlsx: {name} run {i + 1}/{sizes.runs}: {seconds:.2f}s ({rows:,} rows)")
+    o, c, p = stat(times["ours"]), stat(times["calamine"]), stat(times["pandas"])
+    vs_pandas = p.median / o.median
+    vs_floor = o.median / c.median
+    lines = [
+        f"## 2. Read a {sheet.rows:,}-row XLSX",
+        "",
+        f"Workbook: `{sheet.path.name}` ({sheet.rows:,} data rows, 15 columns; numbers typed "
+        "as numbers, IDs with leading zeros as text; written by openpyxl in write-only mode). "
+        "sip-import: `importer.load.load_sheet` (the whole loader: format sniffing, sheet "
+        "choice, every cell to text, blank rows, row numbers). Floor: "
+        "`CalamineWorkbook.from_path(...).get_sheet_by_index(0).to_python()`. pandas: "
+        '`pandas.read_excel(engine="openpyxl", dtype=str)`. Runs interleaved.',
+        "",
+        "| reader (seconds) | median | min | max |",
+        "|---|---:|---:|---:|",
+        row_of("**sip-import load_sheet**", o),
+        row_of("raw python-calamine (floor)", c),
+        row_of("pandas.read_excel + openpyxl", p),
+        "",
+        "| rows/s | median | min | max |",
+        "|---|---:|---:|---:|",
+        row_of("sip-import load_sheet", rate(sheet.rows, o), fmt_n),
+        row_of("raw python-calamine", rate(sheet.rows, c), fmt_n),
+        row_of("pandas.read_excel + openpyxl", rate(sheet.rows, p), fmt_n),
+        "",
+        f"Ratios (medians): pandas + openpyxl / sip-import = **{vs_pandas:.1f}x**; "
+        f"sip-import / raw calamine = **{vs_floor:.2f}x**.",
+    ]
+    report.sections.append("\n".join(lines))
+    report.targets += [
+        Target(
+            f"read {sheet.rows:,}-row XLSX vs pandas + openpyxl",
+            ">= 8x faster",
+            f"{vs_pandas:.1f}x",
+            vs_pandas >= 8,
+        ),
+        Target(
+            f"read {sheet.rows:,}-row XLSX vs raw calamine",
+            "within 1.3x",
+            f"{vs_floor:.2f}x",
+            vs_floor <= 1.3,
+        ),
+    ]
+
+
+# --- 3. saving through the real client -------------------------------------------------------
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def gateway_process(db: Path, *extra: str) -> Iterator[tuple[str, int]]:
+    """``python -m gateway`` on a free port; yields (url, pid)."""
+    env = {**os.environ, "SIP_IMPORT_USER": USER, "SIP_IMPORT_PASSWORD": PASSWORD}
+    cmd = [sys.executable, "-m", "gateway", "--port", "0", "--db", str(db), *extra]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("gateway listening on "):
+            raise RuntimeError(f"gateway did not start: {line!r}")
+        yield line.split()[-1], proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass(frozen=True)
+class SaveRun:
+    rows: int
+    wall: float
+    save: float
+    client_cpu: float
+    gateway_cpu: float
+
+
+def _save_once(path: Path, rows: int, concurrency: int, tmp: Path, index: int) -> SaveRun:
+    from importer.config import Credentials, GatewaySettings
+    from importer.upload import JobOptions, run_job
+
+    db = tmp / f"gw-c{concurrency}-{index}.db"
+    with gateway_process(db, "--latency-ms", "20") as (url, pid):
+        settings = GatewaySettings(url, Credentials(USER, PASSWORD), concurrency=concurrency)
+        gc.collect()
+        gateway_before = _proc_cpu(pid)
+        cpu_before, started = time.process_time(), time.perf_counter()
+        result = run_job(
+            path,
+            settings=settings,
+            options=JobOptions("import", journal=None),
+            report_dir=tmp / f"reports-c{concurrency}-{index}",
+        )
+        wall = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_before
+        gateway_cpu = _proc_cpu(pid) - gateway_before
+    outcomes = result.summary["outcomes"]
+    if outcomes != {"created": rows}:
+        raise RuntimeError(f"import at concurrency {concurrency} ended {outcomes}, not all created")
+    return SaveRun(rows, wall, float(result.summary["timings"]["save"]), client_cpu, gateway_cpu)
+
+
+def bench_save(sizes: Sizes, report: Report) -> None:
+    big = get_sheet(sizes.save_rows_c32, "csv", seed=2, bad_share=0.0)
+    small = get_sheet(sizes.save_rows_c1, "csv", seed=2, bad_share=0.0)
+    plans = [(1, small), (32, big)]
+    runs: dict[int, list[SaveRun]] = {1: [], 32: []}
+    with tempfile.TemporaryDirectory(prefix="bench-save-") as tmp_name:
+        tmp = Path(tmp_name)
+        for i in range(sizes.runs):
+            for concurrency, sheet in plans:
+                run = _save_once(sheet.path, sheet.rows, concurrency, tmp, i)
+                runs[concurrency].append(run)
+                say(
+                    f"save: concurrency {concurrency} run {i + 1}/{sizes.runs}: "
+                    f"{run.rows:,} rows in {run.wall:.2f}s (save phase {run.save:.2f}s, "
+                    f"{run.rows / run.save:,.0f} rows/s), client CPU {run.client_cpu:.2f}s"
+                )
+
+    def block(concurrency: int) -> dict[str, Stat]:
+        rs = runs[concurrency]
+        return {
+            "save_rate": stat([r.rows / r.save for r in rs]),
+            "wall_rate": stat([r.rows / r.wall for r in rs]),
+            "cpu": stat([r.client_cpu / r.rows * 1000 for r in rs]),
+            "gw_cpu": stat([r.gateway_cpu / r.rows * 1000 for r in rs]),
+            "busy": stat([100 * r.client_cpu / r.wall for r in rs]),
+            "gw_busy": stat([100 * r.gateway_cpu / r.wall for r in rs]),
+        }
+
+    one, many = block(1), block(32)
+    ratio = many["save_rate"].median / one["save_rate"].median
+    ratio_wall = many["wall_rate"].median / one["wall_rate"].median
+    scaled = sizes.save_rows_c1 != sizes.save_rows_c32
+    lines = [
+        "## 3. Save into the local gateway (20 ms latency): concurrency 1 vs 32",
+        "",
+        "The real import path in this process: `importer.upload.run_job(sheet, settings="
+        "GatewaySettings(url, Credentials(user, pw), concurrency=N), options=JobOptions("
+        '"import", journal=None))` (login, one `sip_endpoints.list`, plan, the saves, the '
+        "reports) against `python -m gateway --port 0 --db <fresh file> --latency-ms 20`, a "
+        "separate process started anew for every run. Sheets: generated with seed 2 and no bad "
+        "rows, so every row is one save.",
+        "",
+        f"Concurrency 32 saves {sizes.save_rows_c32:,} rows per run; concurrency 1 saves "
+        f"{sizes.save_rows_c1:,} rows per run"
+        + (
+            f" (at ~25 ms a call, {sizes.save_rows_c32:,} rows would take over 2 minutes per run; "
+            "rates are per row, so they compare directly)."
+            if scaled
+            else "."
+        ),
+        "",
+        '"save phase" is `run_job`\'s own lap from login to the last answer; "end to end" is '
+        "the whole `run_job` call (load, validate, plan, save, write the reports). Client CPU is "
+        "`time.process_time()` around `run_job` (this process only); gateway CPU is the gateway "
+        "process's, from /proc.",
+        "",
+        "| figure | median | min | max |",
+        "|---|---:|---:|---:|",
+        row_of("concurrency 1: rows/s, save phase", one["save_rate"], fmt_n),
+        row_of("concurrency 32: rows/s, save phase", many["save_rate"], fmt_n),
+        row_of("concurrency 1: rows/s, end to end", one["wall_rate"], fmt_n),
+        row_of("concurrency 32: rows/s, end to end", many["wall_rate"], fmt_n),
+        row_of(
+            "concurrency 1: client CPU s per 1,000 rows",
+            one["cpu"],
+            lambda v: fmt_n(v, 2),
+        ),
+        row_of(
+            "concurrency 32: client CPU s per 1,000 rows",
+            many["cpu"],
+            lambda v: fmt_n(v, 2),
+        ),
+        row_of(
+            "concurrency 1: gateway CPU s per 1,000 rows",
+            one["gw_cpu"],
+            lambda v: fmt_n(v, 2),
+        ),
+        row_of(
+            "concurrency 32: gateway CPU s per 1,000 rows",
+            many["gw_cpu"],
+            lambda v: fmt_n(v, 2),
+        ),
+        "",
+        f"Ratio concurrency 32 / concurrency 1 (median rows/s, save phase): **{ratio:.1f}x** "
+        f"(ideal 32x); end to end: {ratio_wall:.1f}x.",
+        "",
+        f"CPU use during the concurrency-32 runs (medians): the client process was busy "
+        f"{many['busy'].median:.0f}% of one core, the gateway {many['gw_busy'].median:.0f}%. "
+        f"At {many['cpu'].median:.2f} client CPU seconds per 1,000 rows, one core caps the "
+        f"client at about {1000 / many['cpu'].median:,.0f} rows/s, which is "
+        f"{1000 / many['cpu'].median / one['save_rate'].median:.1f}x the concurrency-1 rate; "
+        f"32x would need at most {1000 / (32 * one['save_rate'].median):.2f} s per 1,000 rows "
+        "(and the gateway as little).",
+    ]
+    report.sections.append("\n".join(lines))
+    report.targets.append(
+        Target(
+            "save at concurrency 32 vs 1 (20 ms latency)",
+            ">= 28x (ideal 32x)",
+            f"{ratio:.1f}x; client CPU {many['cpu'].median:.2f} s / 1,000 rows at c=32",
+            ratio >= 28,
+            f"end to end {ratio_wall:.1f}x",
+        )
+    )
+
+
+# --- 4. gateway saves/s -------------------------------------------------------------------------
+
+
+def bench_gateway_saves(sizes: Sizes, report: Report) -> None:
+    from . import bench_gateway
+
+    load_before = os.getloadavg()[0]
+    say(
+        f"gateway: bench_gateway.measure({sizes.gateway_saves} saves, modes "
+        f"{list(sizes.gateway_modes)}), {bench_gateway.RUNS} runs per cell"
+    )
+    results = bench_gateway.measure(sizes.gateway_saves, list(sizes.gateway_modes))
+    load = f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    table = bench_gateway.table(results, sizes.gateway_saves, load)
+    body = table.replace("## Local gateway: saves per second", "").strip()
+    report.sections.append(
+        "## 4. Local gateway: saves per second at concurrency 1, 8, 64 (no latency)\n\n"
+        "From `benchmarks/bench_gateway.py` (`measure` + `table`); its own standalone run writes "
+        "`benchmarks/results/gateway.md`.\n\n" + body
+    )
+
+
+# --- 5. scale -------------------------------------------------------------------------------------
+
+
+def _cli_once(path: Path, tmp: Path, index: int) -> tuple[float, float, float, int, dict[str, Any]]:
+    reports = tmp / f"reports-{index}"
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(SIP_IMPORT), "validate", str(path), "--report-dir", str(reports), "--quiet"],
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    # wait4: the rusage of this child alone (RUSAGE_CHILDREN would be the max over all children).
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"sip-import validate exited {proc.returncode}: {stderr.strip()}")
+    summary = json.loads((reports / "summary.json").read_text())
+    peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, peak_mb, cpu, proc.returncode, summary
+
+
+def bench_scale(sizes: Sizes, report: Report) -> None:
+    sheet = get_sheet(sizes.scale_rows, "csv")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp_name:
+        for i in range(sizes.runs):
+            seconds, peak_mb, cpu_s, code, summary = _cli_once(sheet.path, Path(tmp_name), i)
+            runs.append((seconds, peak_mb, cpu_s, summary))
+            rejected = summary["outcomes"].get("rejected", 0)
+            if rejected != len(sheet.bad_rows):
+                report.failures.append(
+                    f"scale: sip-import validate rejected {rejected:,} rows, "
+                    f"the generator broke {len(sheet.bad_rows):,}"
+                )
+            say(
+                f"scale: run {i + 1}/{sizes.runs}: {seconds:.1f}s, "
+                f"{sheet.rows / seconds:,.0f} rows/s, peak RSS {peak_mb:,.0f} MB, exit {code}"
+            )
+    wall = stat([r[0] for r in runs])
+    peak = stat([r[1] for r in runs])
+    cpu = stat([r[2] for r in runs])
+    laps = {
+        lap: stat([float(r[3]["timings"].get(lap, math.nan)) for r in runs])
+        for lap in ("load", "normalize", "validate", "report", "total")
+    }
+    rows_s = rate(sheet.rows, wall)
+    no_reports = stat(
+        [
+            sheet.rows / (r[3]["timings"]["load"] + r[3]["timings"]["normalize"]
+                          + r[3]["timings"]["validate"])
+            for r in runs
+        ]
+    )  # fmt: skip
+    lines = [
+        f"## 5. Scale: a {sheet.rows:,}-row CSV through `sip-import validate`",
+        "",
+        f"`sip-import validate {sheet.path.name} --report-dir <tmp> --quiet`, the installed "
+        f"console script in a subprocess ({sheet.path.stat().st_size / 1e6:,.0f} MB, "
+        f"{len(sheet.bad_rows):,} bad rows). Time is the wall clock of the whole process "
+        "(interpreter start, imports, reports); peak RSS is that process's `ru_maxrss` "
+        "(`os.wait4`). The stage rows come from the run's own summary.json.",
+        "",
+        "| figure | median | min | max |",
+        "|---|---:|---:|---:|",
+        row_of("wall seconds", wall),
+        row_of("**rows/s (whole command)**", rows_s, fmt_n),
+        row_of("rows/s of load + normalize + validate only", no_reports, fmt_n),
+        row_of("**peak RSS, MB**", peak, fmt_n),
+        row_of("CPU seconds (user + system)", cpu),
+        *(row_of(f"stage seconds: {lap}", s) for lap, s in laps.items()),
+        "",
+        "Share of the command's wall time (medians): "
+        + ", ".join(
+            f"{lap} {100 * laps[lap].median / wall.median:.0f}%"
+            for lap in ("load", "normalize", "validate", "report")
+        )
+        + f"; interpreter start, imports and summary "
+        f"{100 * (wall.median - laps['total'].median) / wall.median:.0f}%.",
+    ]
+    report.sections.append("\n".join(lines))
+    report.targets += [
+        Target(
+            f"validate {sheet.rows:,}-row CSV: speed",
+            ">= 500,000 rows/s",
+            f"{rows_s.median:,.0f} rows/s",
+            rows_s.median >= 500_000,
+            f"{no_reports.median:,.0f} rows/s without the report stage",
+        ),
+        Target(
+            f"validate {sheet.rows:,}-row CSV: memory",
+            "peak RSS <= 400 MB",
+            f"{peak.median:,.0f} MB",
+            peak.high <= 400,
+        ),
+    ]
+
+
+# --- RESULTS.md ---------------------------------------------------------------------------------
+
+
+def render(report: Report, machine: str, seconds: float) -> str:
+    head = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`.venv/bin/python -m benchmarks.run`); do not edit by hand. "
+        "Each figure is the median of "
+        f"{report.sizes.runs} runs, with min and max. See `benchmarks/README.md` for what each "
+        "benchmark does.",
+        "",
+    ]
+    if report.quick:
+        head += ["**Quick mode: small sizes, not the issue's figures.**", ""]
+    head += [
+        f"Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; the whole run took "
+        f"{seconds / 60:.1f} minutes.",
+        "",
+        machine,
+        "",
+        "## Targets",
+        "",
+        "| figure | target | achieved | verdict | note |",
+        "|---|---|---|---|---|",
+    ]
+    for t in report.targets:
+        head.append(
+            f"| {t.figure} | {t.target} | {t.achieved} | {'PASS' if t.ok else '**MISS**'} "
+            f"| {t.note} |"
+        )
+    if report.failures:
+        head += ["", "## Failures", ""] + [f"- {f}" for f in report.failures]
+    return "\n".join([*head, "", *("\n\n".join(report.sections).splitlines()), ""])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the sip-import benchmarks.")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
+        help="small sizes (also BENCH_QUICK=1); writes benchmarks/data/RESULTS.quick.md",
+    )
+    parser.add_argument("--only", nargs="+", choices=FIGURES, help="run only these figures")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure (at least 3)")
+    parser.add_argument("--output", type=Path, default=None, help="where to write the results")
+    args = parser.parse_args(argv)
+
+    sizes = QUICK if args.quick else FULL
+    if args.runs is not None:
+        if args.runs < 3:
+            parser.error("--runs must be at least 3 (figures are medians of 3 or more runs)")
+        sizes = Sizes(**{**vars(sizes), "runs": args.runs})
+    output = args.output or (
+        QUICK_RESULTS if args.quick else PARTIAL_RESULTS if args.only else RESULTS
+    )
+    wanted = args.only or list(FIGURES)
+    load_start = os.getloadavg()
+    say(
+        f"{'quick' if args.quick else 'full'} run of {', '.join(wanted)}; load average "
+        f"{load_start[0]:.2f}; results to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}"
+    )
+    report = Report(sizes, args.quick)
+    steps: dict[str, Callable[[Sizes, Report], None]] = {
+        "validate": bench_validate,
+        "xlsx": bench_xlsx,
+        "save": bench_save,
+        "gateway": bench_gateway_saves,
+        "scale": bench_scale,
+    }
+    for name in FIGURES:
+        if name in wanted:
+            began = time.perf_counter()
+            say(f"--- {name} ---")
+            try:
+                steps[name](sizes, report)
+            except Exception as exc:  # keep the other figures; say what broke
+                report.failures.append(f"{name}: {type(exc).__name__}: {exc}")
+                say(f"{name} FAILED: {type(exc).__name__}: {exc}")
+            say(f"{name} done in {time.perf_counter() - began:.1f}s")
+    seconds = time.perf_counter() - _started
+    text = render(report, machine_section(load_start, os.getloadavg()), seconds)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    say(f"wrote {output} in {seconds / 60:.1f} minutes")
+    for t in report.targets:
+        say(f"{'PASS' if t.ok else 'MISS'}: {t.figure}: {t.achieved} (target {t.target})")
+    for failure in report.failures:
+        say(f"FAILURE: {failure}")
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
