@@ -53,10 +53,10 @@ def process_cpu_s(pid: int) -> float:
 
 
 @contextmanager
-def gateway(db: Path, synchronous: str) -> Iterator[tuple[str, int]]:
+def gateway(db: Path, *flags: str) -> Iterator[tuple[str, int]]:
+    """``python -m gateway`` on a free port with ``flags``; yields (url, pid)."""
     env = {**os.environ, "SIP_IMPORT_USER": USER, "SIP_IMPORT_PASSWORD": PASSWORD}
-    cmd = [sys.executable, "-m", "gateway", "--port", "0", "--db", str(db)]
-    cmd += ["--synchronous", synchronous]
+    cmd = [sys.executable, "-m", "gateway", "--port", "0", "--db", str(db), *flags]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
@@ -123,7 +123,7 @@ def measure(saves: int, modes: list[str]) -> dict[tuple[str, int], list[Run]]:
     results: dict[tuple[str, int], list[Run]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in modes:
-            with gateway(Path(tmp) / f"bench-{mode}.db", mode) as (url, pid):
+            with gateway(Path(tmp) / f"bench-{mode}.db", "--synchronous", mode) as (url, pid):
                 for concurrency in CONCURRENCY:
                     runs = [
                         timed_run(url, pid, concurrency, saves, f"{mode}-c{concurrency}-r{r}")

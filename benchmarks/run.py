@@ -32,14 +32,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from . import generate
+from .bench_gateway import PASSWORD, USER
+from .bench_gateway import gateway as gateway_process
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -47,7 +48,7 @@ RESULTS = BENCH / "RESULTS.md"
 QUICK_RESULTS = generate.DATA_DIR / "RESULTS.quick.md"
 PARTIAL_RESULTS = generate.DATA_DIR / "RESULTS.partial.md"
 SIP_IMPORT = Path(sys.executable).parent / "sip-import"
-USER, PASSWORD = "bench", "bench-password"
+
 FIGURES = ("validate", "xlsx", "save", "gateway", "scale")
 PACKAGES = (
     "pandas", "pandera", "pyarrow", "numpy", "httpx", "openpyxl", "python-calamine",
@@ -490,29 +491,6 @@ def _proc_cpu(pid: int) -> float:
     except OSError:
         return math.nan
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def gateway_process(db: Path, *extra: str) -> Iterator[tuple[str, int]]:
-    """``python -m gateway`` on a free port; yields (url, pid)."""
-    env = {**os.environ, "SIP_IMPORT_USER": USER, "SIP_IMPORT_PASSWORD": PASSWORD}
-    cmd = [sys.executable, "-m", "gateway", "--port", "0", "--db", str(db), *extra]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("gateway listening on "):
-            raise RuntimeError(f"gateway did not start: {line!r}")
-        yield line.split()[-1], proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass(frozen=True)
