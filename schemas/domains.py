@@ -116,10 +116,6 @@ def _join_or(items: Sequence[str]) -> str:
     return ", ".join(items)
 
 
-def _split_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",")]
-
-
 @dataclass(frozen=True)
 class Domain:
     """Base: a free string. Subclasses narrow it."""

@@ -56,13 +56,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 SIP_IMPORT = str(Path(sys.executable).parent / "sip-import")
 
 
-def run_cli(
-    *args: str,
-    cwd: Path,
-    env: Mapping[str, str | None] | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``sip-import`` console script, as a user would."""
+def _cli_env(env: Mapping[str, str | None] | None) -> dict[str, str]:
     merged = {k: v for k, v in os.environ.items() if not k.startswith("SIP_IMPORT_")}
     merged["COLUMNS"] = "200"  # rich wraps tables to the terminal width; keep lines whole
     for key, value in (env or {}).items():
@@ -70,6 +64,27 @@ def run_cli(
             merged.pop(key, None)
         else:
             merged[key] = value
+    return merged
+
+
+def run_cli(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str | None] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``sip-import`` console script, as a user would."""
     return subprocess.run(
-        [SIP_IMPORT, *args], cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout
-    )
+        [SIP_IMPORT, *args], cwd=cwd, env=_cli_env(env), capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def start_cli(
+    *args: str, cwd: Path, env: Mapping[str, str | None] | None = None
+) -> subprocess.Popen[str]:
+    """Start the console script in the background (for tests that kill it or race it)."""
+    return subprocess.Popen(
+        [SIP_IMPORT, *args], cwd=cwd, env=_cli_env(env), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip

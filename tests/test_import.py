@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
-from helpers import read_csv, run_cli, write_csv
+from helpers import read_csv, run_cli, start_cli, write_csv
 
 CODECS = ("ulaw", "alaw", "g722", "g726", "g729", "gsm")
 ENV = {"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD}
@@ -191,15 +191,9 @@ def test_gateway_killed_mid_run_trips_the_breaker_and_a_rerun_finishes(
     rows = make_rows(1500)
     sheet = write_csv(tmp_path / "sheet.csv", rows)
     report = tmp_path / "reports" / "killed"
-    import subprocess
-
-    from helpers import SIP_IMPORT
-
-    env = {**__import__("os").environ, **ENV}
-    proc = subprocess.Popen(
-        [SIP_IMPORT, "import", str(sheet), "--gateway", gateway.url, "--report-dir", str(report),
-         "--concurrency", "4"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = start_cli(
+        "import", str(sheet), "--gateway", gateway.url, "--report-dir", str(report),
+        "--concurrency", "4", cwd=tmp_path, env=ENV,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(gateway.stored()) < 200:

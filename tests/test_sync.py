@@ -4,7 +4,6 @@ prune deletes only when told and only within its guards, and one sync runs at a 
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import signal
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
-from helpers import SIP_IMPORT, read_csv, run_cli, write_csv
+from helpers import read_csv, run_cli, start_cli, write_csv
 from test_import import assert_gateway_holds, make_rows
 
 ENV = {"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD}
@@ -96,11 +95,9 @@ def test_three_changes_two_new_rows_and_a_rename_send_exactly_six_saves(
 def _start_sync(
     tmp_path: Path, gateway: GatewayProcess, sheet: Path, *extra: str
 ) -> subprocess.Popen[str]:
-    env = {**os.environ, **ENV}
-    return subprocess.Popen(
-        [SIP_IMPORT, "sync", str(sheet), "--gateway", gateway.url, "--quiet", *extra],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    return start_cli(
+        "sync", str(sheet), "--gateway", gateway.url, "--quiet", *extra, cwd=tmp_path, env=ENV
+    )
 
 
 @pytest.mark.slow
