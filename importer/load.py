@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from openpyxl.utils import get_column_letter
 from python_calamine import (
     CalamineSheet,
@@ -37,7 +38,7 @@ from python_calamine import (
 
 from .errors import InputError
 
-__all__ = ["LoadedSheet", "header_key", "load_sheet"]
+__all__ = ["CHUNK_ROWS", "LoadedSheet", "SheetReader", "header_key", "load_sheet", "open_sheet"]
 
 Cell = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
 Format = Literal["xlsx", "ods", "ole", "zip", "text"]
@@ -52,6 +53,11 @@ _ZIP_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xlsb", ".ods"})
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE: Final = "EncryptedPackage".encode("utf-16-le")  # OLE stream of a locked xlsx
 _SNIFF_BYTES: Final = 1 << 16
+#: Rows per chunk when a sheet is read in pieces: big enough that per-chunk overheads vanish,
+#: small enough that a million-row sheet is never a million-row frame.
+CHUNK_ROWS: Final = 32_768
+# Arrow parses a CSV in blocks of this many bytes; small blocks keep its read-ahead small.
+_BLOCK_BYTES: Final = 1 << 18
 # Excel cannot hold more columns than this; a longer record means garbage, not a wide sheet.
 _MAX_FIELDS: Final = 16384
 # Excel keeps 15 significant digits: a whole number at or beyond this has already lost digits, so
@@ -106,11 +112,217 @@ def load_sheet(
     whose header row has a 'name' column. ``name_aliases`` are extra headers (e.g. from a mapping
     file) that also count as the 'name' column. Raises InputError for any unusable input.
     """
+    reader = open_sheet(path, sheet, name_aliases=name_aliases)
+    if reader.whole is not None:
+        return reader.whole
+    chunks = [chunk for chunk in reader.chunks()]
+    if not any(len(chunk.frame) for chunk in chunks):
+        raise InputError(f"{reader.shown} has no data rows")
+    if len(chunks) == 1:
+        return chunks[0]
+    extra: dict[int, int] = {}
+    for chunk in chunks:
+        extra.update(chunk.extra_cells)
+    return _with_rows(
+        chunks[0],
+        pd.concat([chunk.frame for chunk in chunks]),
+        blank_rows=sum(chunk.blank_rows for chunk in chunks),
+        extra_cells=extra,
+    )
+
+
+class SheetReader:
+    """One sheet, opened: its header and identity at once, its rows chunk by chunk.
+
+    A well-formed UTF-8 CSV is streamed by Arrow's CSV reader, so no more than a chunk of it is
+    ever in memory; anything else (workbooks, other encodings, ragged rows, blank lines) is read
+    whole by ``load_sheet``'s careful path and then handed out in chunks. A streamed CSV that
+    turns out ragged halfway switches to the careful path for the rest, so both paths give the
+    same rows, row numbers and counts.
+    """
+
+    def __init__(
+        self,
+        meta: LoadedSheet,
+        *,
+        whole: LoadedSheet | None,
+        shown: str,
+        name_keys: frozenset[str],
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self.meta = meta  # path, sheet, headers, sha256, encoding, ... (its frame is empty)
+        self.whole = whole
+        self.shown = shown
+        self.name_keys = name_keys
+        self.chunk_rows = chunk_rows
+        self.block_bytes = _BLOCK_BYTES  # tests lower it to cross block boundaries in a small file
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return self.meta.headers
+
+    def chunks(self, headers: Sequence[str] | None = None) -> Iterator[LoadedSheet]:
+        """Every data row once, in order, as LoadedSheets of about ``chunk_rows`` rows.
+
+        ``headers`` keeps only those columns (all by default). Each chunk's ``blank_rows`` and
+        ``extra_cells`` are its own; summed over the chunks they are the sheet's. A streamed
+        chunk may still hold blank rows when only some columns are read.
+        """
+        wanted = list(self.meta.headers if headers is None else headers)
+        if self.whole is not None:
+            yield from self._slices(self.whole, wanted, after=0, blank_rows=self.whole.blank_rows)
+            return
+        done = 1  # row number of the last row handed out (the header is row 1)
+        blank = 0
+        try:
+            for frame, rows_read, blank_rows in self._stream(wanted):
+                done += rows_read
+                blank += blank_rows
+                if len(frame) or blank_rows:
+                    yield _with_rows(self.meta, frame, blank_rows=blank_rows, extra_cells={})
+        except pa.ArrowInvalid:
+            # A ragged row, an empty line or a runaway quote: the careful path reads the file
+            # again and says what is wrong, or goes on from the row after the last one given.
+            whole = _load_whole(self.meta.path, self.shown, None, self.name_keys)
+            if whole.headers != self.meta.headers:
+                raise InputError(f"{self.shown} changed while it was being read") from None
+            yield from self._slices(whole, wanted, after=done, blank_rows=whole.blank_rows - blank)
+
+    def _slices(
+        self, whole: LoadedSheet, wanted: list[str], *, after: int, blank_rows: int
+    ) -> Iterator[LoadedSheet]:
+        frame = whole.frame[wanted] if wanted != list(whole.headers) else whole.frame
+        if after:
+            frame = frame[frame.index > after]
+        if not len(frame):
+            if blank_rows:
+                yield _with_rows(whole, frame, blank_rows=blank_rows, extra_cells={})
+            return
+        for start in range(0, len(frame), self.chunk_rows):
+            part = frame.iloc[start : start + self.chunk_rows]
+            low, high = int(part.index[0]), int(part.index[-1])
+            extra = {row: n for row, n in whole.extra_cells.items() if low <= row <= high}
+            yield _with_rows(
+                whole, part, blank_rows=blank_rows if start == 0 else 0, extra_cells=extra
+            )
+
+    def _stream(self, wanted: list[str]) -> Iterator[tuple[pd.DataFrame, int, int]]:
+        """(frame without blank rows, records read, blank rows among them), chunk by chunk."""
+        meta = self.meta
+        positions = [meta.headers.index(h) for h in wanted]
+        names = [f"c{i}" for i in range(len(meta.headers))]
+        reader = pacsv.open_csv(
+            meta.path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=self.block_bytes, use_threads=False
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=meta.delimiter or ",",
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=False,  # an empty line is a row: it must switch paths
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={names[i]: pa.large_string() for i in positions},
+                include_columns=[names[i] for i in positions],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],  # only truly empty cells are missing: 'NA', 'null' stay text
+            ),
+        )
+        first = 2
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        for batch in reader:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows < self.chunk_rows:
+                continue
+            table = pa.Table.from_batches(pending)
+            start = 0
+            while pending_rows - start >= self.chunk_rows:
+                yield self._frame(table.slice(start, self.chunk_rows), wanted, first)
+                first += self.chunk_rows
+                start += self.chunk_rows
+            pending = table.slice(start).to_batches()
+            pending_rows -= start
+        if pending_rows:
+            yield self._frame(pa.Table.from_batches(pending), wanted, first)
+
+    def _frame(
+        self, table: pa.Table, wanted: list[str], first: int
+    ) -> tuple[pd.DataFrame, int, int]:
+        table = table.combine_chunks()
+        count = table.num_rows
+        columns = [pd.Series(column, dtype="str") for column in table.columns]
+        rows = np.arange(first, first + count, dtype=np.int64)
+        # Blank rows cannot be told apart from a few columns: with a subset, keep them all.
+        keep: BoolArray = np.ones(count, dtype=bool)
+        if len(wanted) == len(self.meta.headers):
+            keep = np.asarray(np.column_stack([_nonblank(c) for c in columns]).any(axis=1))
+        if not keep.all():
+            taken = np.flatnonzero(keep)
+            columns = [column.take(taken) for column in columns]
+            rows = rows[taken]
+        frame = pd.DataFrame(
+            {h: column.array for h, column in zip(wanted, columns, strict=True)},
+            index=pd.Index(rows, dtype="int64"),
+        )
+        return frame, count, int(count - keep.sum())
+
+
+def open_sheet(
+    path: str | Path,
+    sheet: str | None = None,
+    *,
+    name_aliases: Iterable[str] = (),
+    chunk_rows: int = CHUNK_ROWS,
+) -> SheetReader:
+    """Open ``path`` to read it chunk by chunk (see ``SheetReader``); arguments as ``load_sheet``.
+
+    Header problems and unreadable files raise InputError here, before any row is read.
+    """
     shown = _UNPRINTABLE.sub("?", os.fspath(path))  # as the user typed it, on one line
     file = Path(path)
+    name_keys = frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
+    streamed = _streamable_csv(file, shown, name_keys)
+    if streamed is not None:
+        return SheetReader(
+            streamed, whole=None, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows
+        )
+    whole = _load_whole(file, shown, sheet, name_keys)
+    return SheetReader(whole, whole=whole, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows)
+
+
+def _with_rows(
+    meta: LoadedSheet, frame: pd.DataFrame, *, blank_rows: int, extra_cells: dict[int, int]
+) -> LoadedSheet:
+    """``meta`` (a sheet's identity) with these rows; the headers follow the frame's columns."""
+    headers = tuple(str(h) for h in frame.columns)
+    letters = meta.column_letters
+    if headers != meta.headers and letters:
+        letters = tuple(letters[meta.headers.index(h)] for h in headers)
+    return LoadedSheet(
+        path=meta.path,
+        sheet=meta.sheet,
+        headers=headers,
+        frame=frame,
+        blank_rows=blank_rows,
+        extra_cells=extra_cells,
+        sha256=meta.sha256,
+        encoding=meta.encoding,
+        delimiter=meta.delimiter,
+        column_letters=letters,
+    )
+
+
+def _load_whole(
+    file: Path, shown: str, sheet: str | None, name_keys: frozenset[str]
+) -> LoadedSheet:
     data = _read_bytes(file, shown)
     digest = hashlib.sha256(data).hexdigest()
-    name_keys = frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
     suffix = file.suffix.lower()
     kind = _sniff_format(data)
     if kind in ("xlsx", "ods", "ole"):
@@ -120,6 +332,72 @@ def load_sheet(
     if kind == "zip":
         raise _not_a_sheet(shown)
     return _load_csv(file, shown, data, digest, name_keys)
+
+
+def _streamable_csv(file: Path, shown: str, name_keys: frozenset[str]) -> LoadedSheet | None:
+    """The sheet's identity if ``file`` is a plain UTF-8 CSV with a clean one-line header.
+
+    None sends the file down the careful whole-file path (which also words every error).
+    """
+    if file.suffix.lower() in _ZIP_SUFFIXES or file.is_dir():
+        return None
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    head = b""
+    quotes = 0
+    try:
+        with file.open("rb") as stream:
+            while block := stream.read(_BLOCK_BYTES * 4):
+                if not head:
+                    head = block[:_SNIFF_BYTES]
+                    if head.startswith((b"PK", _OLE_MAGIC)):
+                        return None
+                if b"\x00" in block:
+                    return None
+                digest.update(block)
+                utf8.decode(block)
+                quotes += block.count(b'"')
+            utf8.decode(b"", final=True)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if quotes % 2:
+        # Arrow takes a quote left open at the end of the file as running to the end; an odd
+        # count of quotes may mean that, so the careful path decides.
+        return None
+    bom = head.startswith(codecs.BOM_UTF8)
+    body = head[len(codecs.BOM_UTF8) :] if bom else head
+    if not body or _utf16_order(body):
+        return None
+    controls = len(body) - len(body.translate(None, _CONTROL_BYTES))
+    if controls * 100 > len(body):
+        return None
+    text = body.decode("utf-8", errors="ignore")
+    line, newline, _rest = text.partition("\n")
+    if not newline or '"' in line:
+        return None  # a one-line file, or a quoted header: rare, and the careful path knows
+    delimiter, width = _sniff_delimiter(text, name_keys)
+    fields = line.removesuffix("\r").split(delimiter)
+    headers = tuple(field.strip() for field in fields)
+    keys = [_column_key(h) for h in headers]
+    if (
+        len(fields) != width
+        or not all(headers)
+        or len(set(keys)) != len(keys)
+        or not name_keys & set(keys)
+    ):
+        return None
+    return LoadedSheet(
+        path=file,
+        sheet=file.name,
+        headers=headers,
+        frame=pd.DataFrame(),
+        blank_rows=0,
+        extra_cells={},
+        sha256=digest.hexdigest(),
+        encoding="utf-8-sig" if bom else "utf-8",
+        delimiter=delimiter,
+        column_letters=tuple(get_column_letter(i + 1) for i in range(width)),
+    )
 
 
 # --- shared ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from schemas import PARAMETERS
 from .errors import InputError
 from .load import LoadedSheet, header_key
 
-__all__ = ["NormalizedSheet", "load_mapping", "normalize", "resolve_headers"]
+__all__ = ["NormalizedSheet", "load_mapping", "name_header", "normalize", "resolve_headers"]
 
 _BUILTIN = {header_key(name): name for name in PARAMETERS}
 
@@ -101,10 +101,23 @@ def resolve_headers(
     return resolved, warnings
 
 
+def name_header(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> str:
+    """The header of the sheet's 'name' column; InputError as ``normalize`` would raise it."""
+    resolved, _warnings = resolve_headers(loaded.headers, aliases, loaded.column_letters)
+    for header, param in resolved.items():
+        if param == "name":
+            return header
+    raise _no_name(loaded)
+
+
+def _no_name(loaded: LoadedSheet) -> InputError:
+    return InputError(f"{loaded.path} has no 'name' column in sheet {loaded.sheet!r}")
+
+
 def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> NormalizedSheet:
     resolved, warnings = resolve_headers(loaded.headers, aliases, loaded.column_letters)
     if "name" not in resolved.values():
-        raise InputError(f"{loaded.path} has no 'name' column in sheet {loaded.sheet!r}")
+        raise _no_name(loaded)
     columns: dict[str, pd.Series] = {}
     for header, param in resolved.items():
         # Arrow-backed strings throughout: pandas runs these string methods in C++.

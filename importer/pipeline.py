@@ -7,19 +7,29 @@ for unusable input. The CLI decides how to show it.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .load import load_sheet
-from .normalize import NormalizedSheet, load_mapping, normalize
-from .report import RESULT_COLUMNS, ReportPaths, default_report_dir, write_reports, write_summary
-from .validate import Problem, Validation, validate
+from .errors import InputError
+from .load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
+from .normalize import NormalizedSheet, load_mapping, name_header, normalize
+from .report import (
+    RESULT_COLUMNS,
+    ReportPaths,
+    ReportWriter,
+    default_report_dir,
+    write_reports,
+    write_summary,
+)
+from .validate import Problem, Validation, check_rows, duplicate_names, validate
 
 __all__ = [
     "EXIT_GATEWAY",
@@ -63,21 +73,50 @@ class _Clock:
         return time.perf_counter() - self.start
 
 
-def _validation_results(validation: Validation) -> pd.DataFrame:
-    sheet = validation.sheet
+@dataclass
+class _Tally:
+    """Counts for summary.json, added up chunk by chunk."""
+
+    rows: int = 0
+    blank: int = 0
+    deleted: int = 0
+    rows_with_warnings: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    error_keys: Counter[str] = field(default_factory=Counter)
+
+    def add(self, results: pd.DataFrame, problems: Iterable[Problem]) -> None:
+        # Lines without a row number are gateway endpoints a prune deleted, not sheet rows.
+        on_sheet = results["row"].astype(str) != ""
+        data = results[on_sheet]
+        self.rows += len(data)
+        self.outcomes.update({str(k): int(v) for k, v in data["outcome"].value_counts().items()})
+        self.deleted += int((~on_sheet & (results["outcome"] == "deleted")).sum())
+        warned = set()
+        for p in problems:
+            if p.severity == "error":
+                self.error_keys[p.code] += 1
+            else:
+                warned.add(p.row)
+        self.rows_with_warnings += len(warned)
+
+
+def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.DataFrame:
+    """results.csv lines of validated rows; ``problems`` sorted by row (errors first)."""
     frame = sheet.frame
     rows = frame.index.to_numpy()
-    by_row = validation.by_row()
-    rejected = frame.index.isin(list(validation.rejected_rows))
     first_error: dict[int, str] = {}
-    messages: dict[int, str] = {}
-    for row, problems in by_row.items():
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            first_error[row] = errors[0].code
-        messages[row] = "; ".join(
-            p.message if p.severity == "error" else f"warning: {p.message}" for p in problems
+    by_row: dict[int, list[Problem]] = defaultdict(list)
+    for p in problems:
+        by_row[p.row].append(p)
+        if p.severity == "error":
+            first_error.setdefault(p.row, p.code)
+    messages = {
+        row: "; ".join(
+            p.message if p.severity == "error" else f"warning: {p.message}" for p in found
         )
+        for row, found in by_row.items()
+    }
+    rejected = frame.index.isin(list(first_error))
     # Only rows with problems have a key or a message: fill those, not a dict lookup per row.
     index = pd.Index(rows)
     return pd.DataFrame(
@@ -96,20 +135,20 @@ def _validation_results(validation: Validation) -> pd.DataFrame:
     )
 
 
+def _validation_results(validation: Validation) -> pd.DataFrame:
+    return _results_frame(validation.sheet, validation.problems)
+
+
 def _summary(
     command: str,
-    sheet: NormalizedSheet,
-    results: pd.DataFrame,
-    problems: tuple[Problem, ...],
+    loaded: LoadedSheet,
+    sheet_warnings: tuple[str, ...],
+    tally: _Tally,
     clock: _Clock,
     gateway: str | None = None,
     warnings: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    loaded = sheet.loaded
     total = clock.total()
-    # Lines without a row number are gateway endpoints a prune deleted, not sheet rows.
-    on_sheet = results["row"].astype(str) != ""
-    data = results[on_sheet]
     return {
         "tool": "sip-import",
         "version": tool_version(),
@@ -122,16 +161,21 @@ def _summary(
             "delimiter": loaded.delimiter,
         },
         "gateway": gateway,
-        "rows": len(data),
-        "blank": loaded.blank_rows,
-        "outcomes": {str(k): int(v) for k, v in data["outcome"].value_counts(sort=False).items()},
-        "deleted": int((~on_sheet & (results["outcome"] == "deleted")).sum()),
-        "warnings": [*sheet.warnings, *warnings],
-        "rows_with_warnings": len({p.row for p in problems if p.severity == "warning"}),
-        "error_keys": dict(Counter(p.code for p in problems if p.severity == "error")),
+        "rows": tally.rows,
+        "blank": tally.blank,
+        "outcomes": dict(tally.outcomes),
+        "deleted": tally.deleted,
+        "warnings": [*sheet_warnings, *warnings],
+        "rows_with_warnings": tally.rows_with_warnings,
+        "error_keys": dict(tally.error_keys),
         "timings": {**clock.laps, "total": round(total, 4)},
-        "rows_per_second": round(len(data) / total, 1) if total > 0 else None,
+        "rows_per_second": round(tally.rows / total, 1) if total > 0 else None,
     }
+
+
+def _name_aliases(aliases: dict[str, str]) -> list[str]:
+    # A mapping may name the 'name' column otherwise; the loader uses it to find the header.
+    return [alias for alias, param in aliases.items() if param == "name"]
 
 
 def _prepare(
@@ -139,9 +183,7 @@ def _prepare(
 ) -> tuple[NormalizedSheet, Validation, _Clock]:
     clock = _Clock()
     aliases = load_mapping(mapping)
-    # A mapping may name the 'name' column otherwise; the loader uses it to find the header.
-    name_aliases = [alias for alias, param in aliases.items() if param == "name"]
-    loaded = load_sheet(path, sheet=sheet, name_aliases=name_aliases)
+    loaded = load_sheet(path, sheet=sheet, name_aliases=_name_aliases(aliases))
     clock.lap("load")
     normalized = normalize(loaded, aliases)
     clock.lap("normalize")
@@ -166,12 +208,52 @@ def _finish(
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
     paths = write_reports(directory, normalized, results, problems)
     clock.lap("report")
+    tally = _Tally(blank=normalized.loaded.blank_rows)
+    tally.add(results, problems)
     summary = {
-        **_summary(command, normalized, results, problems, clock, gateway, warnings),
+        **_summary(
+            command, normalized.loaded, normalized.warnings, tally, clock, gateway, warnings
+        ),
         **extra,
     }
     summary = write_summary(paths, summary)
     return RunResult(summary=summary, paths=paths, exit_code=exit_code)
+
+
+def _duplicates(reader: SheetReader, aliases: dict[str, str]) -> dict[int, list[Problem]]:
+    """Duplicate-name problems by row, from a first pass over the name column alone.
+
+    What stays in memory is 16 bytes a row (row number and a 64-bit hash of the lowercased
+    name) plus the names themselves as Arrow text; only rows whose hash repeats are then
+    compared by ``duplicate_names``, which decides on the names, not the hashes.
+    """
+    key = name_header(reader.meta, aliases)
+    rows: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    names: list[pa.Array] = []
+    for chunk in reader.chunks([key]):
+        column = normalize(chunk, aliases).frame["name"]
+        rows.append(column.index.to_numpy(dtype=np.int64))
+        hashes.append(pd.util.hash_pandas_object(column.str.lower(), index=False).to_numpy())
+        names.append(pa.array(column, type=pa.large_string()))
+    if not rows:
+        return {}
+    every_hash = np.concatenate(hashes)
+    del hashes
+    _values, inverse, counts = np.unique(every_hash, return_inverse=True, return_counts=True)
+    repeated = counts[inverse] > 1
+    del every_hash, inverse, counts
+    if not repeated.any():
+        return {}
+    candidates = pd.Series(
+        pa.chunked_array(names).filter(pa.array(repeated)),
+        index=np.concatenate(rows)[repeated],
+        dtype="str",
+    )
+    found: dict[int, list[Problem]] = defaultdict(list)
+    for problem in duplicate_names(candidates):
+        found[problem.row].append(problem)
+    return found
 
 
 def validate_file(
@@ -181,11 +263,57 @@ def validate_file(
     mapping: str | Path | None = None,
     report_dir: str | Path | None = None,
     strict: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> RunResult:
-    """``sip-import validate``: check every row, save nothing, write the reports."""
-    normalized, validation, clock = _prepare(path, sheet, mapping, strict)
-    results = _validation_results(validation)
-    exit_code = EXIT_ROWS if validation.rejected_rows else EXIT_OK
-    return _finish(
-        "validate", normalized, results, validation.problems, clock, report_dir, exit_code
-    )
+    """``sip-import validate``: check every row, save nothing, write the reports.
+
+    The sheet is read, checked and reported a chunk of ``chunk_rows`` rows at a time, so memory
+    stays flat however long it is; only the name column is gathered whole, first, because a
+    duplicate name may be a million rows away.
+    """
+    clock = _Clock()
+    aliases = load_mapping(mapping)
+    reader = open_sheet(path, sheet, name_aliases=_name_aliases(aliases), chunk_rows=chunk_rows)
+    duplicates = _duplicates(reader, aliases)
+    clock.lap("names")
+
+    directory = Path(report_dir) if report_dir is not None else default_report_dir()
+    writer = ReportWriter(directory)
+    tally = _Tally()
+    laps: dict[str, float] = defaultdict(float)
+    sheet_warnings: tuple[str, ...] = ()
+    try:
+        waited = time.perf_counter()
+        for chunk in reader.chunks():
+            began = time.perf_counter()
+            laps["load"] += began - waited
+            tally.blank += chunk.blank_rows
+            if not len(chunk.frame):
+                waited = time.perf_counter()
+                continue
+            normalized = normalize(chunk, aliases)
+            sheet_warnings = normalized.warnings
+            normalized_at = time.perf_counter()
+            problems = check_rows(normalized, strict=strict)
+            if duplicates:
+                for row in normalized.frame.index.intersection(list(duplicates)):
+                    problems += duplicates[int(row)]
+            problems.sort(key=lambda p: (p.row, p.severity != "error", p.field))
+            results = _results_frame(normalized, problems)
+            validated_at = time.perf_counter()
+            writer.add(normalized, results, problems)
+            tally.add(results, problems)
+            laps["normalize"] += normalized_at - began
+            laps["validate"] += validated_at - normalized_at
+            waited = time.perf_counter()
+            laps["report"] += waited - validated_at
+    finally:
+        closing = time.perf_counter()
+        paths = writer.close()
+        laps["report"] += time.perf_counter() - closing
+    if not tally.rows:
+        raise InputError(f"{reader.shown} has no data rows")
+    clock.laps.update({k: round(v, 4) for k, v in laps.items()})
+    exit_code = EXIT_ROWS if tally.error_keys else EXIT_OK
+    summary = _summary("validate", reader.meta, sheet_warnings, tally, clock)
+    return RunResult(summary=write_summary(paths, summary), paths=paths, exit_code=exit_code)

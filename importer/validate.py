@@ -12,7 +12,9 @@ from functools import cached_property
 from typing import Any, Literal
 
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pandera
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
 from schemas import PARAMETERS
@@ -27,7 +29,7 @@ from schemas.sheet import (
 
 from .normalize import NormalizedSheet
 
-__all__ = ["CODES", "Problem", "Validation", "validate"]
+__all__ = ["CODES", "Problem", "Validation", "check_rows", "duplicate_names", "validate"]
 
 Severity = Literal["error", "warning"]
 
@@ -80,10 +82,10 @@ class Validation:
         return out
 
 
-def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+def _failures(schema: pandera.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     try:
         schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         return cases[cases["index"].notna()]
     return pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
@@ -104,10 +106,21 @@ def _rule_problems(failures: pd.DataFrame, frame: pd.DataFrame, strict: bool) ->
     return problems
 
 
-def _duplicate_names(frame: pd.DataFrame) -> list[Problem]:
-    names = frame["name"].dropna()
+def duplicate_names(names: pd.Series) -> list[Problem]:
+    """Rows that share a name, case-insensitively; ``names`` are normalized, by row number.
+
+    The one check across rows: a chunked run gathers the name column first and asks this once.
+    """
+    names = names.dropna()
     keys = names.str.lower()
-    dupes = keys[keys.duplicated(keep=False)]
+    # Arrow counts a million keys in a compact hash table; pandas' duplicated() would first
+    # turn them into a million Python strings. Only the repeated few go on to pandas.
+    arrow_keys = pa.array(keys)
+    counts = pc.value_counts(arrow_keys)
+    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if not len(repeated):
+        return []
+    dupes = keys[pc.is_in(arrow_keys, value_set=repeated).to_numpy(zero_copy_only=False)]
     problems = []
     for _key, rows in dupes.groupby(dupes, sort=False):
         numbers = [int(r) for r in rows.index]
@@ -120,6 +133,14 @@ def _duplicate_names(frame: pd.DataFrame) -> list[Problem]:
 
 
 def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
+    """Every check of SPEC.md section 4 on a whole sheet, the duplicate names included."""
+    problems = check_rows(sheet, strict=strict) + duplicate_names(sheet.frame["name"])
+    problems.sort(key=lambda p: (p.row, p.severity != "error", p.field))
+    return Validation(sheet=sheet, problems=tuple(problems))
+
+
+def check_rows(sheet: NormalizedSheet, *, strict: bool = False) -> list[Problem]:
+    """The checks that look at one row at a time (everything but duplicate names), unsorted."""
     frame = sheet.frame
     problems: list[Problem] = []
 
@@ -164,7 +185,6 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
             continue
         reason = PARAMETERS[field].domain.problem(str(value))
         problems.append(Problem(int(row), field, "invalid-value", f"{field}: {reason}", "error"))
-    problems += _duplicate_names(frame)
 
     checked = frame
     if len(column_failures):
@@ -172,6 +192,4 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
         for field, rows in column_failures.groupby("column", sort=False)["index"]:
             checked.loc[pd.unique(rows), field] = REJECTED_CELL
     problems += _rule_problems(_failures(rule_schema(frame.columns), checked), frame, strict)
-
-    problems.sort(key=lambda p: (p.row, p.severity != "error", p.field))
-    return Validation(sheet=sheet, problems=tuple(problems))
+    return problems

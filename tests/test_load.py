@@ -9,7 +9,7 @@ import random
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from importer.errors import InputError
-from importer.load import LoadedSheet, header_key, load_sheet
+from importer.load import LoadedSheet, _load_whole, header_key, load_sheet, open_sheet
 
 # --- fixtures -------------------------------------------------------------------------------
 
@@ -478,11 +478,13 @@ def test_directory(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "x.csv", b"name\na\n")
 
-    def refuse(self: Path) -> bytes:
+    def refuse(self: Path, *args: object, **kwargs: object) -> bytes:
         raise PermissionError(13, "Permission denied", str(self))
 
-    # chmod 000 does not stop root (CI containers), so the refusal is simulated.
+    # chmod 000 does not stop root (CI containers), so the refusal is simulated, on both ways
+    # a sheet is read (whole, and streamed).
     monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
     expect(path, f"{path} cannot be read (permission denied)")
 
 
@@ -739,3 +741,113 @@ def test_damaged_xlsx_loads_or_raises_input_error(
     for offset, value in flips:
         damaged[offset % len(damaged)] = value
     _load_or_input_error(bytes(damaged), ".xlsx")
+
+
+# --- streamed vs whole ------------------------------------------------------------------------
+# A plain UTF-8 CSV is streamed in chunks by Arrow; every other file is read whole by pandas. Both
+# must give the same rows, row numbers, blank count, extra cells and errors.
+
+
+def _outcome(run: Callable[[], LoadedSheet]) -> tuple[object, ...]:
+    try:
+        loaded = run()
+    except InputError as exc:
+        return ("error", str(exc))
+    return (
+        "rows",
+        loaded.headers,
+        loaded.column_letters,
+        records(loaded),
+        loaded.blank_rows,
+        loaded.extra_cells,
+        loaded.sha256,
+        loaded.encoding,
+        loaded.delimiter,
+    )
+
+
+def _whole(path: Path) -> LoadedSheet:
+    return _load_whole(path, str(path), None, frozenset({"name"}))
+
+
+def _streamed(path: Path, chunk_rows: int) -> LoadedSheet:
+    reader = open_sheet(path, chunk_rows=chunk_rows)
+    reader.block_bytes = 16  # Arrow's blocks then end inside rows and quoted values
+    chunks = list(reader.chunks())
+    assert all(len(chunk.frame) <= chunk_rows for chunk in chunks)
+    if not any(len(chunk.frame) for chunk in chunks):
+        raise InputError(f"{path} has no data rows")
+    frame = pd.concat([chunk.frame for chunk in chunks])
+    extra: dict[int, int] = {}
+    for chunk in chunks:
+        extra.update(chunk.extra_cells)
+    first = chunks[0]
+    return LoadedSheet(
+        path=first.path,
+        sheet=first.sheet,
+        headers=first.headers,
+        frame=frame,
+        blank_rows=sum(chunk.blank_rows for chunk in chunks),
+        extra_cells=extra,
+        sha256=first.sha256,
+        encoding=first.encoding,
+        delimiter=first.delimiter,
+        column_letters=first.column_letters,
+    )
+
+
+STREAM_CASES = {
+    "plain": b"name,host,port\na,h1,5060\nb,h2,5061\nc,h3,5062\nd,h4,5063\n",
+    "crlf and bom": codecs.BOM_UTF8 + b"name;host\r\na;x\r\nb;y\r\nc;z\r\n",
+    "blank rows of delimiters": b"name,host\na,x\n,\n , \nb,y\n,\nc,z\n,\n",
+    "quoted newlines and empties": b'name,note\na,"two\nlines"\n"b",""\nc,"x,""y"""\nd,NA\n',
+    "wider row midway": b"name,host\na,x\nb,y\nc,z,extra,more\nd,w\ne,v\n",
+    "shorter row midway": b"name,host,port\na,x,1\nb,y,2\nc\nd,w,4\n",
+    "empty line midway": b"name,host\na,x\nb,y\n\nc,z\nd,w\n",
+    "empty lines at the end": b"name,host\na,x\nb,y\n\n\n",
+    "only blank data rows": b"name,host\n,\n ,\n",
+    "no newline at the end": b"name,host\na,x\nb,y",
+    "runaway quote": b'name,host\na,x\nb,y\nc,"z\nd,w\n',
+    "quote after text": b'name,host\na,x"y\nb,"q"r\n',
+    "cp1252": b"name,host\nb\xe9,x\nc,y\n",
+    "tab delimited": b"name\thost\na\tx\nb\t \n",
+    "single column": b"name\na\n\nb\n",
+}
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+@pytest.mark.parametrize("case", list(STREAM_CASES))
+def test_streamed_csv_equals_the_whole_file_read(
+    tmp_path: Path, case: str, chunk_rows: int
+) -> None:
+    path = write(tmp_path / "sheet.csv", STREAM_CASES[case])
+    whole = _outcome(lambda: _whole(path))
+    assert _outcome(lambda: _streamed(path, chunk_rows)) == whole
+    assert _outcome(lambda: load_sheet(path)) == whole
+
+
+def test_plain_csv_is_streamed_and_odd_ones_are_read_whole(tmp_path: Path) -> None:
+    assert open_sheet(write(tmp_path / "a.csv", STREAM_CASES["plain"])).whole is None
+    assert open_sheet(write(tmp_path / "b.csv", STREAM_CASES["cp1252"])).whole is not None
+
+
+def test_chunks_of_some_columns_keep_row_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b"name,host\na,x\n,\nb,y\n,z\n")
+    chunks = list(open_sheet(path, chunk_rows=2).chunks(["name"]))
+    names = pd.concat([chunk.frame["name"] for chunk in chunks])
+    # Blank rows cannot be told from one column, so they come too (their name is missing).
+    assert names.index.tolist() == [2, 3, 4, 5]
+    assert [None if pd.isna(v) else v for v in names.tolist()] == ["a", None, "b", None]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(alphabet=st.sampled_from('abé,;"\r\n \t'), max_size=200),
+    chunk_rows=st.integers(1, 4),
+)
+def test_streamed_and_whole_agree_on_arbitrary_text(text: str, chunk_rows: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.csv"
+        path.write_bytes(b"name,host\n" + text.encode())
+        whole = _outcome(lambda: _whole(path))
+        assert _outcome(lambda: _streamed(path, chunk_rows)) == whole

@@ -17,6 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 from helpers import read_csv, write_csv
+from python_calamine import CalamineWorkbook
 
 from importer.load import load_sheet
 from importer.normalize import normalize
@@ -43,12 +44,14 @@ def csv_lines(path: Path) -> list[list[str]]:
 
 
 def xlsx_rows(path: Path, title: str) -> list[list[str]]:
-    """Cell values of one sheet, empty cells as '' (like the CSV)."""
-    book = openpyxl.load_workbook(path)
-    return [
-        ["" if value is None else str(value) for value in row]
-        for row in book[title].iter_rows(values_only=True)
-    ]
+    """Cell values of one sheet, empty cells as '' (like the CSV).
+
+    Read with calamine, which decodes XML escapes such as ``_x000D_`` (a CR) as Excel does;
+    openpyxl shows them raw.
+    """
+    book = CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+    return [["" if value is None else str(value) for value in row] for row in rows]
 
 
 def write_xlsx(
@@ -667,3 +670,61 @@ def test_scientific_notation_in_csv_id_column(tmp_path: Path) -> None:
         ("8005561234", "valid", ""),
     ]
     assert "format the column as Text" in read_csv(result.paths.rejections_csv)[0]["_errors"]
+
+
+# --- chunked validation ---------------------------------------------------------------------
+# validate reads, checks and reports a long sheet a chunk at a time; the reports must not show
+# where the chunks ended.
+
+
+def _reports_of(result: RunResult) -> dict[str, object]:
+    summary = json.loads(result.paths.summary_json.read_text(encoding="utf-8"))
+    for key in ("timings", "rows_per_second", "reports"):
+        summary.pop(key)
+    return {
+        "results": csv_lines(result.paths.results_csv),
+        "rejections": csv_lines(result.paths.rejections_csv),
+        "xlsx": xlsx_rows(result.paths.rejections_xlsx, "rejections"),
+        "xlsx errors": xlsx_rows(result.paths.rejections_xlsx, "errors"),
+        "summary": summary,
+        "exit": result.exit_code,
+    }
+
+
+CHUNKED_ROWS = [
+    ["trunk-a", "203.0.113.1", "5060", "s3cret-a"],
+    ["trunk-b", "203.0.113.2", "70000", "s3cret-b"],
+    ["", "", "", ""],
+    ["TRUNK-A", "203.0.113.3", "5060", "s3cret-c"],  # duplicate of row 2, two chunks later
+    ["trunk-c", "dynamic", "5060", ""],  # open registration
+    ["trunk-d", "203.0.113.4", "5062", "s3cret-d"],
+    [" ", "", "", ""],
+    ["trunk-b", "203.0.113.5", "0", "s3cret-e"],  # duplicate of a rejected row, and bad port
+    ["trunk-e", "203.0.113.6", "5064", "s3cret-f"],
+]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3])
+def test_chunked_validation_reports_as_one_piece(
+    tmp_path: Path, kind: str, chunk_rows: int
+) -> None:
+    headers = ["name", "host", "port", "secret"]
+    if kind == "csv":
+        sheet = write_csv(tmp_path / "long.csv", CHUNKED_ROWS, headers=headers)
+    else:
+        sheet = write_xlsx(tmp_path / "long.xlsx", CHUNKED_ROWS, headers)
+    whole = _reports_of(run(tmp_path / "whole", sheet, chunk_rows=1_000_000))
+    chunked = _reports_of(run(tmp_path / "chunked", sheet, chunk_rows=chunk_rows))
+    assert chunked == whole
+    results = {line[0]: (line[3], line[4]) for line in whole["results"][1:]}  # type: ignore[index]
+    assert results == {
+        "2": ("rejected", "duplicate-name"),
+        "3": ("rejected", "duplicate-name"),  # and its port: the first problem by field
+        "5": ("rejected", "duplicate-name"),
+        "6": ("rejected", "open-registration"),
+        "7": ("valid", ""),
+        "9": ("rejected", "duplicate-name"),
+        "10": ("valid", ""),
+    }
+    assert whole["summary"]["blank"] == 2  # type: ignore[index]
