@@ -131,9 +131,13 @@ def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> Nor
             unquoted = stripped[quoted].str.replace(r"^'([=+\-@\t\r])", r"\1", regex=True)
             stripped[quoted] = unquoted.str.strip()
         present = (stripped.notna() & (stripped != "")).astype(bool)
+        domain = PARAMETERS[param].domain
+        if present.all():
+            # The usual case for filled columns; a masked assignment costs more than the work.
+            columns[param] = domain.normalize(stripped)
+            continue
         values = stripped.where(present)
         if present.any():
-            domain = PARAMETERS[param].domain
             values[present] = domain.normalize(stripped[present])
         columns[param] = values
     frame = pd.DataFrame(columns, index=loaded.frame.index)
