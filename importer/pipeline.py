@@ -220,6 +220,16 @@ def _finish(
     return RunResult(summary=summary, paths=paths, exit_code=exit_code)
 
 
+_WORKBOOK_PROCESS_BYTES = 4 << 20
+
+
+def _size(reader: SheetReader) -> int:
+    try:
+        return reader.meta.path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _duplicates(reader: SheetReader, aliases: dict[str, str]) -> dict[int, list[Problem]]:
     """Duplicate-name problems by row, from a first pass over the name column alone.
 
@@ -278,7 +288,8 @@ def validate_file(
     clock.lap("names")
 
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
-    writer = ReportWriter(directory)
+    # Past a few MB of sheet, rejections.xlsx is worth a second core (see importer.workbook).
+    writer = ReportWriter(directory, workbook_process=_size(reader) > _WORKBOOK_PROCESS_BYTES)
     tally = _Tally()
     laps: dict[str, float] = defaultdict(float)
     sheet_warnings: tuple[str, ...] = ()
@@ -307,10 +318,12 @@ def validate_file(
             laps["validate"] += validated_at - normalized_at
             waited = time.perf_counter()
             laps["report"] += waited - validated_at
-    finally:
-        closing = time.perf_counter()
-        paths = writer.close()
-        laps["report"] += time.perf_counter() - closing
+    except BaseException:
+        writer.abort()
+        raise
+    closing = time.perf_counter()
+    paths = writer.close()
+    laps["report"] += time.perf_counter() - closing
     if not tally.rows:
         raise InputError(f"{reader.shown} has no data rows")
     clock.laps.update({k: round(v, 4) for k, v in laps.items()})

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
-import xlsxwriter
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from schemas import MASK, SECRET_FIELDS
 
+from .errors import InputError
 from .load import header_key
 from .normalize import NormalizedSheet
 from .validate import Problem
+from .workbook import RejectedRow, WorkbookWriter
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -43,8 +43,6 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 # Columns the sheet did not map to a parameter but whose header says they hold a credential.
 _SECRET_HINTS = ("secret", "password", "passwd", "pwd", "auth", "token")
-_RED = "#FFC7CE"
-_YELLOW = "#FFEB9C"
 _OUTCOMES_TO_REPORT = ("rejected", "failed")
 
 
@@ -133,86 +131,45 @@ def _rejections_frame(
     return pd.concat([meta, original], axis=1)
 
 
-def _text(value: Any) -> str | None:
+def _cell(value: Any) -> str | None:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
-    # XML cannot hold most control characters; show them as '\x01' instead.
-    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    return str(value)
 
 
-class _RejectionsWorkbook:
-    """rejections.xlsx, written row by row.
-
-    XlsxWriter rather than openpyxl here: in constant-memory mode each finished row goes to disk,
-    comments included, where openpyxl builds every comment in memory at save (260 MB and 5 s for
-    50,000 rejected rows) and writes cells 1.4x slower. Every value is written with
-    ``write_string``: never a formula, a number or a link, whatever it looks like.
-    """
-
-    def __init__(self, path: Path, headers: list[str], sheet: NormalizedSheet) -> None:
-        self.workbook = xlsxwriter.Workbook(
-            str(path),
-            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
-        )
-        self.main = self.workbook.add_worksheet("rejections")
-        self.errors = self.workbook.add_worksheet("errors")
-        self.red = self.workbook.add_format({"bg_color": _RED, "pattern": 1})
-        self.yellow = self.workbook.add_format({"bg_color": _YELLOW, "pattern": 1})
-        bold = self.workbook.add_format({"bold": True})
-        self.sheet_name = sheet.loaded.sheet
-        column_of = {header: i for i, header in enumerate(headers)}
-        self.field_column = {
-            param: column_of[h] for param, h in sheet.source_headers.items() if h in column_of
+def _rejected_rows(
+    rejections: pd.DataFrame,
+    by_row: Mapping[int, list[Problem]],
+    field_column: Mapping[str, int],
+    sheet_name: str,
+) -> list[RejectedRow]:
+    """The rejections sheet's lines: cells as text, and which cells to colour and annotate."""
+    errors_column = list(rejections.columns).index("_errors")
+    lines = []
+    for values in rejections.itertuples(index=False, name=None):
+        row = int(values[0])
+        found: dict[int, list[Problem]] = defaultdict(list)
+        problems = by_row.get(row, [])
+        for problem in problems:
+            found[field_column.get(problem.field, errors_column)].append(problem)
+        notes = {
+            j: (
+                any(p.severity == "error" for p in here),
+                "" if j == errors_column else "\n".join(p.message for p in here),
+            )
+            for j, here in found.items()
         }
-        self.errors_column = column_of["_errors"]
-        self.main.freeze_panes(1, 5)
-        for j, header in enumerate(headers):
-            self.main.write_string(0, j, _text(header) or "", bold)
-        for j, header in enumerate(("row", "sheet", "field", "code", "severity", "reason")):
-            self.errors.write_string(0, j, header, bold)
-        self.main_row = self.errors_row = 1
-
-    def add(self, rejections: pd.DataFrame, by_row: Mapping[int, list[Problem]]) -> None:
-        main, write, errors_column = self.main, self.main.write_string, self.errors_column
-        for values in rejections.itertuples(index=False, name=None):
-            r = self.main_row
-            self.main_row += 1
-            notes: dict[int, list[Problem]] = defaultdict(list)
-            for problem in by_row.get(int(values[0]), []):
-                notes[self.field_column.get(problem.field, errors_column)].append(problem)
-            for j, value in enumerate(values):
-                text = _text(value)
-                found = notes.get(j)
-                if not found:
-                    if text:
-                        write(r, j, text)
-                    continue
-                style = self.red if any(p.severity == "error" for p in found) else self.yellow
-                if text:
-                    write(r, j, text, style)
-                else:
-                    main.write_blank(r, j, None, style)
-                if j != errors_column:
-                    main.write_comment(
-                        r,
-                        j,
-                        "\n".join(p.message for p in found),
-                        {"author": "sip-import", "width": 320, "height": 120},
-                    )
-        write_error = self.errors.write_string
-        for row in rejections["_row"]:
-            for p in by_row.get(int(row), []):
-                r = self.errors_row
-                self.errors_row += 1
-                for j, v in enumerate(
-                    (p.row, self.sheet_name, p.field, p.code, p.severity, p.message)
-                ):
-                    text = _text(v)
-                    if text:
-                        write_error(r, j, text)
-
-    def close(self) -> None:
-        self.workbook.close()
+        lines.append(
+            RejectedRow(
+                cells=tuple(_cell(v) for v in values),
+                notes=notes,
+                errors=tuple(
+                    (str(p.row), sheet_name, p.field, p.code, p.severity, p.message)
+                    for p in problems
+                ),
+            )
+        )
+    return lines
 
 
 def _rejection_headers(sheet: NormalizedSheet) -> list[str]:
@@ -223,10 +180,12 @@ class ReportWriter:
     """results.csv, rejections.csv and rejections.xlsx, written one chunk of rows at a time.
 
     A million-row sheet is validated in chunks; its reports are never whole in memory either.
-    Nothing is created before the first ``add``.
+    Nothing is created before the first ``add``. ``workbook_process`` writes rejections.xlsx in
+    a child process (see ``importer.workbook``): worth its start-up cost for long sheets only.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, workbook_process: bool = False) -> None:
+        self._workbook_process = workbook_process
         self.paths = ReportPaths(
             directory=directory,
             results_csv=directory / "results.csv",
@@ -237,9 +196,21 @@ class ReportWriter:
         self._stack = ExitStack()
         self._results: IO[str] | None = None
         self._rejections: IO[str] | None = None
-        self._workbook: _RejectionsWorkbook | None = None
+        self._workbook: WorkbookWriter | None = None
+        self._field_column: dict[str, int] = {}
+        self._sheet_name = ""
 
     def _open(self, sheet: NormalizedSheet) -> None:
+        try:
+            self._open_files(sheet)
+        except OSError as exc:
+            self._stack.close()
+            raise InputError(
+                f"cannot write the reports in {self.paths.directory} "
+                f"({exc.strerror or exc.__class__.__name__})"
+            ) from None
+
+    def _open_files(self, sheet: NormalizedSheet) -> None:
         self.paths.directory.mkdir(parents=True, exist_ok=True)
         # newline="": the frames are written with CRLF (RFC 4180); the csv module quotes a
         # field holding a bare CR only when CR is part of the line terminator, and with '\n' such
@@ -255,7 +226,14 @@ class ReportWriter:
             self._results, index=False, lineterminator="\r\n"
         )
         pd.DataFrame(columns=headers).to_csv(self._rejections, index=False, lineterminator="\r\n")
-        self._workbook = _RejectionsWorkbook(self.paths.rejections_xlsx, headers, sheet)
+        column_of = {header: i for i, header in enumerate(headers)}
+        self._field_column = {
+            param: column_of[h] for param, h in sheet.source_headers.items() if h in column_of
+        }
+        self._sheet_name = sheet.loaded.sheet
+        self._workbook = WorkbookWriter(
+            self.paths.rejections_xlsx, headers, process=self._workbook_process
+        )
 
     def add(
         self, sheet: NormalizedSheet, results: pd.DataFrame, problems: Iterable[Problem]
@@ -275,15 +253,26 @@ class ReportWriter:
             _neutralize_frame(rejections).to_csv(
                 self._rejections, index=False, header=False, lineterminator="\r\n"
             )
-            self._workbook.add(rejections, by_row)
+            self._workbook.add(
+                _rejected_rows(rejections, by_row, self._field_column, self._sheet_name)
+            )
 
     def close(self) -> ReportPaths:
+        """Finish every file (the workbook last: its writer may still be catching up)."""
         try:
+            self._stack.close()
+        finally:
             if self._workbook is not None:
                 self._workbook.close()
-        finally:
-            self._stack.close()
         return self.paths
+
+    def abort(self) -> None:
+        """The run failed: close what is open, stop the workbook's writer, finish nothing."""
+        try:
+            self._stack.close()
+        finally:
+            if self._workbook is not None:
+                self._workbook.abort()
 
 
 def write_reports(
@@ -297,7 +286,11 @@ def write_reports(
     summary.json comes last, from ``write_summary``, so its timings include the reports.
     """
     writer = ReportWriter(directory)
-    writer.add(sheet, results, problems)
+    try:
+        writer.add(sheet, results, problems)
+    except BaseException:
+        writer.abort()
+        raise
     return writer.close()
 
 

@@ -135,6 +135,14 @@ def test_relative_and_absolute_report_dir(tmp_path: Path, clean_csv: Path) -> No
     ]  # fmt: skip
 
 
+def test_report_dir_that_cannot_be_made(tmp_path: Path, clean_csv: Path) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder")
+    assert_one_error_line(
+        validate(tmp_path, str(clean_csv), "--report-dir", "taken/reports"),
+        "cannot write the reports in taken/reports (Not a directory)",
+    )
+
+
 # --- unusable input: one line, exit 2 -------------------------------------------------------
 
 

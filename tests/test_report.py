@@ -21,7 +21,9 @@ from python_calamine import CalamineWorkbook
 
 from importer.load import load_sheet
 from importer.normalize import normalize
-from importer.pipeline import RunResult, validate_file
+from importer.pipeline import RunResult, _validation_results, validate_file
+from importer.report import ReportWriter
+from importer.validate import validate
 
 RESULT_HEADER = ["row", "sheet", "name", "outcome", "error_key", "message", "attempts"]
 META_HEADER = ["_row", "_sheet", "_outcome", "_error_key", "_errors"]
@@ -728,3 +730,36 @@ def test_chunked_validation_reports_as_one_piece(
         "10": ("valid", ""),
     }
     assert whole["summary"]["blank"] == 2  # type: ignore[index]
+
+
+def test_rejections_xlsx_from_a_child_process_equals_the_threads(tmp_path: Path) -> None:
+    """Long sheets write rejections.xlsx in a child process; the file must not tell."""
+    sheet = write_csv(tmp_path / "s.csv", CHUNKED_ROWS, headers=["name", "host", "port", "secret"])
+    normalized = normalize(load_sheet(sheet))
+    validation = validate(normalized)
+    results = _validation_results(validation)
+    books = []
+    for process in (False, True):
+        writer = ReportWriter(tmp_path / f"process-{process}", workbook_process=process)
+        writer.add(normalized, results, validation.problems)
+        paths = writer.close()
+        book = openpyxl.load_workbook(paths.rejections_xlsx)
+        books.append(
+            (
+                xlsx_rows(paths.rejections_xlsx, "rejections"),
+                xlsx_rows(paths.rejections_xlsx, "errors"),
+                [
+                    (c.coordinate, c.fill.fgColor.rgb, c.comment.text if c.comment else None)
+                    for row in book["rejections"].iter_rows()
+                    for c in row
+                    if c.fill.fill_type is not None
+                ],
+            )
+        )
+    assert books[0] == books[1]
+    assert len(books[0][0]) == 6  # the header and the five rejected rows
+    assert (
+        "H3",
+        RED,
+        "port: 70000 is above 65535",
+    ) in books[0][2]
