@@ -3,6 +3,7 @@ for the importer's embedded mode (``start_local_gateway``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -42,14 +43,18 @@ _LOG_CONFIG: dict[str, Any] = {
 }
 
 
-class _ClosableH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, plus a way for the app to close the connection unanswered.
+class _Closable:
+    """A uvicorn HTTP protocol, plus a way for the app to close the connection unanswered.
 
     ASGI has no "drop this connection" message and uvicorn answers 500 to an app that raises
-    before responding, so ``--drop-rate`` needs the transport. This subclass hands the app a
+    before responding, so ``--drop-rate`` needs the transport. This mixin hands the app a
     closer through the scope's ``extensions`` (the ASGI place for server extras); it relies
-    only on ``H11Protocol.app`` and ``.transport``.
+    only on the protocol's ``app`` and ``transport`` attributes, which uvicorn's h11 and
+    httptools protocols both have.
     """
+
+    app: Any
+    transport: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,6 +72,22 @@ class _ClosableH11Protocol(H11Protocol):
         # waits for uvicorn's disconnect event before returning, and uvicorn drops every send
         # after that, so no response can slip out.
         self.transport.close()
+
+
+class _ClosableH11Protocol(_Closable, H11Protocol):
+    pass
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is not installed: h11 (pure Python, slower) does the parsing
+    _HTTP_PROTOCOL: type[asyncio.Protocol] = _ClosableH11Protocol
+else:
+
+    class _ClosableHttpToolsProtocol(_Closable, HttpToolsProtocol):
+        pass
+
+    _HTTP_PROTOCOL = _ClosableHttpToolsProtocol
 
 
 class _Server(uvicorn.Server):
@@ -91,7 +112,7 @@ def _uvicorn_config(
         create_app(config, credentials),
         host=config.host,
         port=config.port,
-        http=_ClosableH11Protocol,
+        http=_HTTP_PROTOCOL,
         ws="none",
         # A database that cannot open must stop the server, not leave it answering 500s.
         lifespan="on",

@@ -5,6 +5,12 @@ waits for fsync, and it serializes writers in-process, so a save's read-merge-wr
 races another save (SQLite allows one writer at a time anyway; queueing in Python is cheaper
 than spinning on SQLITE_BUSY). ``BEGIN IMMEDIATE`` plus the ``UNIQUE COLLATE NOCASE`` name
 column keep that true even if a second process opened the same file.
+
+Writes are group-committed: the writes that arrive while a commit is running go together into
+the next transaction, each in its own savepoint (one that fails rolls back alone, as if it had
+its own transaction), with one COMMIT, one fsync and one hop to the database thread for all of
+them. No write is answered before the COMMIT that holds it returned, so durability is the same
+as one transaction per write; under concurrency the gateway spends far less CPU per save.
 """
 
 from __future__ import annotations
@@ -84,6 +90,9 @@ class Store:
         self._synchronous = synchronous
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        #: Writes waiting for the next group commit, with the futures their callers await.
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-db")
@@ -95,6 +104,8 @@ class Store:
     async def close(self) -> None:
         if self._executor is None:
             return
+        if self._committer is not None:  # answer the writes already accepted first
+            await asyncio.wait([self._committer])
         if self._conn is not None:
             conn = self._conn
             self._conn = None
@@ -103,8 +114,39 @@ class Store:
         self._executor = None
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one write transaction; it is committed (durably) when this returns."""
-        return await self._run(fn, "BEGIN IMMEDIATE")
+        """Run ``fn`` in a write transaction; it is committed (durably) when this returns.
+
+        ``fn``'s exception is raised here and undoes what ``fn`` did, nothing else."""
+        if self._executor is None or self._conn is None:
+            raise RuntimeError("store is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append((fn, future))
+        if self._committer is None:
+            self._committer = loop.create_task(self._commit_pending())
+        return await future
+
+    async def _commit_pending(self) -> None:
+        """Commit batches of pending writes until none is left."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending and self._executor is not None and self._conn is not None:
+                batch, self._pending = self._pending, []
+                try:
+                    outcomes = await loop.run_in_executor(
+                        self._executor, _write_batch, self._conn, [fn for fn, _ in batch]
+                    )
+                except BaseException as exc:  # BEGIN or COMMIT failed: nothing was stored
+                    outcomes = [(False, exc)] * len(batch)
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # its caller went away (cancelled); the write stands
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._committer = None
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in one read transaction (a consistent snapshot)."""
@@ -126,6 +168,32 @@ class Store:
             return result
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+
+
+def _write_batch(
+    conn: sqlite3.Connection, fns: list[Callable[[sqlite3.Connection], Any]]
+) -> list[tuple[bool, Any]]:
+    """On the database thread: every ``fn`` in one transaction, each in a savepoint; returns
+    ``(True, result)`` or ``(False, exception)`` per ``fn`` once the COMMIT is durable."""
+    outcomes: list[tuple[bool, Any]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for fn in fns:
+            conn.execute("SAVEPOINT write")
+            try:
+                result = fn(conn)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO write")
+                conn.execute("RELEASE write")
+                outcomes.append((False, exc))
+            else:
+                conn.execute("RELEASE write")
+                outcomes.append((True, result))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return outcomes
 
 
 # -- queries used by the methods (run inside a transaction, on the store's thread) ------------
