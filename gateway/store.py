@@ -189,10 +189,11 @@ def _write_batch(
             else:
                 conn.execute("RELEASE write")
                 outcomes.append((True, result))
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed COMMIT leaves it open; the next BEGIN must work
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return outcomes
 
 
