@@ -1,10 +1,10 @@
-"""rejections.xlsx, written by XlsxWriter in a child process while the run goes on.
+"""rejections.xlsx, written by XlsxWriter; for long sheets in a child process beside the run.
 
 Writing a spreadsheet cell costs microseconds of pure Python, and a long sheet's rejections hold
 a million of them: on the run's own process that was a third of a million-row validate. Here
-the main process hands each chunk's rejected rows over a bounded queue and goes on checking the
-next chunk; a second core writes the workbook. The child imports only this module and
-XlsxWriter (no pandas), so it starts in a fraction of a second and stays small.
+the main process hands each chunk's rejected rows over a pipe and goes on checking the next
+chunk; a second core writes the workbook. The child imports only this module and XlsxWriter
+(no pandas), so it starts in a fraction of a second and stays small.
 
 Why XlsxWriter and not openpyxl: in constant-memory mode each finished row goes to disk, and
 comments are kept as small tuples, where openpyxl builds every comment in memory at save (260 MB
@@ -15,15 +15,14 @@ and 5 s for 50,000 rejected rows) and writes cells 1.4x slower. Every value is w
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import queue
+import pickle
 import re
-import threading
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 __all__ = ["RejectedRow", "WorkbookWriter"]
 
@@ -32,8 +31,6 @@ _YELLOW = "#FFEB9C"
 # The characters XML 1.0 cannot hold (the same set openpyxl refuses); shown as '\x01' instead.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ERROR_HEADERS = ("row", "sheet", "field", "code", "severity", "reason")
-# Chunks in flight: the main process waits rather than queue a whole sheet's rejections.
-_QUEUE_CHUNKS = 4
 _COMMENT = {"author": "sip-import", "width": 320, "height": 120}
 
 
@@ -54,120 +51,138 @@ def _text(value: str | None) -> str | None:
     return _ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
-def _write(path: str, headers: Sequence[str], chunks: Any) -> None:
-    """The child's whole job: rows from ``chunks`` (a queue; None ends it) into ``path``."""
-    import xlsxwriter  # here, so that importing this module stays cheap for the parent
+class _Workbook:
+    """rejections.xlsx itself: the two sheets, written row after row."""
 
-    book = xlsxwriter.Workbook(
-        path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    )
-    try:
-        main = book.add_worksheet("rejections")
-        errors = book.add_worksheet("errors")
-        red = book.add_format({"bg_color": _RED, "pattern": 1})
-        yellow = book.add_format({"bg_color": _YELLOW, "pattern": 1})
-        bold = book.add_format({"bold": True})
-        main.freeze_panes(1, 5)
+    def __init__(self, path: str, headers: Sequence[str]) -> None:
+        import xlsxwriter  # here: the parent of a writer process never needs it
+
+        self.book = xlsxwriter.Workbook(
+            path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+        )
+        self.main = self.book.add_worksheet("rejections")
+        self.errors = self.book.add_worksheet("errors")
+        self.red = self.book.add_format({"bg_color": _RED, "pattern": 1})
+        self.yellow = self.book.add_format({"bg_color": _YELLOW, "pattern": 1})
+        bold = self.book.add_format({"bold": True})
+        self.main.freeze_panes(1, 5)
         for j, header in enumerate(headers):
-            main.write_string(0, j, _text(header) or "", bold)
+            self.main.write_string(0, j, _text(header) or "", bold)
         for j, header in enumerate(_ERROR_HEADERS):
-            errors.write_string(0, j, header, bold)
-        write, write_error = main.write_string, errors.write_string
-        r = e = 1
-        while (rows := chunks.get()) is not None:
-            for line in rows:
-                for j, value in enumerate(line.cells):
-                    text = _text(value)
-                    note = line.notes.get(j)
-                    if note is None:
-                        if text:
-                            write(r, j, text)
-                        continue
-                    style = red if note[0] else yellow
+            self.errors.write_string(0, j, header, bold)
+        self.main_row = self.errors_row = 1
+
+    def add(self, rows: Sequence[RejectedRow]) -> None:
+        main, write, write_error = self.main, self.main.write_string, self.errors.write_string
+        r, e = self.main_row, self.errors_row
+        for line in rows:
+            for j, value in enumerate(line.cells):
+                text = _text(value)
+                note = line.notes.get(j)
+                if note is None:
                     if text:
-                        write(r, j, text, style)
-                    else:
-                        main.write_blank(r, j, None, style)
-                    if note[1]:
-                        main.write_comment(r, j, note[1], _COMMENT)
-                r += 1
-                for error in line.errors:
-                    for j, value in enumerate(error):
-                        if text := _text(value):
-                            write_error(e, j, text)
-                    e += 1
+                        write(r, j, text)
+                    continue
+                style = self.red if note[0] else self.yellow
+                if text:
+                    write(r, j, text, style)
+                else:
+                    main.write_blank(r, j, None, style)
+                if note[1]:
+                    main.write_comment(r, j, note[1], _COMMENT)
+            r += 1
+            for error in line.errors:
+                for j, value in enumerate(error):
+                    if text := _text(value):
+                        write_error(e, j, text)
+                e += 1
+        self.main_row, self.errors_row = r, e
+
+    def close(self) -> None:
+        self.book.close()
+
+
+def _serve(path: str, headers: Sequence[str], stream: BinaryIO) -> None:
+    """The writer process: pickled chunks of rows from ``stream`` until it ends."""
+    book = _Workbook(path, headers)
+    try:
+        while True:
+            try:
+                rows: list[RejectedRow] = pickle.load(stream)
+            except EOFError:
+                break
+            book.add(rows)
     finally:
         book.close()
 
 
 class WorkbookWriter:
-    """The parent's side: ``add`` chunks of RejectedRow, then ``close`` (or ``abort``).
+    """Writes rejections.xlsx: ``add`` chunks of RejectedRow, then ``close`` (or ``abort``).
 
-    ``process=True`` writes in a child process (for long sheets: a second core does the work);
-    otherwise in a thread, which costs nothing to start (for short ones).
+    ``process=True`` writes in a child process (long sheets: a second core does the work);
+    otherwise right here (short sheets: nothing to start). The child is
+    ``python -m importer.workbook OUT.xlsx HEADER...`` reading pickled chunks from its stdin: a
+    plain subprocess rather than multiprocessing, whose spawn would re-import the parent's main
+    module (the whole command line) in the child.
     """
 
     def __init__(self, path: Path, headers: Sequence[str], *, process: bool = False) -> None:
         self._path = path
-        self._error: BaseException | None = None
-        args: tuple[Any, ...]
+        self._book: _Workbook | None = None
+        self._child: subprocess.Popen[bytes] | None = None
         if process:
-            # spawn, not fork: the parent holds Arrow's thread pools, which a fork copies locked.
-            context = multiprocessing.get_context("spawn")
-            self._queue: Any = context.Queue(maxsize=_QUEUE_CHUNKS)
-            args = (str(path), list(headers), self._queue)
-            self._worker: BaseProcess | threading.Thread = context.Process(
-                target=_write, args=args, name="sip-import rejections.xlsx", daemon=True
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(path), *headers],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
         else:
-            self._queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
-            args = (str(path), list(headers), self._queue)
-            self._worker = threading.Thread(
-                target=self._in_thread, args=args, name="rejections.xlsx", daemon=True
-            )
-        self._worker.start()
+            self._book = _Workbook(str(path), headers)
 
-    def _in_thread(self, *args: Any) -> None:
+    def add(self, rows: list[RejectedRow]) -> None:
+        """Write (or hand over) one chunk's rows; waits while a writer process is behind."""
+        if self._book is not None:
+            self._book.add(rows)
+            return
+        assert self._child is not None and self._child.stdin is not None
         try:
-            _write(*args)
-        except BaseException as exc:  # handed to close(), which raises it in the caller
-            self._error = exc
-
-    def add(self, rows: list[RejectedRow] | None) -> None:
-        """Queue one chunk's rows (None: no more rows); waits while the writer is behind."""
-        while True:
-            try:
-                self._queue.put(rows, timeout=1.0)
-                return
-            except queue.Full:
-                if not self._worker.is_alive():
-                    raise self._failed() from None
+            pickle.dump(rows, self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:  # the child is gone (BrokenPipeError); close() says why
+            self.close()
+            raise self._failed("it stopped") from None
 
     def close(self) -> None:
-        """Finish the file; OSError if the writer could not."""
-        self.add(None)
-        self._worker.join()
-        if self._error is not None:
-            raise self._failed() from self._error
-        if isinstance(self._worker, BaseProcess) and self._worker.exitcode != 0:
-            raise self._failed()
+        """Finish the file; OSError if the writer process could not."""
+        if self._book is not None:
+            self._book.close()
+            return
+        assert self._child is not None and self._child.stderr is not None
+        if self._child.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._child.stdin.close()  # the end of the rows
+        complaint = self._child.stderr.read().decode("utf-8", "replace").strip()
+        self._child.stderr.close()
+        if self._child.wait() != 0:
+            raise self._failed(complaint.splitlines()[-1] if complaint else "it stopped")
 
     def abort(self) -> None:
-        """Stop the writer without finishing the file (the run failed)."""
-        if isinstance(self._worker, BaseProcess):
-            if self._worker.is_alive():
-                self._worker.terminate()
-            self._worker.join()
+        """Stop without finishing the file (the run failed)."""
+        if self._book is not None:
+            with contextlib.suppress(Exception):
+                self._book.close()  # what it has; the missing summary.json tells the run failed
             return
-        # A thread cannot be killed: drain the queue so it is not blocked, then end it.
-        while self._worker.is_alive():
-            try:
-                self._queue.put(None, timeout=0.1)
-            except queue.Full:
-                with contextlib.suppress(queue.Empty):
-                    self._queue.get_nowait()
-            self._worker.join(timeout=0.1)
+        assert self._child is not None
+        self._child.kill()
+        self._child.wait()
+        for stream in (self._child.stdin, self._child.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
-    def _failed(self) -> OSError:
-        reason = f": {self._error}" if self._error is not None else ""
-        return OSError(f"could not write {self._path}{reason}")
+    def _failed(self, reason: str) -> OSError:
+        return OSError(f"could not write {self._path}: {reason}")
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], sys.argv[2:], sys.stdin.buffer)

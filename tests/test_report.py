@@ -732,7 +732,7 @@ def test_chunked_validation_reports_as_one_piece(
     assert whole["summary"]["blank"] == 2  # type: ignore[index]
 
 
-def test_rejections_xlsx_from_a_child_process_equals_the_threads(tmp_path: Path) -> None:
+def test_rejections_xlsx_from_a_child_process_equals_the_in_process_one(tmp_path: Path) -> None:
     """Long sheets write rejections.xlsx in a child process; the file must not tell."""
     sheet = write_csv(tmp_path / "s.csv", CHUNKED_ROWS, headers=["name", "host", "port", "secret"])
     normalized = normalize(load_sheet(sheet))
