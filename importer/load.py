@@ -157,6 +157,7 @@ class SheetReader:
         self.name_keys = name_keys
         self.chunk_rows = chunk_rows
         self.block_bytes = _BLOCK_BYTES  # tests lower it to cross block boundaries in a small file
+        self.ends_with_newline = True
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -210,10 +211,24 @@ class SheetReader:
     def _stream(self, wanted: list[str]) -> Iterator[tuple[pd.DataFrame, int, int]]:
         """(frame without blank rows, records read, blank rows among them), chunk by chunk."""
         meta = self.meta
+        # Arrow reads a quote still open at the end of the file as running to the end, where
+        # pandas (the careful path) says the file is broken. A last line of our own tells them
+        # apart: if it does not come back as its own row, a quote swallowed it.
+        width = len(meta.headers)
+        end = (b"" if self.ends_with_newline else b"\n") + (
+            (meta.delimiter or ",").encode().join([_SENTINEL.encode()] * width) + b"\n"
+        )
+        with _WithLastLine(meta.path, end) as source:
+            yield from self._batches(source, wanted)
+
+    def _batches(
+        self, source: _WithLastLine, wanted: list[str]
+    ) -> Iterator[tuple[pd.DataFrame, int, int]]:
+        meta = self.meta
         positions = [meta.headers.index(h) for h in wanted]
         names = [f"c{i}" for i in range(len(meta.headers))]
         reader = pacsv.open_csv(
-            meta.path,
+            source,
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=1, block_size=self.block_bytes, use_threads=False
             ),
@@ -239,18 +254,24 @@ class SheetReader:
         for batch in reader:
             pending.append(batch)
             pending_rows += batch.num_rows
-            if pending_rows < self.chunk_rows:
+            if pending_rows <= self.chunk_rows:
                 continue
             table = pa.Table.from_batches(pending)
             start = 0
-            while pending_rows - start >= self.chunk_rows:
+            # '>' keeps at least the last row back: it must be the sentinel line.
+            while pending_rows - start > self.chunk_rows:
                 yield self._frame(table.slice(start, self.chunk_rows), wanted, first)
                 first += self.chunk_rows
                 start += self.chunk_rows
             pending = table.slice(start).to_batches()
             pending_rows -= start
-        if pending_rows:
-            yield self._frame(pa.Table.from_batches(pending), wanted, first)
+        table = pa.Table.from_batches(pending, schema=reader.schema)
+        if not table.num_rows or any(
+            table.column(i)[-1].as_py() != _SENTINEL for i in range(table.num_columns)
+        ):
+            raise pa.ArrowInvalid("a quoted value runs to the end of the file")
+        if table.num_rows > 1:
+            yield self._frame(table.slice(0, table.num_rows - 1), wanted, first)
 
     def _frame(
         self, table: pa.Table, wanted: list[str], first: int
@@ -274,6 +295,32 @@ class SheetReader:
         return frame, count, int(count - keep.sum())
 
 
+_SENTINEL: Final = "\x01sip-import end\x01"
+
+
+class _WithLastLine(io.RawIOBase):
+    """A file, then a few more bytes (see ``SheetReader._stream``)."""
+
+    def __init__(self, path: Path, end: bytes) -> None:
+        self._file = path.open("rb")
+        self._end = end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._file.readinto(buffer)
+        if count:
+            return count
+        part, self._end = self._end[: len(buffer)], self._end[len(buffer) :]
+        buffer[: len(part)] = part
+        return len(part)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
 def open_sheet(
     path: str | Path,
     sheet: str | None = None,
@@ -290,9 +337,12 @@ def open_sheet(
     name_keys = frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
     streamed = _streamable_csv(file, shown, name_keys)
     if streamed is not None:
-        return SheetReader(
-            streamed, whole=None, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows
+        ends_with_newline, meta = streamed
+        reader = SheetReader(
+            meta, whole=None, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows
         )
+        reader.ends_with_newline = ends_with_newline
+        return reader
     whole = _load_whole(file, shown, sheet, name_keys)
     return SheetReader(whole, whole=whole, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows)
 
@@ -335,8 +385,11 @@ def _load_whole(
     return _load_csv(file, shown, data, digest, name_keys)
 
 
-def _streamable_csv(file: Path, shown: str, name_keys: frozenset[str]) -> LoadedSheet | None:
-    """The sheet's identity if ``file`` is a plain UTF-8 CSV with a clean one-line header.
+def _streamable_csv(
+    file: Path, shown: str, name_keys: frozenset[str]
+) -> tuple[bool, LoadedSheet] | None:
+    """(the file ends with a line break, the sheet's identity) for a plain UTF-8 CSV with a
+    clean one-line header.
 
     None sends the file down the careful whole-file path (which also words every error).
     """
@@ -344,8 +397,7 @@ def _streamable_csv(file: Path, shown: str, name_keys: frozenset[str]) -> Loaded
         return None
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
-    head = b""
-    quotes = 0
+    head = last = b""
     try:
         with file.open("rb") as stream:
             while block := stream.read(_BLOCK_BYTES * 4):
@@ -357,13 +409,9 @@ def _streamable_csv(file: Path, shown: str, name_keys: frozenset[str]) -> Loaded
                     return None
                 digest.update(block)
                 utf8.decode(block)
-                quotes += block.count(b'"')
+                last = block[-1:]
             utf8.decode(b"", final=True)
     except (OSError, UnicodeDecodeError):
-        return None
-    if quotes % 2:
-        # Arrow takes a quote left open at the end of the file as running to the end; an odd
-        # count of quotes may mean that, so the careful path decides.
         return None
     bom = head.startswith(codecs.BOM_UTF8)
     body = head[len(codecs.BOM_UTF8) :] if bom else head
@@ -387,7 +435,7 @@ def _streamable_csv(file: Path, shown: str, name_keys: frozenset[str]) -> Loaded
         or not name_keys & set(keys)
     ):
         return None
-    return LoadedSheet(
+    return last in (b"\n", b"\r"), LoadedSheet(
         path=file,
         sheet=file.name,
         headers=headers,

@@ -808,6 +808,8 @@ STREAM_CASES = {
     "only blank data rows": b"name,host\n,\n ,\n",
     "no newline at the end": b"name,host\na,x\nb,y",
     "runaway quote": b'name,host\na,x\nb,y\nc,"z\nd,w\n',
+    "runaway quote after a quote in a cell": b'name,host\n;","',
+    "runaway quote without a last line break": b'name,host\na,"x',
     "quote after text": b'name,host\na,x"y\nb,"q"r\n',
     "cp1252": b"name,host\nb\xe9,x\nc,y\n",
     "tab delimited": b"name\thost\na\tx\nb\t \n",
