@@ -2,18 +2,17 @@
 
     python -m benchmarks.rss_probe OUT.json validate SHEET --report-dir DIR --quiet
 
-``validate`` writes a long sheet's rejections.xlsx in a child process. ``os.wait4`` or
-``RUSAGE_CHILDREN`` cannot measure that child: it is started by fork + exec, and Linux keeps the
-RSS the fork inherited (this whole process) as the child's ``ru_maxrss``. So the children are
-sampled from /proc every 20 ms instead (VmRSS of every descendant, summed), and this process's
-own peak comes from ``RUSAGE_SELF``.
+``ru_maxrss`` cannot be trusted here: Linux records the RSS of the memory a process had before
+``exec`` as part of it, so a command started (vfork + exec) by the big benchmark process, or the
+rejections.xlsx writer started by the command, would "peak" at their parent's size. This
+process's own peak is ``VmHWM`` from /proc/self/status (the high-water mark of its memory since
+exec), and its children are sampled from /proc every 20 ms (VmRSS of every descendant, summed).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import threading
 from pathlib import Path
@@ -35,15 +34,17 @@ def _descendants_kb(root: int) -> int:
         kids = [child for child, parent in parents.items() if parent == pid]
         found += kids
         todo += kids
-    total = 0
-    for pid in found:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
+    return sum(_status_kb(pid, "VmRSS:") for pid in found)
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass  # the process has ended
+    return 0
 
 
 def main() -> None:
@@ -69,7 +70,7 @@ def main() -> None:
     finally:
         done.set()
         sampler.join()
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+        own = _status_kb(os.getpid(), "VmHWM:") / 1024
         out.write_text(json.dumps({"main_mb": own, "children_mb": peak_children / 1024}))
     sys.exit(code)
 
