@@ -319,7 +319,10 @@ def bench_validate(sizes: Sizes, report: Report) -> None:
     _ours_once(warm.path)  # imports and first-call costs stay out of the figure
     _frictionless_once(warm.path)
 
+    # Interleaved, like the XLSX runs: on a shared machine a slow spell then hits both tools.
     ours: list[dict[str, Any]] = []
+    fr: list[float] = []
+    fr_rows: list[frozenset[int]] = []
     for i in range(sizes.runs):
         run = _ours_once(sheet.path)
         ours.append(run)
@@ -328,9 +331,6 @@ def bench_validate(sizes: Sizes, report: Report) -> None:
             f"validate: ours run {i + 1}/{sizes.runs}: {total:.2f}s "
             f"(+{run['reports']:.2f}s reports), {sheet.rows / total:,.0f} rows/s"
         )
-    fr: list[float] = []
-    fr_rows: list[frozenset[int]] = []
-    for i in range(sizes.runs):
         seconds, rejected, other = _frictionless_once(sheet.path)
         if other:
             report.failures.append(f"frictionless reported non-row errors: {other[:5]}")
@@ -358,7 +358,7 @@ def bench_validate(sizes: Sizes, report: Report) -> None:
         "apart: results.csv, rejections.csv, rejections.xlsx). frictionless-py: "
         "`Resource(...).validate()` with `benchmarks/frictionless_schema.json` and the two "
         "row-constraint checks of `benchmarks/frictionless_schema.py`, `limit_errors` lifted. "
-        "One untimed warm-up run of each on a 2,000-row sheet first.",
+        "One untimed warm-up run of each on a 2,000-row sheet first; then the runs alternate.",
         "",
         "| step (seconds) | median | min | max |",
         "|---|---:|---:|---:|",
