@@ -22,6 +22,7 @@ _WHERE = {
     "RunResult": "pipeline",
     "Validation": "validate",
     "load_sheet": "load",
+    "open_sheet": "load",
     "run_job": "upload",
     "validate_file": "pipeline",
 }
