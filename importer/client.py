@@ -39,6 +39,7 @@ __all__ = [
     "GatewayClient",
     "GaveUp",
     "RateLimiter",
+    "list_endpoints",
 ]
 
 logger = logging.getLogger("sip_import.client")
@@ -360,3 +361,24 @@ def _json_body(response: httpx.Response) -> dict[str, Any]:
             "error_key": "MALFORMED_RESPONSE",
         }
     return body
+
+
+async def list_endpoints(client: GatewayClient) -> list[dict[str, Any]] | None:
+    """The gateway's endpoints (``sip_endpoints.list``); None if it has no such method.
+
+    Any other failure is ``GatewayUnavailable``: without the list, nothing can be planned.
+    """
+    try:
+        result = await client.call("sip_endpoints.list", {})
+    except ApiError as exc:
+        if exc.error_key == "UNKNOWN_METHOD":
+            return None
+        raise GatewayUnavailable(
+            f"the gateway refused to list its endpoints: {exc.error} ({exc.error_key})"
+        ) from None
+    except (GaveUp, CircuitOpen) as exc:
+        raise GatewayUnavailable(f"cannot list the gateway's endpoints: {exc}") from None
+    endpoints = result.response.get("sip_endpoints")
+    if not isinstance(endpoints, list) or not all(isinstance(e, dict) for e in endpoints):
+        raise GatewayUnavailable("the gateway's sip_endpoints.list answer has no endpoint list")
+    return endpoints

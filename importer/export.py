@@ -26,7 +26,7 @@ import stamina.instrumentation
 
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
 
-from .client import ApiError, CircuitOpen, GatewayClient, GaveUp
+from .client import GatewayClient, list_endpoints
 from .config import GatewaySettings, redact_url
 from .errors import GatewayUnavailable, InputError
 from .plan import GatewayState
@@ -78,22 +78,11 @@ async def _list_endpoints(settings: GatewaySettings) -> list[dict[str, Any]]:
     # One call: one connection, one session login.
     async with GatewayClient(settings.with_overrides(concurrency=1)) as client:
         await client.login()
-        try:
-            result = await client.call("sip_endpoints.list", {})
-        except ApiError as exc:
-            if exc.error_key == "UNKNOWN_METHOD":
-                raise GatewayUnavailable(
-                    "the gateway has no sip_endpoints.list method, so its endpoints cannot be "
-                    "exported"
-                ) from None
-            raise GatewayUnavailable(
-                f"the gateway refused to list its endpoints: {exc.error} ({exc.error_key})"
-            ) from None
-        except (GaveUp, CircuitOpen) as exc:
-            raise GatewayUnavailable(f"cannot list the gateway's endpoints: {exc}") from None
-    endpoints = result.response.get("sip_endpoints")
-    if not isinstance(endpoints, list) or not all(isinstance(e, dict) for e in endpoints):
-        raise GatewayUnavailable("the gateway's sip_endpoints.list answer has no endpoint list")
+        endpoints = await list_endpoints(client)
+    if endpoints is None:
+        raise GatewayUnavailable(
+            "the gateway has no sip_endpoints.list method, so its endpoints cannot be exported"
+        )
     return endpoints
 
 

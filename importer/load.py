@@ -38,7 +38,15 @@ from python_calamine import (
 
 from .errors import InputError
 
-__all__ = ["CHUNK_ROWS", "LoadedSheet", "SheetReader", "header_key", "load_sheet", "open_sheet"]
+__all__ = [
+    "CHUNK_ROWS",
+    "LoadedSheet",
+    "SheetReader",
+    "header_key",
+    "join_chunks",
+    "load_sheet",
+    "open_sheet",
+]
 
 Cell = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
 Format = Literal["xlsx", "ods", "ole", "zip", "text"]
@@ -116,7 +124,12 @@ def load_sheet(
     reader = open_sheet(path, sheet, name_aliases=name_aliases)
     if reader.whole is not None:
         return reader.whole
-    chunks = [chunk for chunk in reader.chunks()]
+    return join_chunks(reader)
+
+
+def join_chunks(reader: SheetReader) -> LoadedSheet:
+    """Every chunk of ``reader`` as one LoadedSheet; InputError if no row holds data."""
+    chunks = list(reader.chunks())
     if not any(len(chunk.frame) for chunk in chunks):
         raise InputError(f"{reader.shown} has no data rows")
     if len(chunks) == 1:
@@ -150,6 +163,7 @@ class SheetReader:
         shown: str,
         name_keys: frozenset[str],
         chunk_rows: int = CHUNK_ROWS,
+        ends_with_newline: bool = True,
     ) -> None:
         self.meta = meta  # path, sheet, headers, sha256, encoding, ... (its frame is empty)
         self.whole = whole
@@ -157,11 +171,7 @@ class SheetReader:
         self.name_keys = name_keys
         self.chunk_rows = chunk_rows
         self.block_bytes = _BLOCK_BYTES  # tests lower it to cross block boundaries in a small file
-        self.ends_with_newline = True
-
-    @property
-    def headers(self) -> tuple[str, ...]:
-        return self.meta.headers
+        self.ends_with_newline = ends_with_newline
 
     def chunks(self, headers: Sequence[str] | None = None) -> Iterator[LoadedSheet]:
         """Every data row once, in order, as LoadedSheets of about ``chunk_rows`` rows.
@@ -338,11 +348,14 @@ def open_sheet(
     streamed = _streamable_csv(file, shown, name_keys)
     if streamed is not None:
         ends_with_newline, meta = streamed
-        reader = SheetReader(
-            meta, whole=None, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows
+        return SheetReader(
+            meta,
+            whole=None,
+            shown=shown,
+            name_keys=name_keys,
+            chunk_rows=chunk_rows,
+            ends_with_newline=ends_with_newline,
         )
-        reader.ends_with_newline = ends_with_newline
-        return reader
     whole = _load_whole(file, shown, sheet, name_keys)
     return SheetReader(whole, whole=whole, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows)
 

@@ -24,7 +24,7 @@ import stamina.instrumentation
 
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
 
-from .client import ApiError, CircuitOpen, GatewayClient, GaveUp
+from .client import GatewayClient, list_endpoints
 from .config import Credentials, GatewaySettings, redact_url
 from .errors import GatewayUnavailable
 from .journal import DONE, Journal, JournalRow, values_hash
@@ -117,20 +117,8 @@ def embedded_gateway(
 
 
 async def _read_state(client: GatewayClient) -> GatewayState:
-    try:
-        result = await client.call("sip_endpoints.list", {})
-    except ApiError as exc:
-        if exc.error_key == "UNKNOWN_METHOD":
-            return GatewayState.unknown()
-        raise GatewayUnavailable(
-            f"the gateway refused to list its endpoints: {exc.error} ({exc.error_key})"
-        ) from None
-    except (GaveUp, CircuitOpen) as exc:
-        raise GatewayUnavailable(f"cannot list the gateway's endpoints: {exc}") from None
-    endpoints = result.response.get("sip_endpoints")
-    if not isinstance(endpoints, list):
-        raise GatewayUnavailable("the gateway's sip_endpoints.list answer has no endpoint list")
-    return GatewayState.from_list(endpoints)
+    endpoints = await list_endpoints(client)
+    return GatewayState.unknown() if endpoints is None else GatewayState.from_list(endpoints)
 
 
 def _dry_outcome(action: Action) -> RowOutcome:

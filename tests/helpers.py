@@ -48,6 +48,27 @@ def write_xlsx(
     return path
 
 
+def write_text_xlsx(
+    path: Path, rows: Sequence[Sequence[object]], headers: Sequence[str], title: str = "endpoints"
+) -> Path:
+    """Like write_xlsx, but text starting with '=' is a text cell, not a formula, and empty
+    cells ('' or None) are not written at all."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = title
+    sheet.append(list(headers))
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            if value is None or value == "":
+                continue
+            cell = sheet.cell(row=r, column=c, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # '=1+2' is text here, not a formula
+    workbook.save(path)
+    return path
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
-from helpers import run_cli
+from helpers import run_cli, write_text_xlsx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -141,19 +141,7 @@ xlsx_cell = st.one_of(
 def test_arbitrary_cells_xlsx(grid: tuple[list[str], list[list[object]]]) -> None:
     headers, rows = grid
     with scratch() as directory:
-        path = directory / "fuzz.xlsx"
-        book = openpyxl.Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.append(headers)
-        for r, row in enumerate(rows, start=2):
-            for c, value in enumerate(row, start=1):
-                if value is None or value == "":
-                    continue
-                cell = sheet.cell(row=r, column=c, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # '=1+2' is text here, not a formula
-        book.save(path)
+        path = write_text_xlsx(directory / "fuzz.xlsx", rows, headers)
         # Rows with no cell written at all after the last written one do not exist in the file.
         while rows and all(value is None or value == "" for value in rows[-1]):
             rows = rows[:-1]

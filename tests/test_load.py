@@ -19,7 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from importer.errors import InputError
-from importer.load import LoadedSheet, _load_whole, header_key, load_sheet, open_sheet
+from importer.load import (
+    LoadedSheet,
+    _load_whole,
+    header_key,
+    join_chunks,
+    load_sheet,
+    open_sheet,
+)
 
 # --- fixtures -------------------------------------------------------------------------------
 
@@ -773,27 +780,8 @@ def _whole(path: Path) -> LoadedSheet:
 def _streamed(path: Path, chunk_rows: int) -> LoadedSheet:
     reader = open_sheet(path, chunk_rows=chunk_rows)
     reader.block_bytes = 16  # Arrow's blocks then end inside rows and quoted values
-    chunks = list(reader.chunks())
-    assert all(len(chunk.frame) <= chunk_rows for chunk in chunks)
-    if not any(len(chunk.frame) for chunk in chunks):
-        raise InputError(f"{path} has no data rows")
-    frame = pd.concat([chunk.frame for chunk in chunks])
-    extra: dict[int, int] = {}
-    for chunk in chunks:
-        extra.update(chunk.extra_cells)
-    first = chunks[0]
-    return LoadedSheet(
-        path=first.path,
-        sheet=first.sheet,
-        headers=first.headers,
-        frame=frame,
-        blank_rows=sum(chunk.blank_rows for chunk in chunks),
-        extra_cells=extra,
-        sha256=first.sha256,
-        encoding=first.encoding,
-        delimiter=first.delimiter,
-        column_letters=first.column_letters,
-    )
+    assert all(len(chunk.frame) <= chunk_rows for chunk in reader.chunks())
+    return join_chunks(reader)
 
 
 STREAM_CASES = {

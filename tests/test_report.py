@@ -16,7 +16,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers import read_csv, write_csv
+from helpers import read_csv, write_csv, write_text_xlsx
 from python_calamine import CalamineWorkbook
 
 from importer.load import load_sheet
@@ -54,26 +54,6 @@ def xlsx_rows(path: Path, title: str) -> list[list[str]]:
     book = CalamineWorkbook.from_path(str(path))
     rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
     return [["" if value is None else str(value) for value in row] for row in rows]
-
-
-def write_xlsx(
-    path: Path, rows: list[list[Any]], headers: list[str], title: str = "endpoints"
-) -> Path:
-    """Like helpers.write_xlsx, but text starting with '=' is a text cell, not a formula."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title
-    sheet.append(headers)
-    for r, row in enumerate(rows, start=2):
-        for c, value in enumerate(row, start=1):
-            if value is None or value == "":
-                continue
-            cell = sheet.cell(row=r, column=c, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"
-    book.save(path)
-    return path
 
 
 def report_bytes(result: RunResult) -> dict[str, bytes]:
@@ -400,7 +380,7 @@ def test_secrets_never_appear_in_reports(tmp_path: Path, kind: str) -> None:
     else:
         # XML cannot hold a control character: use a remote secret that is too long instead.
         secrets["remote_ctl"] = rows[2][3] = "Rm9-TOO-LONG-" + "x" * 80
-        sheet = write_xlsx(tmp_path / "secrets.xlsx", rows, SECRET_HEADERS)
+        sheet = write_text_xlsx(tmp_path / "secrets.xlsx", rows, SECRET_HEADERS)
     result = run(tmp_path, sheet)
     outcomes = {r["name"]: r["outcome"] for r in read_csv(result.paths.results_csv)}
     assert outcomes == {
@@ -528,7 +508,7 @@ def test_no_formula_cell_in_xlsx_report(tmp_path: Path, formula_csv: Path) -> No
 
 
 def test_formula_like_sheet_name_is_quoted(tmp_path: Path) -> None:
-    sheet = write_xlsx(tmp_path / "s.xlsx", [["a-1", 70000]], ["name", "port"], title="=cmd|x")
+    sheet = write_text_xlsx(tmp_path / "s.xlsx", [["a-1", 70000]], ["name", "port"], title="=cmd|x")
     result = run(tmp_path, sheet)
     assert read_csv(result.paths.results_csv)[0]["sheet"] == "'=cmd|x"
     assert read_csv(result.paths.rejections_csv)[0]["_sheet"] == "'=cmd|x"
@@ -538,7 +518,7 @@ def test_formula_like_sheet_name_is_quoted(tmp_path: Path) -> None:
 
 def test_formula_text_cells_from_xlsx_input(tmp_path: Path) -> None:
     rows = [[name, "203.0.113.1", 70000, notes] for name, notes in FORMULA_ROWS[:6]]
-    sheet = write_xlsx(tmp_path / "formulas.xlsx", rows, ["name", "host", "port", "Notes"])
+    sheet = write_text_xlsx(tmp_path / "formulas.xlsx", rows, ["name", "host", "port", "Notes"])
     result = run(tmp_path, sheet)
     assert [r["Notes"] for r in read_csv(result.paths.rejections_csv)] == NEUTRALIZED_NOTES[:6]
     book = openpyxl.load_workbook(result.paths.rejections_xlsx)
@@ -631,7 +611,7 @@ def test_leading_zeros_kept_in_csv(tmp_path: Path) -> None:
 
 
 def test_xlsx_ids_text_and_numbers(tmp_path: Path) -> None:
-    sheet = write_xlsx(
+    sheet = write_text_xlsx(
         tmp_path / "ids.xlsx",
         [
             ["0012", "203.0.113.1", "0012", 5060],  # text cells
@@ -715,7 +695,7 @@ def test_chunked_validation_reports_as_one_piece(
     if kind == "csv":
         sheet = write_csv(tmp_path / "long.csv", CHUNKED_ROWS, headers=headers)
     else:
-        sheet = write_xlsx(tmp_path / "long.xlsx", CHUNKED_ROWS, headers)
+        sheet = write_text_xlsx(tmp_path / "long.xlsx", CHUNKED_ROWS, headers)
     whole = _reports_of(run(tmp_path / "whole", sheet, chunk_rows=1_000_000))
     chunked = _reports_of(run(tmp_path / "chunked", sheet, chunk_rows=chunk_rows))
     assert chunked == whole
