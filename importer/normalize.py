@@ -136,10 +136,9 @@ def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> Nor
             # The usual case for filled columns; a masked assignment costs more than the work.
             columns[param] = domain.normalize(stripped)
             continue
-        values = stripped.where(present)
-        if present.any():
-            values[present] = domain.normalize(stripped[present])
-        columns[param] = values
+        # Normalize the filled cells only; reindexing puts NA back in the empty ones, which
+        # costs less than assigning through a mask.
+        columns[param] = domain.normalize(stripped[present]).reindex(stripped.index)
     frame = pd.DataFrame(columns, index=loaded.frame.index)
     return NormalizedSheet(
         loaded=loaded,

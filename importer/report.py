@@ -10,7 +10,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,6 +199,7 @@ class ReportWriter:
         self._workbook: WorkbookWriter | None = None
         self._field_column: dict[str, int] = {}
         self._sheet_name = ""
+        self._made_directory = False
 
     def _open(self, sheet: NormalizedSheet) -> None:
         try:
@@ -211,6 +212,7 @@ class ReportWriter:
             ) from None
 
     def _open_files(self, sheet: NormalizedSheet) -> None:
+        self._made_directory = not self.paths.directory.exists()
         self.paths.directory.mkdir(parents=True, exist_ok=True)
         # newline="": the frames are written with CRLF (RFC 4180); the csv module quotes a
         # field holding a bare CR only when CR is part of the line terminator, and with '\n' such
@@ -267,12 +269,28 @@ class ReportWriter:
         return self.paths
 
     def abort(self) -> None:
-        """The run failed: close what is open, stop the workbook's writer, finish nothing."""
+        """The run failed or was interrupted: stop the writers and remove what they wrote.
+
+        A half-written results.csv looks like a whole one to a script reading it, and a report
+        directory must never hold rows that are not all there; only the files this writer
+        opened are removed, and its directory only if this writer made it and it is empty.
+        """
         try:
             self._stack.close()
         finally:
             if self._workbook is not None:
                 self._workbook.abort()
+            if self._results is not None:
+                for path in (
+                    self.paths.results_csv,
+                    self.paths.rejections_csv,
+                    self.paths.rejections_xlsx,
+                ):
+                    with suppress(OSError):
+                        path.unlink(missing_ok=True)
+                if self._made_directory:
+                    with suppress(OSError):
+                        self.paths.directory.rmdir()
 
 
 def write_reports(

@@ -170,7 +170,7 @@ class WorkbookWriter:
         """Stop without finishing the file (the run failed)."""
         if self._book is not None:
             with contextlib.suppress(Exception):
-                self._book.close()  # what it has; the missing summary.json tells the run failed
+                self._book.close()  # frees XlsxWriter's temporary files; the caller removes the file
             return
         assert self._child is not None
         self._child.kill()

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "CODECS",
@@ -102,10 +103,19 @@ def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
             codes, uniques = pd.factorize(column)
             if len(uniques) * 2 > len(column):
                 return fn(self, column)  # mostly distinct: nothing to gain
-            answers = fn(self, pd.Series(uniques, dtype=column.dtype)).to_numpy()
-            # factorize codes a missing cell as -1, which picks the appended ``na``.
-            spread = np.append(answers, np.array([na], dtype=answers.dtype))[codes]
-            return pd.Series(spread, index=column.index)
+            answers = fn(self, pd.Series(uniques, dtype=column.dtype))
+            if answers.dtype == bool:
+                # factorize codes a missing cell as -1, which picks the appended ``na``.
+                flags = np.append(answers.to_numpy(), np.array([na], dtype=bool))[codes]
+                return pd.Series(flags, index=column.index)
+            # Texts are spread by Arrow: a Series built from a million Python strings would
+            # convert each of them back to Arrow.
+            texts = pa.array(
+                answers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True
+            )
+            spread = texts.take(pa.array(codes, mask=codes < 0))
+            shown = spread.to_pandas(types_mapper={spread.type: column.dtype}.get)
+            return pd.Series(shown.array, index=column.index)
 
         return inner
 

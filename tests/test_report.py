@@ -712,6 +712,42 @@ def test_chunked_validation_reports_as_one_piece(
     assert whole["summary"]["blank"] == 2  # type: ignore[index]
 
 
+@pytest.mark.parametrize("process", [False, True])
+@pytest.mark.parametrize("existing", [False, True])
+def test_an_interrupted_validation_leaves_no_half_written_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process: bool, existing: bool
+) -> None:
+    """Ctrl-C (or any failure) after some chunks are written: no results.csv that looks whole.
+
+    Files of the directory that this run did not write are kept.
+    """
+    import importer.pipeline as pipeline
+
+    sheet = write_csv(tmp_path / "s.csv", CHUNKED_ROWS, headers=["name", "host", "port", "secret"])
+    reports = tmp_path / "reports"
+    if existing:
+        reports.mkdir()
+        (reports / "notes.txt").write_text("kept")
+    calls = []
+    real = pipeline.check_rows
+
+    def interrupted_on_the_third_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "check_rows", interrupted_on_the_third_chunk)
+    monkeypatch.setattr(pipeline, "_WORKBOOK_PROCESS_BYTES", -1 if process else 1 << 40)
+    with pytest.raises(KeyboardInterrupt):
+        validate_file(sheet, report_dir=reports, chunk_rows=2)
+    assert len(calls) == 3
+    if existing:
+        assert sorted(p.name for p in reports.iterdir()) == ["notes.txt"]
+    else:
+        assert not reports.exists()
+
+
 def test_rejections_xlsx_from_a_child_process_equals_the_in_process_one(tmp_path: Path) -> None:
     """Long sheets write rejections.xlsx in a child process; the file must not tell."""
     sheet = write_csv(tmp_path / "s.csv", CHUNKED_ROWS, headers=["name", "host", "port", "secret"])
