@@ -293,7 +293,7 @@ class SheetReader:
         # Blank rows cannot be told apart from a few columns: with a subset, keep them all.
         keep: BoolArray = np.ones(count, dtype=bool)
         if len(wanted) == len(self.meta.headers):
-            keep = np.asarray(np.column_stack([_nonblank(c) for c in columns]).any(axis=1))
+            keep = _any_filled(columns)
         if not keep.all():
             taken = np.flatnonzero(keep)
             columns = [column.take(taken) for column in columns]
@@ -545,6 +545,21 @@ def _unreadable_workbook(shown: str, kind: Format, suffix: str) -> InputError:
 def _nonblank(column: pd.Series) -> BoolArray:
     filled = column.notna() & ~column.str.isspace().fillna(False).astype(bool)
     return filled.to_numpy(dtype=bool)
+
+
+def _any_filled(columns: Sequence[pd.Series]) -> BoolArray:
+    """Rows with at least one filled cell.
+
+    Each column is read only for the rows still blank: most sheets fill their first column, so
+    the other columns are looked at for a few rows instead of every row.
+    """
+    keep = _nonblank(columns[0]).copy()  # to_numpy may hand back a read-only view
+    for column in columns[1:]:
+        blank = np.flatnonzero(~keep)
+        if not blank.size:
+            break
+        keep[blank] = _nonblank(column.iloc[blank])
+    return keep
 
 
 @dataclass(frozen=True, eq=False)
