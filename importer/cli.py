@@ -400,6 +400,11 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     )  # fmt: skip
     _show(result, cli["json_out"], cli["quiet"])
     reason = result.summary.get("gateway_unavailable")
+    if result.summary.get("interrupted"):
+        reason = (
+            "interrupted: the rows not sent or not confirmed are marked failed in the reports; "
+            "run the same command with --resume to finish"
+        )
     if reason:
         err.print(f"[bold red]error:[/] {escape(reason)}", markup=True, highlight=False)
     raise typer.Exit(result.exit_code)

@@ -34,6 +34,7 @@ from .validate import Problem, Validation, check_rows, duplicate_names, validate
 __all__ = [
     "EXIT_GATEWAY",
     "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_ROWS",
     "RunResult",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_ROWS, EXIT_INPUT, EXIT_GATEWAY = 0, 1, 2, 3
+#: Ctrl-C (SIGINT), as a shell reports a process it interrupted.
+EXIT_INTERRUPTED = 130
 
 
 def tool_version() -> str:

@@ -82,8 +82,13 @@ async def save_actions(
     actions: Iterable[Action],
     *,
     on_outcome: Callable[[RowOutcome], None] = lambda _: None,
+    on_send: Callable[[Action], None] = lambda _: None,
 ) -> SaveRun:
-    """Send every action that needs a call; report each outcome as soon as it is known."""
+    """Send every action that needs a call; report each outcome as soon as it is known.
+
+    ``on_send`` hears of each row just before its first call, so a run that is stopped can tell
+    rows in flight (maybe saved) from rows never sent.
+    """
     outcomes: list[RowOutcome] = []
     pending: Iterator[Action] = iter(actions)
 
@@ -103,6 +108,7 @@ async def save_actions(
                     RowOutcome(action.row, action.name, "failed", "not-attempted", NOT_ATTEMPTED)
                 )
                 continue
+            on_send(action)
             try:
                 record(await _send(client, action, index))
             except CircuitOpen:

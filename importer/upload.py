@@ -31,6 +31,7 @@ from .journal import DONE, Journal, JournalRow, values_hash
 from .normalize import NormalizedSheet
 from .pipeline import (
     EXIT_GATEWAY,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_ROWS,
     RunResult,
@@ -52,6 +53,11 @@ EMBEDDED_DB = Path(".sip-import") / "gateway.db"
 _SUCCESS = frozenset({"created", "updated", "renamed", "unchanged", "deleted", "skipped", "valid"})
 _FIELD_PREFIX = re.compile(r"^([a-z_-]+): ")
 _DRY = {"create": "created", "update": "updated", "rename": "renamed", "save": "created"}
+INTERRUPTED_IN_FLIGHT = (
+    "interrupted before the gateway answered: this row may or may not be saved; "
+    "run the same command again to finish"
+)
+INTERRUPTED_UNSENT = "not attempted: the run was interrupted"
 
 
 class ProgressSink(Protocol):
@@ -87,6 +93,8 @@ class _GatewayRun:
     outcomes: dict[int, RowOutcome] = field(default_factory=dict)
     deletions: list[RowOutcome] = field(default_factory=list)
     unavailable: str | None = None
+    #: Ctrl-C stopped the run: rows not finished say so, and the reports are still written.
+    interrupted: bool = False
     listed: bool = True
     plan: Counter[str] = field(default_factory=Counter)
     prune: PrunePlan | None = None
@@ -152,6 +160,8 @@ class _Job:
         self.done = done
         self.run = _GatewayRun(resumed_from=journal.resumed_from if journal else None)
         self.hashes: dict[int, tuple[str, str]] = {}
+        self.actions: list[Action] = []
+        self.in_flight: set[int] = set()
 
     def _unavailable(self, reason: str) -> _GatewayRun:
         names = self.normalized.frame["name"]
@@ -162,7 +172,31 @@ class _Job:
         self.run.unavailable = reason
         return self.run
 
+    def _interrupted(self) -> _GatewayRun:
+        """Ctrl-C: every row not finished yet gets an outcome that says so (none is lost)."""
+        planned = {action.row: action for action in self.actions}
+        names = self.normalized.frame["name"]
+        for row in self.valid_rows:
+            if row in self.run.outcomes:
+                continue
+            action = planned.get(row)
+            done = None if action is None else outcome_without_call(action)
+            if done is not None:
+                outcome = done  # unchanged, or rejected by the plan: no call was needed
+            elif row in self.in_flight:
+                outcome = RowOutcome(
+                    row, str(names[row]), "failed", "interrupted", INTERRUPTED_IN_FLIGHT
+                )
+            else:
+                outcome = RowOutcome(
+                    row, str(names[row]), "failed", "not-attempted", INTERRUPTED_UNSENT
+                )
+            self.run.outcomes[row] = outcome
+        self.run.interrupted = True
+        return self.run
+
     def _record(self, outcome: RowOutcome) -> None:
+        self.in_flight.discard(outcome.row)
         self.run.outcomes[outcome.row] = outcome
         self.progress.advance(outcome)
         if self.journal is not None and outcome.row in self.hashes:
@@ -194,6 +228,13 @@ class _Job:
         started = time.perf_counter()
         try:
             return await self._go()
+        except asyncio.CancelledError:
+            # asyncio.run cancels this task on the first Ctrl-C (a second one stops at once).
+            # Returning instead of raising lets run_job write the reports of what was done.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            return self._interrupted()
         finally:
             self.run.seconds = time.perf_counter() - started
 
@@ -207,7 +248,7 @@ class _Job:
                 return self._unavailable(str(exc))
             self.run.listed = state.listed
             todo = self._skip_done(self.normalized.frame)
-            actions = plan_rows(self.normalized.frame, todo, state)
+            actions = self.actions = plan_rows(self.normalized.frame, todo, state)
             self.run.plan = Counter(a.kind for a in actions)
             if self.options.dry_run:
                 for action in actions:
@@ -215,7 +256,12 @@ class _Job:
             else:
                 self.progress.start(len(actions))
                 try:
-                    saved = await save_actions(client, actions, on_outcome=self._record)
+                    saved = await save_actions(
+                        client,
+                        actions,
+                        on_outcome=self._record,
+                        on_send=lambda action: self.in_flight.add(action.row),
+                    )
                 except GatewayUnavailable as exc:
                     return self._unavailable(str(exc))
                 finally:
@@ -358,7 +404,7 @@ def run_job(
         resolved = settings or stack.enter_context(embedded_gateway(notice, tuning or {}))
         job = _Job(resolved, normalized, valid_rows, options, sink, journal, done)
         gateway_run = asyncio.run(job.go())
-        if journal is not None and gateway_run.unavailable is None:
+        if journal is not None and gateway_run.unavailable is None and not gateway_run.interrupted:
             journal.finish()
     clock.lap("save")
 
@@ -370,7 +416,9 @@ def run_job(
         )
     )
     prune = gateway_run.prune
-    if gateway_run.unavailable:
+    if gateway_run.interrupted:
+        exit_code = EXIT_INTERRUPTED
+    elif gateway_run.unavailable:
         exit_code = EXIT_GATEWAY
     elif set(results["outcome"]) <= _SUCCESS and not (prune and prune.refused and prune.candidates):
         exit_code = EXIT_OK
@@ -389,6 +437,7 @@ def run_job(
         "dry_run": options.dry_run,
         "plan": dict(gateway_run.plan),
         "gateway_unavailable": gateway_run.unavailable,
+        "interrupted": gateway_run.interrupted,
         "saves_per_second": round(sent / gateway_run.seconds, 1) if gateway_run.seconds else None,
         "resumed_run": gateway_run.resumed_from,
         "requests": dict(gateway_run.requests),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -220,6 +221,56 @@ def test_gateway_killed_mid_run_trips_the_breaker_and_a_rerun_finishes(
     assert again["unchanged"] >= len(saved)
     assert again["created"] + again["unchanged"] == 1500
     assert_gateway_holds(restarted, rows)
+
+
+def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server("--latency-ms", "20")
+    rows = make_rows(1500)
+    sheet = write_csv(tmp_path / "sheet.csv", rows)
+    report = tmp_path / "reports" / "interrupted"
+    proc = start_cli(
+        "import", str(sheet), "--gateway", gateway.url, "--report-dir", str(report),
+        "--concurrency", "4", cwd=tmp_path, env=ENV,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(gateway.stored()) < 200:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "error: interrupted: the rows not sent or not confirmed are marked failed in the "
+        "reports; run the same command with --resume to finish"
+    )
+    assert "Traceback" not in err
+
+    results = read_csv(report / "results.csv")
+    assert sorted(int(r["row"]) for r in results) == list(range(2, 1502))  # each row once
+    by_key = Counter(r["error_key"] for r in results if r["outcome"] == "failed")
+    assert set(by_key) <= {"interrupted", "not-attempted"}
+    assert by_key["not-attempted"] > 0, "the run finished before the interruption"
+    assert by_key["interrupted"] <= 4  # at most one row in flight per worker
+    saved = {r["name"] for r in results if r["outcome"] == "created"}
+    in_flight = {r["name"] for r in results if r["error_key"] == "interrupted"}
+    unsent = [r for r in results if r["error_key"] == "not-attempted"]
+    assert {r["message"] for r in unsent} == {"not attempted: the run was interrupted"}
+    stored = set(gateway.stored())
+    assert saved <= stored
+    assert stored - saved <= in_flight  # a row in flight may have landed; no unsent row did
+    assert len(saved) + len(in_flight) + len(unsent) == 1500
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["interrupted"] is True
+
+    proc2, results2, _ = run_import(
+        tmp_path, gateway, sheet, "--concurrency", "8", "--resume", name="resumed"
+    )
+    assert proc2.returncode == 0, proc2.stderr
+    again = outcomes(results2)
+    assert again["skipped"] == len(saved)
+    assert again["skipped"] + again["unchanged"] + again["created"] == 1500
+    assert_gateway_holds(gateway, rows)
 
 
 def test_expired_sessions_are_renewed_without_failing_a_row(
