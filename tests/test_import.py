@@ -86,6 +86,22 @@ def run_import(
     return proc, results, summary
 
 
+def start_import_and_wait(
+    tmp_path: Path, gateway: GatewayProcess, rows: list[dict[str, str]], name: str
+) -> tuple[Path, Path, Any]:
+    """Start an import of ``rows`` at concurrency 4; return once 200 rows are on the gateway."""
+    sheet = write_csv(tmp_path / "sheet.csv", rows)
+    report = tmp_path / "reports" / name
+    proc = start_cli(
+        "import", str(sheet), "--gateway", gateway.url, "--report-dir", str(report),
+        "--concurrency", "4", cwd=tmp_path, env=ENV,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(gateway.stored()) < 200:
+        time.sleep(0.05)
+    return sheet, report, proc
+
+
 def outcomes(results: list[dict[str, str]]) -> Counter[str]:
     return Counter(r["outcome"] for r in results)
 
@@ -190,15 +206,7 @@ def test_gateway_killed_mid_run_trips_the_breaker_and_a_rerun_finishes(
 ) -> None:
     gateway = gateway_server("--latency-ms", "20")
     rows = make_rows(1500)
-    sheet = write_csv(tmp_path / "sheet.csv", rows)
-    report = tmp_path / "reports" / "killed"
-    proc = start_cli(
-        "import", str(sheet), "--gateway", gateway.url, "--report-dir", str(report),
-        "--concurrency", "4", cwd=tmp_path, env=ENV,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(gateway.stored()) < 200:
-        time.sleep(0.05)
+    sheet, report, proc = start_import_and_wait(tmp_path, gateway, rows, "killed")
     gateway.kill()
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 3, err
@@ -228,15 +236,7 @@ def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
 ) -> None:
     gateway = gateway_server("--latency-ms", "20")
     rows = make_rows(1500)
-    sheet = write_csv(tmp_path / "sheet.csv", rows)
-    report = tmp_path / "reports" / "interrupted"
-    proc = start_cli(
-        "import", str(sheet), "--gateway", gateway.url, "--report-dir", str(report),
-        "--concurrency", "4", cwd=tmp_path, env=ENV,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(gateway.stored()) < 200:
-        time.sleep(0.05)
+    sheet, report, proc = start_import_and_wait(tmp_path, gateway, rows, "interrupted")
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
