@@ -54,6 +54,8 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
         help="SQLite synchronous mode (FULL also survives power loss)",
     )
     add("--access-log", action="store_true", help="log every request to stderr")
+    add("--tls-cert", type=Path, default=None, help="serve HTTPS with this PEM certificate")
+    add("--tls-key", type=Path, default=None, help="the private key of --tls-cert (PEM)")
     args = parser.parse_args(argv)
     try:
         return GatewayConfig(
@@ -72,6 +74,8 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
             fault_after_commit=args.fault_after_commit,
             synchronous=args.synchronous,
             access_log=args.access_log,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -55,6 +55,9 @@ class GatewayConfig:
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
     #: uvicorn's per-request access log (off: it costs throughput and floods test logs).
     access_log: bool = False
+    #: Serve HTTPS with this PEM certificate (chain) and private key; both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def __post_init__(self) -> None:
         # Fail at construction, with the flag's name, rather than deep inside the server.
@@ -85,6 +88,11 @@ class GatewayConfig:
             problems.append("synchronous must be FULL or NORMAL")
         if (self.user is None) != (self.password is None):
             problems.append("give both user and password, or neither")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            problems.append("give both a TLS certificate and its key, or neither")
+        for tls_file in (self.tls_cert, self.tls_key):
+            if tls_file is not None and not Path(tls_file).is_file():
+                problems.append(f"TLS file {tls_file} does not exist")
         if problems:
             raise ValueError("invalid gateway settings: " + "; ".join(problems))
 

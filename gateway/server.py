@@ -102,7 +102,8 @@ class _Server(uvicorn.Server):
         if self.started and not self.should_exit:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
-            self._on_listening(f"http://{shown}:{port}")
+            scheme = "https" if self.config.is_ssl else "http"
+            self._on_listening(f"{scheme}://{shown}:{port}")
 
 
 def _uvicorn_config(
@@ -119,11 +120,13 @@ def _uvicorn_config(
         access_log=config.access_log,
         log_config=log_config,
         timeout_graceful_shutdown=5,
+        ssl_certfile=None if config.tls_cert is None else str(config.tls_cert),
+        ssl_keyfile=None if config.tls_key is None else str(config.tls_key),
     )
 
 
 def announce(url: str) -> None:
-    """The one stdout line: ``gateway listening on http://127.0.0.1:PORT``."""
+    """The one stdout line: ``gateway listening on http://127.0.0.1:PORT`` (https with TLS)."""
     print(f"gateway listening on {url}", flush=True)
 
 

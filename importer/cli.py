@@ -556,6 +556,13 @@ def gateway_(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every request to stderr.")
     ] = False,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", help="Serve HTTPS with this PEM certificate (and --tls-key)."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="The private key of --tls-cert (PEM).")
+    ] = None,
 ) -> None:
     """Run the local gateway: the sip_endpoint API of SPEC.md over HTTP, with fault injection.
 
@@ -576,6 +583,7 @@ def gateway_(
                 busy_rate=busy_rate, rate_limit=rate_limit, drop_rate=drop_rate,
                 max_inflight=max_inflight, fault_after_commit=fault_after_commit,
                 synchronous=synchronous.upper(), access_log=access_log,  # type: ignore[arg-type]
+                tls_cert=tls_cert, tls_key=tls_key,
             )  # fmt: skip
             db.parent.mkdir(parents=True, exist_ok=True)
             serve(config)

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -144,7 +145,27 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a failed connection, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _describe(exc: Exception) -> str:
+    tls = _tls_failure(exc)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        return (
+            "its TLS certificate is not trusted; give the gateway's CA certificate with "
+            "--ca-bundle FILE, or --insecure to skip the check"
+        )
+    if tls is not None and tls.reason == "WRONG_VERSION_NUMBER":
+        return "the TLS handshake failed: the gateway does not speak HTTPS there (try http://)"
+    if tls is not None:
+        return f"the TLS handshake failed ({tls.reason or tls.__class__.__name__})"
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     if isinstance(exc, httpx.ConnectError):
@@ -154,10 +175,22 @@ def _describe(exc: Exception) -> str:
     return exc.__class__.__name__
 
 
+def _tls_context(verify: bool | str) -> ssl.SSLContext | bool:
+    """``verify`` as httpx takes it: False (``--insecure``), a context trusting the CA bundle
+    given (``--ca-bundle``), or httpx's default context (certifi, or SSL_CERT_FILE)."""
+    if verify is False:
+        return False
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return httpx.create_ssl_context()
+
+
 class _Shard:
     """One httpx client with its own session cookie."""
 
-    def __init__(self, settings: GatewaySettings, index: int, connections: int) -> None:
+    def __init__(
+        self, settings: GatewaySettings, index: int, connections: int, tls: ssl.SSLContext | bool
+    ) -> None:
         self.index = index
         self.settings = settings
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
@@ -171,7 +204,7 @@ class _Shard:
             base_url=settings.url,
             limits=limits,
             timeout=timeout,
-            verify=settings.verify,
+            verify=tls,
             follow_redirects=False,
         )
         self.session_generation = 0
@@ -226,8 +259,10 @@ class GatewayClient:
         self.settings = settings
         per_client = max(1, settings.connections_per_client)
         shards = max(1, -(-settings.concurrency // per_client))
+        # One TLS context for every shard: loading the CA store costs about 50 ms each time.
+        tls = _tls_context(settings.verify)
         self.shards = [
-            _Shard(settings, i, min(per_client, settings.concurrency)) for i in range(shards)
+            _Shard(settings, i, min(per_client, settings.concurrency), tls) for i in range(shards)
         ]
         self.breaker = CircuitBreaker(settings.breaker_threshold)
         self.limiter = RateLimiter(settings.max_rps)
@@ -247,10 +282,16 @@ class GatewayClient:
         """Log every shard in; a gateway that cannot be reached or refuses raises
         ``GatewayUnavailable`` within a few seconds."""
         url = redact_url(self.settings.url)
+
+        def worth_retrying(exc: Exception) -> bool:
+            # A certificate that is not trusted now will not be trusted in a second either.
+            if isinstance(exc, httpx.TransportError):
+                return _tls_failure(exc) is None
+            return isinstance(exc, _Retryable)
+
         try:
             async for attempt in stamina.retry_context(
-                on=(_Retryable, httpx.TransportError), attempts=3, timeout=8.0,
-                wait_initial=0.2, wait_max=2.0,
+                on=worth_retrying, attempts=3, timeout=8.0, wait_initial=0.2, wait_max=2.0,
             ):  # fmt: skip
                 with attempt:
                     await asyncio.gather(*(s.login() for s in self.shards))

@@ -38,11 +38,13 @@ class GatewayProcess:
     log: Path
     user: str
     password: str = field(repr=False)
+    #: What this process's own httpx clients trust (an SSLContext for an HTTPS gateway).
+    verify: Any = field(default=True, repr=False)
     _client: httpx.Client | None = field(default=None, repr=False)
 
     def login_cookies(self) -> httpx.Cookies:
         """A fresh session (for an ``httpx.AsyncClient(cookies=...)``)."""
-        with httpx.Client(base_url=self.url, timeout=10) as client:
+        with httpx.Client(base_url=self.url, timeout=10, verify=self.verify) as client:
             response = client.post(
                 "/admin/main.html",
                 data={"admin_uid": self.user, "admin_password": self.password},
@@ -53,6 +55,7 @@ class GatewayProcess:
     def login_client(self, **kwargs: Any) -> httpx.Client:
         """A new ``httpx.Client`` holding a fresh session (use it in ``with``)."""
         kwargs.setdefault("timeout", 10)
+        kwargs.setdefault("verify", self.verify)
         return httpx.Client(base_url=self.url, cookies=self.login_cookies(), **kwargs)
 
     @property
@@ -123,7 +126,9 @@ def _wait_for_url(proc: subprocess.Popen[str], log: Path) -> str:
         while time.monotonic() < deadline:
             if selector.select(timeout=0.1):
                 line = proc.stdout.readline()
-                if line.startswith("gateway listening on http://"):
+                if line.startswith(
+                    ("gateway listening on http://", "gateway listening on https://")
+                ):
                     return line.strip().rsplit(" ", 1)[-1]
                 if line == "" and proc.poll() is not None:
                     break
@@ -149,6 +154,7 @@ class GatewayLauncher:
         *flags: str,
         db: Path | None = None,
         env: dict[str, str | None] | None = None,
+        verify: Any = True,
     ) -> GatewayProcess:
         n = len(self.started)
         db = db if db is not None else self.directory / "gw.db"
@@ -167,6 +173,7 @@ class GatewayLauncher:
             log=log,
             user=merged_env.get("SIP_IMPORT_USER", "admin"),
             password=merged_env.get("SIP_IMPORT_PASSWORD", "admin"),
+            verify=verify,
         )
         self.started.append(gateway)
         return gateway
