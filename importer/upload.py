@@ -55,7 +55,7 @@ _FIELD_PREFIX = re.compile(r"^([a-z_-]+): ")
 _DRY = {"create": "created", "update": "updated", "rename": "renamed", "save": "created"}
 INTERRUPTED_IN_FLIGHT = (
     "interrupted before the gateway answered: this row may or may not be saved; "
-    "run the same command again to finish"
+    "run the same command with --resume to finish"
 )
 INTERRUPTED_UNSENT = "not attempted: the run was interrupted"
 

@@ -256,6 +256,10 @@ def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
     in_flight = {r["name"] for r in results if r["error_key"] == "interrupted"}
     unsent = [r for r in results if r["error_key"] == "not-attempted"]
     assert {r["message"] for r in unsent} == {"not attempted: the run was interrupted"}
+    assert {r["message"] for r in results if r["error_key"] == "interrupted"} <= {
+        "interrupted before the gateway answered: this row may or may not be saved; "
+        "run the same command with --resume to finish"
+    }
     stored = set(gateway.stored())
     assert saved <= stored
     assert stored - saved <= in_flight  # a row in flight may have landed; no unsent row did
