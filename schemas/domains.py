@@ -104,9 +104,9 @@ def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
             if len(uniques) * 2 > len(column):
                 return fn(self, column)  # mostly distinct: nothing to gain
             answers = fn(self, pd.Series(uniques, dtype=column.dtype))
-            if answers.dtype == bool:
+            if isinstance(na, bool):  # a check: one flag per value
                 # factorize codes a missing cell as -1, which picks the appended ``na``.
-                flags = np.append(answers.to_numpy(), np.array([na], dtype=bool))[codes]
+                flags = np.append(answers.to_numpy(dtype=bool), np.array([na]))[codes]
                 return pd.Series(flags, index=column.index)
             # Texts are spread by Arrow: a Series built from a million Python strings would
             # convert each of them back to Arrow.
