@@ -23,6 +23,7 @@ from schemas.sheet import (
     RULES_BY_CHECK,
     SCIENTIFIC,
     domain_schema,
+    row_numbers,
     rule_schema,
     scientific_message,
 )
@@ -191,5 +192,6 @@ def check_rows(sheet: NormalizedSheet, *, strict: bool = False) -> list[Problem]
         checked = frame.copy()
         for field, rows in column_failures.groupby("column", sort=False)["index"]:
             checked.loc[pd.unique(rows), field] = REJECTED_CELL
-    problems += _rule_problems(_failures(rule_schema(frame.columns), checked), frame, strict)
+    rule_failures = _failures(rule_schema(checked), row_numbers(checked))
+    problems += _rule_problems(rule_failures, frame, strict)
     return problems
