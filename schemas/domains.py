@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -40,6 +41,7 @@ __all__ = [
     "Text",
     "Token",
     "Transport",
+    "spread_distinct",
 ]
 
 _ColumnFn = Callable[[Any, pd.Series], pd.Series]
@@ -90,6 +92,17 @@ _FLAG_WORDS = {
 }  # fmt: skip
 
 
+def spread_distinct(column: pd.Series, fn: Callable[[pd.Series], Any], na: Any) -> npt.NDArray[Any]:
+    """``fn`` over the distinct values of ``column`` (as a Series), spread back to every row.
+
+    ``fn`` returns one flag or number per value; ``na`` is the answer for a missing cell.
+    """
+    codes, uniques = pd.factorize(column)
+    answers = np.asarray(fn(pd.Series(uniques, dtype=column.dtype)))
+    # factorize codes a missing cell as -1, which picks the appended ``na``.
+    return np.append(answers, np.array([na], dtype=answers.dtype))[codes]
+
+
 def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
     """Run a column function once per distinct value, then spread the answers back.
 
@@ -103,11 +116,10 @@ def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
             codes, uniques = pd.factorize(column)
             if len(uniques) * 2 > len(column):
                 return fn(self, column)  # mostly distinct: nothing to gain
-            answers = fn(self, pd.Series(uniques, dtype=column.dtype))
             if isinstance(na, bool):  # a check: one flag per value
-                # factorize codes a missing cell as -1, which picks the appended ``na``.
-                flags = np.append(answers.to_numpy(dtype=bool), np.array([na]))[codes]
+                flags = spread_distinct(column, lambda u: fn(self, u).to_numpy(dtype=bool), na)
                 return pd.Series(flags, index=column.index)
+            answers = fn(self, pd.Series(uniques, dtype=column.dtype))
             # Texts are spread by Arrow: a Series built from a million Python strings would
             # convert each of them back to Arrow.
             texts = pa.array(

@@ -11,11 +11,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .domains import CODECS, MASK, Milliseconds
+from .domains import CODECS, MASK, Milliseconds, spread_distinct
 from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
 
 __all__ = [
@@ -87,10 +86,11 @@ def _number(df: pd.DataFrame, name: str) -> pd.Series:
     assert default is not None
     # Parse each distinct text once: a column repeats a few numbers, and to_numeric on a
     # hundred thousand strings costs more than every other rule together.
-    codes, uniques = pd.factorize(raw)
-    numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(float)
-    # factorize codes a missing cell as -1, which picks the appended default.
-    values = np.append(numbers, float(Milliseconds.millis(default)))[codes]
+    values = spread_distinct(
+        raw,
+        lambda texts: pd.to_numeric(texts, errors="coerce").to_numpy(float),
+        float(Milliseconds.millis(default)),
+    )
     return pd.Series(values, index=df.index)
 
 
