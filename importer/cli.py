@@ -232,7 +232,7 @@ def export_(
 
 
 class _SecretFilter(logging.Filter):
-    """Masks known secret strings in every log record (httpx/httpcore debug output included)."""
+    """Masks known secret strings in every log record (library debug output included)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -261,7 +261,7 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     root.handlers[:] = [handler]
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "gateway"):
+    for noisy in ("aiohttp", "uvicorn", "uvicorn.error", "gateway"):
         logging.getLogger(noisy).setLevel(level if verbose else max(level, logging.WARNING))
 
 

@@ -64,8 +64,6 @@ class GatewaySettings:
     retry_wait_jitter: float = 0.05
     #: Consecutive transport failures (any worker) that stop the run.
     breaker_threshold: int = 25
-    #: Connections per httpx client; more workers than this get more clients (shards).
-    connections_per_client: int = 8
 
     def with_overrides(self, **changes: Any) -> GatewaySettings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

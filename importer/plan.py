@@ -142,7 +142,6 @@ def _masked_reject(row: int, name: str, masked: list[str]) -> Action:
     )
 
 
-def plan_rows(frame: pd.DataFrame, valid_rows: Iterable[int], state: GatewayState) -> list[Action]:
-    """One action per valid row, in sheet order."""
-    wanted = set(valid_rows)
-    return [_plan_one(row, values, state) for row, values in row_values(frame) if row in wanted]
+def plan_rows(rows: Iterable[tuple[int, dict[str, str]]], state: GatewayState) -> list[Action]:
+    """One action per row, in the order given; ``rows`` are ``row_values`` pairs."""
+    return [_plan_one(row, values, state) for row, values in rows]

@@ -47,24 +47,24 @@ def outcome_without_call(action: Action) -> RowOutcome | None:
     return None
 
 
-async def _confirm_rename(client: GatewayClient, action: Action, worker: int) -> bool:
+async def _confirm_rename(client: GatewayClient, action: Action) -> bool:
     """After a rename whose first answer was lost, ENDPOINT_NOT_FOUND may mean it went through."""
     try:
-        await client.call("sip_endpoint.list", {"object_name": action.name}, worker=worker)
+        await client.call("sip_endpoint.list", {"object_name": action.name})
     except (ApiError, GaveUp):
         return False
     return True
 
 
-async def _send(client: GatewayClient, action: Action, worker: int) -> RowOutcome:
+async def _send(client: GatewayClient, action: Action) -> RowOutcome:
     try:
-        result = await client.call("sip_endpoint.save", action.payload, worker=worker)
+        result = await client.call("sip_endpoint.save", action.payload)
     except ApiError as exc:
         if (
             action.kind == "rename"
             and exc.error_key == "ENDPOINT_NOT_FOUND"
             and exc.attempts > 1
-            and await _confirm_rename(client, action, worker)
+            and await _confirm_rename(client, action)
         ):
             return RowOutcome(action.row, action.name, "renamed", attempts=exc.attempts)
         return RowOutcome(
@@ -96,7 +96,7 @@ async def save_actions(
         outcomes.append(outcome)
         on_outcome(outcome)
 
-    async def worker(index: int) -> None:
+    async def worker() -> None:
         # Workers share one iterator: each takes the next row when it is free.
         for action in pending:
             done = outcome_without_call(action)
@@ -110,7 +110,7 @@ async def save_actions(
                 continue
             on_send(action)
             try:
-                record(await _send(client, action, index))
+                record(await _send(client, action))
             except CircuitOpen:
                 message = (
                     "not confirmed: the gateway stopped answering while this row was being sent"
@@ -119,5 +119,5 @@ async def save_actions(
                     RowOutcome(action.row, action.name, "failed", "gateway-unavailable", message)
                 )
 
-    await asyncio.gather(*(worker(i) for i in range(client.settings.concurrency)))
+    await asyncio.gather(*(worker() for _ in range(client.settings.concurrency)))
     return SaveRun(outcomes, client.breaker.tripped_reason)
