@@ -231,6 +231,15 @@ class _Job:
                 todo.append((row, values))
         return todo
 
+    def _planned(
+        self, todo: list[tuple[int, dict[str, str]]], state: GatewayState
+    ) -> Iterator[Action]:
+        """The rows' actions as the workers take them, each kept and counted once planned."""
+        for action in plan_rows(todo, state):
+            self.actions.append(action)
+            self.run.plan[action.kind] += 1
+            yield action
+
     async def go(self) -> _GatewayRun:
         started = time.perf_counter()
         try:
@@ -255,13 +264,12 @@ class _Job:
                 return self._unavailable(str(exc))
             self.run.listed = state.listed
             todo = self._rows_to_plan(self.normalized.frame)
-            actions = self.actions = plan_rows(todo, state)
-            self.run.plan = Counter(a.kind for a in actions)
+            actions = self._planned(todo, state)
             if self.options.dry_run:
                 for action in actions:
                     self.run.outcomes[action.row] = _dry_outcome(action)
             else:
-                self.progress.start(len(actions))
+                self.progress.start(len(todo))
                 try:
                     saved = await save_actions(
                         client,
