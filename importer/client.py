@@ -236,7 +236,7 @@ class _Session:
         )
         timeout = aiohttp.ClientTimeout(
             total=None,
-            # Waiting for a free connection of the pool plus connecting (--pool-timeout).
+            # Waiting for a free connection of the pool plus connecting (pool_timeout).
             connect=settings.pool_timeout,
             sock_connect=settings.connect_timeout,
             sock_read=settings.read_timeout,
