@@ -51,7 +51,7 @@ SIP_IMPORT = Path(sys.executable).parent / "sip-import"
 
 FIGURES = ("validate", "xlsx", "save", "gateway", "scale")
 PACKAGES = (
-    "pandas", "pandera", "pyarrow", "numpy", "httpx", "openpyxl", "python-calamine",
+    "pandas", "pandera", "pyarrow", "numpy", "aiohttp", "httpx", "openpyxl", "python-calamine",
     "frictionless", "uvicorn", "starlette",
 )  # fmt: skip
 
