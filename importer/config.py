@@ -94,7 +94,9 @@ class FileConfig:
 _OPTION_KEYS = {
     "body": str, "api_path": str, "login_path": str, "ca_bundle": str, "insecure": bool,
     "concurrency": int, "max_rps": float,
+    "connect_timeout": float, "read_timeout": float, "pool_timeout": float,
 }  # fmt: skip
+_KIND_WORDS = {str: "text", bool: "true or false", int: "a whole number", float: "a number"}
 
 
 def load_config(path: Path | None) -> FileConfig:
@@ -132,7 +134,7 @@ def load_config(path: Path | None) -> FileConfig:
             if kind is float and isinstance(value, int):
                 value = float(value)
             if not isinstance(value, kind):
-                raise InputError(f"config file {path}: {key} must be {kind.__name__}")
+                raise InputError(f"config file {path}: {key} must be {_KIND_WORDS[kind]}")
             options[key] = value
     url = section.get("url")
     if url is not None and not isinstance(url, str):
@@ -187,6 +189,9 @@ def resolve_settings(
         raise InputError("--concurrency must be at least 1")
     if options.get("max_rps") is not None and options["max_rps"] <= 0:
         raise InputError("--max-rps must be above 0")
+    for key in ("connect_timeout", "read_timeout", "pool_timeout"):
+        if key in options and not options[key] > 0:
+            raise InputError(f"{key} must be above 0 seconds")
     verify: bool | str = True
     if options.pop("insecure", False):
         verify = False
