@@ -394,7 +394,8 @@ def test_secrets_never_appear_in_output_logs_or_reports(
     sheet = write_csv(tmp_path / "sheet.csv", rows)
     proc, _results, _ = run_import(tmp_path, gateway, sheet, "--verbose", name="v")
     assert proc.returncode == 1, proc.stderr
-    assert "DEBUG" in proc.stderr  # --verbose really logged (httpx/httpcore included)
+    # --verbose really logged: the client's line for every call, and the libraries' debug lines.
+    assert "DEBUG sip_import.client: sip_endpoint.save: HTTP 200 (attempt 1)" in proc.stderr
     needles = [TEST_PASSWORD, *secrets, "x" * 81] + [s + "-remote" for s in secrets]
     haystacks = {"stdout": proc.stdout, "stderr": proc.stderr}
     for path in (tmp_path / "reports" / "v").iterdir():
