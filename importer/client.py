@@ -50,6 +50,7 @@ __all__ = [
 logger = logging.getLogger("sip_import.client")
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_JSON_HEADERS = {"Content-Type": "application/json"}
 #: What aiohttp raises when a request gets no HTTP answer (refused, reset, dropped, timed out).
 _TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -293,9 +294,7 @@ class _Session:
         payload = json.dumps({"method": method, "parameters": dict(parameters)})
         if self.settings.body == "form":
             return await self._send(self.api_url, data={"request": payload})
-        return await self._send(
-            self.api_url, data=payload.encode(), headers={"Content-Type": "application/json"}
-        )
+        return await self._send(self.api_url, data=payload.encode(), headers=_JSON_HEADERS)
 
 
 class GatewayClient:

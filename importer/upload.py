@@ -99,7 +99,8 @@ class _GatewayRun:
     #: Ctrl-C stopped the run: rows not finished say so, and the reports are still written.
     interrupted: bool = False
     listed: bool = True
-    plan: Counter[str] = field(default_factory=Counter)
+    #: The actions planned so far, in the order the workers took them.
+    actions: list[Action] = field(default_factory=list)
     prune: PrunePlan | None = None
     resumed_from: int | None = None
     seconds: float = 0.0
@@ -163,7 +164,6 @@ class _Job:
         self.done = done
         self.run = _GatewayRun(resumed_from=journal.resumed_from if journal else None)
         self.hashes: dict[int, tuple[str, str]] = {}
-        self.actions: list[Action] = []
         self.in_flight: set[int] = set()
 
     def _unavailable(self, reason: str) -> _GatewayRun:
@@ -177,7 +177,7 @@ class _Job:
 
     def _interrupted(self) -> _GatewayRun:
         """Ctrl-C: every row not finished yet gets an outcome that says so (none is lost)."""
-        planned = {action.row: action for action in self.actions}
+        planned = {action.row: action for action in self.run.actions}
         names = self.normalized.frame["name"]
         for row in self.valid_rows:
             if row in self.run.outcomes:
@@ -234,10 +234,9 @@ class _Job:
     def _planned(
         self, todo: list[tuple[int, dict[str, str]]], state: GatewayState
     ) -> Iterator[Action]:
-        """The rows' actions as the workers take them, each kept and counted once planned."""
+        """The rows' actions as the workers take them, each kept once planned."""
         for action in plan_rows(todo, state):
-            self.actions.append(action)
-            self.run.plan[action.kind] += 1
+            self.run.actions.append(action)
             yield action
 
     async def go(self) -> _GatewayRun:
@@ -461,7 +460,7 @@ def run_job(
     sent = sum(1 for o in gateway_run.outcomes.values() if o.attempts)
     extra: dict[str, Any] = {
         "dry_run": options.dry_run,
-        "plan": dict(gateway_run.plan),
+        "plan": dict(Counter(action.kind for action in gateway_run.actions)),
         "gateway_unavailable": gateway_run.unavailable,
         "interrupted": gateway_run.interrupted,
         "saves_per_second": round(sent / gateway_run.seconds, 1) if gateway_run.seconds else None,
