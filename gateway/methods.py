@@ -1,9 +1,9 @@
 """The four API methods of SPEC.md section 2.
 
-Each method is split in two: ``check`` looks only at the request (cheap, runs on the event
-loop, reuses the one parameter table in ``schemas``), and ``apply`` runs inside a database
-transaction on the store's thread, where it can judge what only a server knows: existing
-names, object ids and the values already stored.
+Each method is split in two: ``check`` looks only at the request (cheap, reuses the one
+parameter table in ``schemas``), and ``apply`` runs inside a database transaction (for a save,
+in the store's group commit), where it can judge what only a server knows: existing names,
+object ids and the values already stored.
 """
 
 from __future__ import annotations
