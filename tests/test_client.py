@@ -1,11 +1,15 @@
-"""The gateway client against the real local gateway: timeouts from the config file reach the
-client, and a call that keeps timing out ends with the reason the reports show."""
+"""The gateway client against real servers: timeouts from the config file reach the client, a
+call that keeps timing out ends with the reason the reports show, and the session cookie goes
+with every call (a new one from the gateway replaces it)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
@@ -13,7 +17,7 @@ from helpers import run_cli, write_csv
 
 from importer.client import GatewayClient, GaveUp
 from importer.config import Credentials, GatewaySettings, resolve_settings
-from importer.errors import InputError
+from importer.errors import GatewayUnavailable, InputError
 
 CONFIG = """[gateway]
 url = "http://127.0.0.1:9"
@@ -75,3 +79,84 @@ def test_a_call_that_keeps_timing_out_gives_up_saying_so(
     gave_up = asyncio.run(call())
     assert str(gave_up) == "gave up after 2 attempts: timed out"
     assert gave_up.attempts == 2
+
+
+class _CookieGateway(BaseHTTPRequestHandler):
+    """A real HTTP server speaking just enough of the API to test the session cookie: the
+    login sets ``sid=first`` (or no cookie at all), the first API call rotates it to
+    ``sid=second``, and every request's Cookie header is kept."""
+
+    login_cookie: ClassVar[str | None] = "sid=first; Path=/; HttpOnly"
+    seen: ClassVar[list[tuple[str, str]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.seen.append((self.path, self.headers.get("Cookie", "")))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if self.path == "/admin/main.html" and self.login_cookie:
+            self.send_header("Set-Cookie", self.login_cookie)
+        elif self.path == "/json" and len(self.seen) == 2:
+            self.send_header("Set-Cookie", "sid=second; Path=/")
+        body = b'{"result": "success", "sip_endpoints": []}'
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def cookie_gateway() -> Iterator[tuple[str, type[_CookieGateway]]]:
+    handler = type("Handler", (_CookieGateway,), {"seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _settings(url: str) -> GatewaySettings:
+    return GatewaySettings(url, Credentials("u", "p"), concurrency=1)
+
+
+def test_calls_send_the_session_cookie_and_follow_a_new_one(
+    cookie_gateway: tuple[str, type[_CookieGateway]],
+) -> None:
+    url, handler = cookie_gateway
+
+    async def calls() -> None:
+        async with GatewayClient(_settings(url)) as client:
+            await client.login()
+            for _ in range(3):
+                await client.call("sip_endpoints.list", {})
+
+    asyncio.run(calls())
+    assert handler.seen == [
+        ("/admin/main.html", ""),
+        ("/json", "sid=first"),
+        ("/json", "sid=second"),
+        ("/json", "sid=second"),
+    ]
+
+
+def test_a_login_without_a_session_cookie_is_one_clear_error(
+    cookie_gateway: tuple[str, type[_CookieGateway]],
+) -> None:
+    url, handler = cookie_gateway
+    handler.login_cookie = None
+
+    async def login() -> None:
+        async with GatewayClient(_settings(url)) as client:
+            await client.login()
+
+    with pytest.raises(GatewayUnavailable) as caught:
+        asyncio.run(login())
+    assert str(caught.value) == (
+        f"the gateway at {url} answered the login without a session cookie; "
+        "is --gateway the gateway's address?"
+    )
