@@ -4,6 +4,7 @@ for the importer's embedded mode (``start_local_gateway``)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -135,8 +136,22 @@ def serve(config: GatewayConfig, on_listening: Callable[[str], None] = announce)
     connections (by default: prints the line above). Raises ``ValueError`` for bad
     credentials settings and ``SystemExit`` if uvicorn cannot start."""
     credentials = resolve_credentials(config)
-    server = _Server(_uvicorn_config(config, credentials, _LOG_CONFIG), on_listening)
+    server = _Server(_uvicorn_config(config, credentials, _LOG_CONFIG), _frozen(on_listening))
     server.run()
+
+
+def _frozen(on_listening: Callable[[str], None]) -> Callable[[str], None]:
+    """``on_listening``, after moving everything that exists at startup (modules, the app)
+    out of the garbage collector's sight. Without it, a full collection under load walked all
+    of it and stalled every call in flight for about 35 ms, every few seconds. Only for a
+    gateway that owns its process: freezing is process-wide."""
+
+    def frozen(url: str) -> None:
+        gc.collect()
+        gc.freeze()
+        on_listening(url)
+
+    return frozen
 
 
 class GatewayStartError(RuntimeError):
