@@ -95,6 +95,7 @@ _OPTION_KEYS = {
     "body": str, "api_path": str, "login_path": str, "ca_bundle": str, "insecure": bool,
     "concurrency": int, "max_rps": float,
     "connect_timeout": float, "read_timeout": float, "pool_timeout": float,
+    "retry_attempts": int, "retry_timeout": float, "breaker_threshold": int,
 }  # fmt: skip
 _KIND_WORDS = {str: "text", bool: "true or false", int: "a whole number", float: "a number"}
 
@@ -189,9 +190,12 @@ def resolve_settings(
         raise InputError("--concurrency must be at least 1")
     if options.get("max_rps") is not None and options["max_rps"] <= 0:
         raise InputError("--max-rps must be above 0")
-    for key in ("connect_timeout", "read_timeout", "pool_timeout"):
+    for key in ("connect_timeout", "read_timeout", "pool_timeout", "retry_timeout"):
         if key in options and not options[key] > 0:
             raise InputError(f"{key} must be above 0 seconds")
+    for key in ("retry_attempts", "breaker_threshold"):
+        if key in options and options[key] < 1:
+            raise InputError(f"{key} must be at least 1")
     verify: bool | str = True
     if options.pop("insecure", False):
         verify = False

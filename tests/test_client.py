@@ -5,6 +5,7 @@ with every call (a new one from the gateway replaces it)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,10 +27,15 @@ password = "p"
 connect_timeout = 2
 read_timeout = 0.5
 pool_timeout = 7.5
+retry_attempts = 4
+retry_timeout = 30
+breaker_threshold = 9
 """
 
 
-def test_timeouts_from_the_config_file_reach_the_settings(tmp_path: Path) -> None:
+def test_timeouts_and_retry_limits_from_the_config_file_reach_the_settings(
+    tmp_path: Path,
+) -> None:
     config = tmp_path / "sip-import.toml"
     config.write_text(CONFIG)
     config.chmod(0o600)
@@ -40,6 +46,11 @@ def test_timeouts_from_the_config_file_reach_the_settings(tmp_path: Path) -> Non
         0.5,
         7.5,
     )
+    assert (settings.retry_attempts, settings.retry_timeout, settings.breaker_threshold) == (
+        4,
+        30.0,
+        9,
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,10 +59,23 @@ def test_timeouts_from_the_config_file_reach_the_settings(tmp_path: Path) -> Non
         ("read_timeout = 0", "read_timeout must be above 0 seconds"),
         ("read_timeout = -1.5", "read_timeout must be above 0 seconds"),
         ('read_timeout = "soon"', "config file sip-import.toml: read_timeout must be a number"),
+        ("retry_attempts = 0", "retry_attempts must be at least 1"),
+        (
+            "retry_attempts = 2.5",
+            "config file sip-import.toml: retry_attempts must be a whole number",
+        ),
+        ("retry_timeout = 0", "retry_timeout must be above 0 seconds"),
+        ("breaker_threshold = -1", "breaker_threshold must be at least 1"),
     ],
 )
-def test_a_bad_timeout_is_one_line_and_exit_2(tmp_path: Path, line: str, message: str) -> None:
-    (tmp_path / "sip-import.toml").write_text(CONFIG.replace("read_timeout = 0.5", line))
+def test_a_bad_timeout_or_retry_limit_is_one_line_and_exit_2(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    key = line.split(" = ")[0]
+    config = "\n".join(
+        line if existing.startswith(f"{key} = ") else existing for existing in CONFIG.splitlines()
+    )
+    (tmp_path / "sip-import.toml").write_text(config + "\n")
     (tmp_path / "sip-import.toml").chmod(0o600)
     sheet = write_csv(tmp_path / "s.csv", [{"name": "a", "host": "dynamic"}])
     proc = run_cli("import", str(sheet), cwd=tmp_path, env={})
@@ -59,6 +83,27 @@ def test_a_bad_timeout_is_one_line_and_exit_2(tmp_path: Path, line: str, message
     assert proc.stderr.strip().splitlines() == [f"error: {message}"]
     with pytest.raises(InputError):
         resolve_settings(None, tmp_path / "sip-import.toml")
+
+
+def test_retry_attempts_from_the_config_file_bound_a_real_import(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    # The list call cannot answer within read_timeout: the file's 2 attempts are all it gets.
+    gateway = gateway_server("--latency-ms", "1500")
+    config = (
+        f'[gateway]\nurl = "{gateway.url}"\nuser = "{TEST_USER}"\npassword = "{TEST_PASSWORD}"\n'
+        "read_timeout = 0.3\nretry_attempts = 2\n"
+    )
+    (tmp_path / "sip-import.toml").write_text(config)
+    (tmp_path / "sip-import.toml").chmod(0o600)
+    sheet = write_csv(tmp_path / "s.csv", [{"name": "a", "host": "dynamic"}])
+    proc = run_cli("import", str(sheet), "--report-dir", "out", cwd=tmp_path, env={})
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: cannot list the gateway's endpoints: gave up after 2 attempts: timed out"
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["requests"] == {"sip_endpoints.list": 2}
 
 
 def test_a_call_that_keeps_timing_out_gives_up_saying_so(
