@@ -1,6 +1,6 @@
-"""The gateway client against real servers: timeouts from the config file reach the client, a
-call that keeps timing out ends with the reason the reports show, and the session cookie goes
-with every call (a new one from the gateway replaces it)."""
+"""The gateway client against real servers: timeouts and retry limits from the config file
+reach the client, a call that keeps timing out ends with the reason the reports show, and the
+session cookie goes with every call (a new one from the gateway replaces it)."""
 
 from __future__ import annotations
 
