@@ -71,6 +71,11 @@ class Sizes:
     #: takes more runs than the others.
     save_runs: int
 
+    @property
+    def save_run_count(self) -> int:
+        """Runs of the save figure: ``save_runs``, or more if ``--runs`` asks for more."""
+        return max(self.runs, self.save_runs)
+
 
 #: Runs of sip-import per frictionless run in the validate comparison (see bench_validate).
 OURS_PER_ROUND = 3
@@ -583,7 +588,7 @@ def bench_save(sizes: Sizes, report: Report) -> None:
     runs: dict[int, list[SaveRun]] = {1: [], 32: []}
     with tempfile.TemporaryDirectory(prefix="bench-save-") as tmp_name:
         tmp = Path(tmp_name)
-        save_runs = max(sizes.runs, sizes.save_runs)
+        save_runs = sizes.save_run_count
         for i in range(save_runs):
             for concurrency, sheet in plans:
                 run = _save_once(sheet.path, sheet.rows, concurrency, tmp, i)
@@ -848,7 +853,7 @@ def render(report: Report, machine: str, seconds: float) -> str:
         "Written by `make bench` (`.venv/bin/python -m benchmarks.run`); do not edit by hand. "
         "Each figure is the median of "
         f"{report.sizes.runs} runs (the save figure: "
-        f"{max(report.sizes.runs, report.sizes.save_runs)}), with min and max. "
+        f"{report.sizes.save_run_count}), with min and max. "
         "See `benchmarks/README.md` for what each "
         "benchmark does.",
         "",

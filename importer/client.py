@@ -248,8 +248,8 @@ class _Session:
             connector=connector,
             timeout=timeout,
             # The session's own jar would filter its cookies for every request, about a tenth
-            # of a call's CPU; ``self.cookies`` keeps them instead, and ``_take_cookies`` turns
-            # them into a Cookie header once per Set-Cookie (in practice once per login).
+            # of a call's CPU; ``self.cookies`` keeps them instead, and ``_refresh_headers``
+            # turns them into a Cookie header once per Set-Cookie (in practice once per login).
             cookie_jar=aiohttp.DummyCookieJar(),
             # Proxies from the environment, looked up once here: aiohttp's
             # trust_env=True looks them (and ~/.netrc) up in a thread for every request.
@@ -262,10 +262,6 @@ class _Session:
         self.session_generation = 0
         self.login_lock = asyncio.Lock()
 
-    def _take_cookies(self, response: aiohttp.ClientResponse) -> None:
-        self.cookies.update_cookies(response.cookies, response.url)
-        self._refresh_headers()
-
     def _refresh_headers(self) -> None:
         sent = self.cookies.filter_cookies(URL(self.api_url))
         cookie = "; ".join(f"{m.key}={m.coded_value}" for m in sent.values())
@@ -275,7 +271,8 @@ class _Session:
     async def _send(self, url: str, **kwargs: Any) -> _Answer:
         async with self.http.post(url, allow_redirects=False, **kwargs) as response:
             if hdrs.SET_COOKIE in response.headers:
-                self._take_cookies(response)
+                self.cookies.update_cookies(response.cookies, response.url)
+                self._refresh_headers()
             return _Answer(response.status, response.headers, await response.read())
 
     async def login(self) -> None:
