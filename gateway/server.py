@@ -118,6 +118,9 @@ def _uvicorn_config(
         ws="none",
         # A database that cannot open must stop the server, not leave it answering 500s.
         lifespan="on",
+        # No proxy sits in front of this gateway; uvicorn's proxy-header middleware would parse
+        # every request's headers from loopback (a trusted host) for nothing.
+        proxy_headers=False,
         access_log=config.access_log,
         log_config=log_config,
         timeout_graceful_shutdown=5,

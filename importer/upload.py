@@ -168,8 +168,11 @@ class _Job:
         self.run = _GatewayRun(resumed_from=journal.resumed_from if journal else None)
         self.hashes: dict[int, tuple[str, str]] = {}
         self.in_flight: set[int] = set()
+        #: The rows to plan and send, read one at a time (a generator: nothing is read yet).
+        self.rows = self._rows_to_send()
 
     def _unavailable(self, reason: str) -> _GatewayRun:
+        self._skip_the_rest()
         names = self.normalized.frame["name"]
         for row in self.valid_rows:
             self.run.outcomes.setdefault(
@@ -180,6 +183,7 @@ class _Job:
 
     def _interrupted(self) -> _GatewayRun:
         """Ctrl-C: every row not finished yet gets an outcome that says so (none is lost)."""
+        self._skip_the_rest()
         planned = {action.row: action for action in self.run.actions}
         names = self.normalized.frame["name"]
         for row in self.valid_rows:
@@ -209,36 +213,42 @@ class _Job:
             key, digest = self.hashes[outcome.row]
             self.journal.record(key, outcome.row, digest, outcome.outcome, outcome.error_key)
 
-    def _rows_to_plan(self, frame: pd.DataFrame) -> list[tuple[int, dict[str, str]]]:
-        """The valid rows' values, less the rows an interrupted run already finished with the
-        same values (those are ``skipped``)."""
-        todo = []
+    def _rows_to_send(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """The valid rows' values, each read when a worker asks for it, so the first saves go
+        out while later rows are still being read. A row an interrupted run already finished
+        with the same values is recorded ``skipped`` instead of being sent."""
         wanted = set(self.valid_rows)
-        for row, values in row_values(frame):
+        for row, values in row_values(self.normalized.frame):
             if row not in wanted:
                 continue
-            if self.journal is None:
-                todo.append((row, values))
-                continue
-            key, digest = values["name"].lower(), values_hash(values)
-            self.hashes[row] = (key, digest)
-            before = self.done.get(key)
-            if before is not None and before.values_hash == digest and before.outcome in DONE:
-                self.run.outcomes[row] = RowOutcome(
-                    row,
-                    values["name"],
-                    "skipped",
-                    message=f"already {before.outcome} by the interrupted run being resumed",
-                )
-            else:
-                todo.append((row, values))
-        return todo
+            if self.journal is not None:
+                key, digest = values["name"].lower(), values_hash(values)
+                self.hashes[row] = (key, digest)
+                before = self.done.get(key)
+                if before is not None and before.values_hash == digest and before.outcome in DONE:
+                    skipped = RowOutcome(
+                        row,
+                        values["name"],
+                        "skipped",
+                        message=f"already {before.outcome} by the interrupted run being resumed",
+                    )
+                    self.run.outcomes[row] = skipped
+                    if not self.options.dry_run:  # a dry run has no progress bar
+                        self.progress.advance(skipped)
+                    continue
+            yield row, values
+
+    def _skip_the_rest(self) -> None:
+        """The run stops early: rows not read yet that an interrupted run finished still count
+        as ``skipped``, not as unsent."""
+        for _ in self.rows:
+            pass
 
     def _planned(
-        self, todo: list[tuple[int, dict[str, str]]], state: GatewayState
+        self, rows: Iterator[tuple[int, dict[str, str]]], state: GatewayState
     ) -> Iterator[Action]:
         """The rows' actions as the workers take them, each kept once planned."""
-        for action in plan_rows(todo, state):
+        for action in plan_rows(rows, state):
             self.run.actions.append(action)
             yield action
 
@@ -265,13 +275,12 @@ class _Job:
             except GatewayUnavailable as exc:
                 return self._unavailable(str(exc))
             self.run.listed = state.listed
-            todo = self._rows_to_plan(self.normalized.frame)
-            actions = self._planned(todo, state)
+            actions = self._planned(self.rows, state)
             if self.options.dry_run:
                 for action in actions:
                     self.run.outcomes[action.row] = _dry_outcome(action)
             else:
-                self.progress.start(len(todo))
+                self.progress.start(len(self.valid_rows))
                 try:
                     saved = await save_actions(
                         client,

@@ -267,6 +267,22 @@ def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
     summary = json.loads((report / "summary.json").read_text())
     assert summary["interrupted"] is True
 
+    # Resumed while the gateway is down: the rows the interrupted run saved are still
+    # `skipped` (they need no gateway), and only the others are unsent.
+    gateway.kill()
+    proc_down, results_down, _ = run_import(
+        tmp_path, gateway, sheet, "--resume", name="resumed-down"
+    )
+    assert proc_down.returncode == 3, proc_down.stderr
+    down = {(r["name"], r["outcome"], r["message"]) for r in results_down}
+    assert {(n, o) for n, o, _ in down if o == "skipped"} == {(n, "skipped") for n in saved}
+    assert {(o, m) for _, o, m in down if o != "skipped"} == {
+        ("failed", "not attempted: gateway unavailable")
+    }
+    assert len(results_down) == 1500
+    port = gateway.url.rsplit(":", 1)[1]
+    gateway = gateway_server("--latency-ms", "20", "--port", port, db=gateway.db)
+
     proc2, results2, _ = run_import(
         tmp_path, gateway, sheet, "--concurrency", "8", "--resume", name="resumed"
     )
