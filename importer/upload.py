@@ -170,6 +170,8 @@ class _Job:
         self.in_flight: set[int] = set()
         #: The rows to plan and send, read one at a time (a generator: nothing is read yet).
         self.rows = self._rows_to_send()
+        #: True while the progress bar runs: skipped rows then count as done on it.
+        self.counting = False
 
     def _unavailable(self, reason: str) -> _GatewayRun:
         self._skip_the_rest()
@@ -233,7 +235,7 @@ class _Job:
                         message=f"already {before.outcome} by the interrupted run being resumed",
                     )
                     self.run.outcomes[row] = skipped
-                    if not self.options.dry_run:  # a dry run has no progress bar
+                    if self.counting:
                         self.progress.advance(skipped)
                     continue
             yield row, values
@@ -281,6 +283,7 @@ class _Job:
                     self.run.outcomes[action.row] = _dry_outcome(action)
             else:
                 self.progress.start(len(self.valid_rows))
+                self.counting = True
                 try:
                     saved = await save_actions(
                         client,
@@ -291,6 +294,7 @@ class _Job:
                 except GatewayUnavailable as exc:
                     return self._unavailable(str(exc))
                 finally:
+                    self.counting = False
                     self.progress.stop()
                 if saved.breaker:
                     return self._unavailable(

@@ -274,6 +274,10 @@ def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
         tmp_path, gateway, sheet, "--resume", name="resumed-down"
     )
     assert proc_down.returncode == 3, proc_down.stderr
+    assert proc_down.stderr.strip().splitlines()[-1] == (
+        f"error: cannot reach the gateway at {gateway.url}: connection refused or unreachable"
+    )
+    assert " saving " not in proc_down.stderr  # no progress line: nothing was being saved
     down = {(r["name"], r["outcome"], r["message"]) for r in results_down}
     assert {(n, o) for n, o, _ in down if o == "skipped"} == {(n, "skipped") for n in saved}
     assert {(o, m) for _, o, m in down if o != "skipped"} == {
