@@ -126,6 +126,7 @@ def test_first_import_creates_second_sends_nothing(
     assert proc.returncode == 0, proc.stderr
     assert outcomes(results) == {"unchanged": 60}
     assert summary["requests"] == {"sip_endpoints.list": 1}
+    assert summary["plan"] == {"unchanged": 60}
     assert gateway.stats()["calls"]["sip_endpoint.save"] == 60
 
 
@@ -328,6 +329,7 @@ def test_dry_run_sends_nothing_and_reports_the_plan(
     ] * 3
     assert results[0]["message"] == "dry run, not sent; would change nat"
     assert summary["dry_run"] is True
+    assert summary["plan"] == {"update": 1, "unchanged": 2, "create": 3}
     assert gateway.stats()["calls"].get("sip_endpoint.save", 0) == 3
 
 
