@@ -261,7 +261,7 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     root.handlers[:] = [handler]
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
     root.setLevel(level)
-    for noisy in ("aiohttp", "uvicorn", "uvicorn.error", "gateway"):
+    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "gateway"):
         logging.getLogger(noisy).setLevel(level if verbose else max(level, logging.WARNING))
 
 

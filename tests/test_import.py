@@ -418,6 +418,8 @@ def test_secrets_never_appear_in_output_logs_or_reports(
     assert proc.returncode == 1, proc.stderr
     # --verbose really logged: the client's line for every call, and the libraries' debug lines.
     assert "DEBUG sip_import.client: sip_endpoint.save: HTTP 200 (attempt 1)" in proc.stderr
+    # httpx's own log line for every request (its logger is on with --verbose).
+    assert f'INFO httpx: HTTP Request: POST {gateway.url}/json "HTTP/1.1 200 OK"' in proc.stderr
     needles = [TEST_PASSWORD, *secrets, "x" * 81] + [s + "-remote" for s in secrets]
     haystacks = {"stdout": proc.stdout, "stderr": proc.stderr}
     for path in (tmp_path / "reports" / "v").iterdir():
