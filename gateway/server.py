@@ -44,21 +44,46 @@ _LOG_CONFIG: dict[str, Any] = {
 }
 
 
+#: Request headers larger than this close the connection (h11 has its own limit; httptools
+#: would otherwise collect headers for as long as a client sends them).
+_MAX_HEAD = 64 * 1024
+_CLOSING = b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_TIMEOUT_408 = b"HTTP/1.1 408 Request Timeout" + _CLOSING
+_TOO_LARGE_431 = b"HTTP/1.1 431 Request Header Fields Too Large" + _CLOSING
+
+
 class _Closable:
-    """A uvicorn HTTP protocol, plus a way for the app to close the connection unanswered.
+    """A uvicorn HTTP protocol, plus a way for the app to close the connection unanswered,
+    plus a deadline on request headers.
 
     ASGI has no "drop this connection" message and uvicorn answers 500 to an app that raises
     before responding, so ``--drop-rate`` needs the transport. This mixin hands the app a
-    closer through the scope's ``extensions`` (the ASGI place for server extras); it relies
-    only on the protocol's ``app`` and ``transport`` attributes, which uvicorn's h11 and
-    httptools protocols both have.
+    closer through the scope's ``extensions`` (the ASGI place for server extras).
+
+    uvicorn's ``timeout_keep_alive`` only runs between requests, and only once a first request
+    was answered: a client that opens a connection and sends headers one byte at a time
+    ("slowloris") holds it for ever. So a request's headers must be complete within
+    ``header_timeout`` seconds of the connection opening or of the request's first byte; if
+    not, the client gets a 408 and the connection is closed.
+
+    It relies only on the protocol's ``app``, ``transport``, ``loop``, ``client`` and ``cycle``
+    attributes, which uvicorn's h11 and httptools protocols both have (a new ``cycle`` starts
+    when a request's headers are complete).
     """
 
     app: Any
     transport: Any
+    loop: asyncio.AbstractEventLoop
+    client: tuple[str, int] | None
+    cycle: Any
+    #: Set per server by ``_uvicorn_config``.
+    header_timeout: float = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_cycle: Any = None
+        self._head_bytes = 0
         inner = self.app
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -66,6 +91,53 @@ class _Closable:
             await inner(scope, receive, send)
 
         self.app = app
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_done()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._await_head()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)  # type: ignore[misc]
+        if self._head_timer is None:
+            return
+        if self.cycle is not self._head_cycle:
+            self._head_done()
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > _MAX_HEAD:
+            self._refuse_head(
+                f"sent more than {_MAX_HEAD} bytes of request headers", _TOO_LARGE_431
+            )
+
+    def _await_head(self) -> None:
+        self._head_cycle = self.cycle
+        self._head_bytes = 0
+        self._head_timer = self.loop.call_later(
+            self.header_timeout,
+            self._refuse_head,
+            f"did not send complete request headers within {self.header_timeout:g} s",
+            _TIMEOUT_408,
+        )
+
+    def _head_done(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _refuse_head(self, reason: str, answer: bytes) -> None:
+        self._head_done()
+        if self.transport.is_closing():
+            return
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        logger.info("closed the connection from %s: it %s", client, reason)
+        self.transport.write(answer)
+        self.transport.close()
 
     def _close_unanswered(self) -> None:
         # close(), not abort(): a clean FIN, so the client reliably sees "server disconnected
@@ -114,7 +186,8 @@ def _uvicorn_config(
         create_app(config, credentials),
         host=config.host,
         port=config.port,
-        http=_HTTP_PROTOCOL,
+        # A subclass per server carries its header deadline (uvicorn instantiates the class).
+        http=type("_Protocol", (_HTTP_PROTOCOL,), {"header_timeout": config.header_timeout}),
         ws="none",
         # A database that cannot open must stop the server, not leave it answering 500s.
         lifespan="on",

@@ -563,6 +563,12 @@ def gateway_(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="The private key of --tls-cert (PEM).")
     ] = None,
+    header_timeout: Annotated[
+        float, typer.Option("--header-timeout", help="Seconds for a request's headers (then 408).")
+    ] = 10.0,
+    body_timeout: Annotated[
+        float, typer.Option("--body-timeout", help="Seconds for a request's body (then 408).")
+    ] = 10.0,
 ) -> None:
     """Run the local gateway: the sip_endpoint API of SPEC.md over HTTP, with fault injection.
 
@@ -583,7 +589,8 @@ def gateway_(
                 busy_rate=busy_rate, rate_limit=rate_limit, drop_rate=drop_rate,
                 max_inflight=max_inflight, fault_after_commit=fault_after_commit,
                 synchronous=synchronous.upper(), access_log=access_log,  # type: ignore[arg-type]
-                tls_cert=tls_cert, tls_key=tls_key,
+                tls_cert=tls_cert, tls_key=tls_key, header_timeout=header_timeout,
+                body_timeout=body_timeout,
             )  # fmt: skip
             db.parent.mkdir(parents=True, exist_ok=True)
             serve(config)
