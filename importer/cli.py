@@ -209,12 +209,11 @@ def export_(
     )
     if settings is not None:
         _secret_filter.secrets.add(settings.credentials.password)
-    for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
     result = _guard(
         lambda: export_endpoints(
             out_file, settings=settings, tuning=tuning, include_secrets=include_secrets,
             notice=lambda line: None if quiet else err.print(line, markup=False),
+            announce=_announcer(warnings, quiet),
         )
     )  # fmt: skip
     if not quiet:
@@ -229,6 +228,22 @@ def export_(
             f"({len(result.columns)} columns){masked}",
             markup=False,
         )
+
+
+def _announcer(warnings: list[str], quiet: bool) -> Callable[[str], None]:
+    """The job's first lines on stderr: which gateway it talks to (not with --quiet, which
+    prints nothing but errors and warnings; still with --json, whose stdout stays JSON), then
+    the configuration's warnings. A job stopped by unusable input before it reaches a gateway
+    prints only its one error line."""
+
+    def announce(line: str) -> None:
+        if not quiet:
+            err.print(line, markup=False)
+        for warning in warnings:
+            err.print(f"warning: {warning}", markup=False)
+        warnings.clear()
+
+    return announce
 
 
 class _SecretFilter(logging.Filter):
@@ -388,14 +403,13 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     if settings is not None:
         _secret_filter.secrets.add(settings.credentials.password)
     quiet = cli["quiet"] or cli["json_out"]
-    for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
     result = _guard(
         lambda: run_job(
             sheet_file, settings=settings, tuning=tuning, options=options,
             sheet=cli["sheet"], mapping=cli["mapping"], report_dir=cli["report_dir"],
             strict=cli["strict"], progress=_Progress(enabled=not quiet),
             notice=lambda line: None if quiet else err.print(line, markup=False),
+            announce=_announcer(warnings, cli["quiet"]),
         )
     )  # fmt: skip
     _show(result, cli["json_out"], cli["quiet"])
@@ -506,6 +520,8 @@ def _show(result: Any, json_out: bool, quiet: bool) -> None:
         print(json.dumps(result.summary))
     elif not quiet:
         _print_summary(result.summary)
+        if names := result.summary.get("prune", {}).get("names"):
+            out.print(names, markup=False)
         out.print(f"reports: {result.paths.directory}", markup=False)
 
 
