@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import CLOSE_CONNECTION, create_app
 from .config import Credentials, GatewayConfig, resolve_credentials
+from .errors import SERVER_BUSY, error_body
 
 __all__ = ["GatewayStartError", "RunningGateway", "announce", "serve", "start_local_gateway"]
 
@@ -50,6 +52,20 @@ _MAX_HEAD = 64 * 1024
 _CLOSING = b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 _TIMEOUT_408 = b"HTTP/1.1 408 Request Timeout" + _CLOSING
 _TOO_LARGE_431 = b"HTTP/1.1 431 Request Header Fields Too Large" + _CLOSING
+
+
+_SHUTTING_DOWN = "the gateway is shutting down; retry later"
+
+
+async def _send_json(send: Any, status: int, body: dict[str, str]) -> None:
+    content = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 class _Closable:
@@ -88,7 +104,27 @@ class _Closable:
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             scope.setdefault("extensions", {})[CLOSE_CONNECTION] = self._close_unanswered
-            await inner(scope, receive, send)
+            started = False
+
+            async def tracked_send(message: Any) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+            try:
+                await inner(scope, receive, tracked_send)
+            except asyncio.CancelledError:
+                # uvicorn cancels the calls still running when a shutdown's grace period ends
+                # (a gateway stopped during a long --latency-ms, or an importer's embedded one
+                # on Ctrl-C). Routine: one line, and a 503 the client may retry elsewhere,
+                # instead of a traceback and a bare 500.
+                logger.info(
+                    "cancelled %s %s in progress: the gateway is shutting down",
+                    scope.get("method"),
+                    scope.get("path"),
+                )
+                if not started:
+                    await _send_json(send, 503, error_body(SERVER_BUSY, _SHUTTING_DOWN))
 
         self.app = app
 

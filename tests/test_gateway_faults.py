@@ -4,11 +4,13 @@ replays the same sequence, and a fault never half-applies a save."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -280,3 +282,24 @@ def test_a_client_killed_mid_call_is_one_info_line(gateway_server: Launch) -> No
     assert "Traceback" not in gw.log.read_text()
     assert "Exception in ASGI application" not in gw.log.read_text()
     assert gw.stored() == {}  # the calls never reached a method
+
+
+def test_a_call_cut_short_by_shutdown_is_a_503_and_one_info_line(gateway_server: Launch) -> None:
+    gw = gateway_server("--latency-ms", "20000")
+    with gw.login_client(timeout=30) as client, ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(client.post, "/json", json={"method": "sip_endpoints.list"})
+        deadline = time.monotonic() + 10
+        while "latency" not in gw.stats()["faults"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gw.proc.send_signal(signal.SIGTERM)  # uvicorn waits 5 s, then cancels the call
+        response = pending.result(timeout=25)
+    assert response.status_code == 503
+    assert response.json() == {
+        "result": "error",
+        "error": "the gateway is shutting down; retry later",
+        "error_key": "SERVER_BUSY",
+    }
+    assert gw.proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
+    log = gw.log.read_text()
+    assert "INFO gateway: cancelled POST /json in progress: the gateway is shutting down" in log
+    assert "Traceback" not in log
