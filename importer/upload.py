@@ -434,9 +434,9 @@ def run_job(
     mapping: str | Path | None = None,
     report_dir: str | Path | None = None,
     strict: bool = False,
+    announce: Callable[[str], None] = lambda _: None,
     progress: ProgressSink | None = None,
     notice: Callable[[str], None] = lambda _: None,
-    announce: Callable[[str], None] = lambda _: None,
 ) -> RunResult:
     """``sip-import import`` / ``sync``. ``settings=None`` starts the embedded local gateway.
 
