@@ -209,12 +209,11 @@ def export_(
     )
     if settings is not None:
         _secret_filter.secrets.add(settings.credentials.password)
-    for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
     result = _guard(
         lambda: export_endpoints(
             out_file, settings=settings, tuning=tuning, include_secrets=include_secrets,
             notice=lambda line: None if quiet else err.print(line, markup=False),
+            announce=_announcer(warnings, quiet),
         )
     )  # fmt: skip
     if not quiet:
@@ -229,6 +228,22 @@ def export_(
             f"({len(result.columns)} columns){masked}",
             markup=False,
         )
+
+
+def _announcer(warnings: list[str], quiet: bool) -> Callable[[str], None]:
+    """The job's first lines on stderr: which gateway it talks to (not with --quiet, which
+    prints nothing but errors and warnings; still with --json, whose stdout stays JSON), then
+    the configuration's warnings. A job stopped by unusable input before it reaches a gateway
+    prints only its one error line."""
+
+    def announce(line: str) -> None:
+        if not quiet:
+            err.print(line, markup=False)
+        for warning in warnings:
+            err.print(f"warning: {warning}", markup=False)
+        warnings.clear()
+
+    return announce
 
 
 class _SecretFilter(logging.Filter):
@@ -388,14 +403,13 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     if settings is not None:
         _secret_filter.secrets.add(settings.credentials.password)
     quiet = cli["quiet"] or cli["json_out"]
-    for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
     result = _guard(
         lambda: run_job(
             sheet_file, settings=settings, tuning=tuning, options=options,
             sheet=cli["sheet"], mapping=cli["mapping"], report_dir=cli["report_dir"],
             strict=cli["strict"], progress=_Progress(enabled=not quiet),
             notice=lambda line: None if quiet else err.print(line, markup=False),
+            announce=_announcer(warnings, cli["quiet"]),
         )
     )  # fmt: skip
     _show(result, cli["json_out"], cli["quiet"])
@@ -506,6 +520,8 @@ def _show(result: Any, json_out: bool, quiet: bool) -> None:
         print(json.dumps(result.summary))
     elif not quiet:
         _print_summary(result.summary)
+        if names := result.summary.get("prune", {}).get("names"):
+            out.print(names, markup=False)
         out.print(f"reports: {result.paths.directory}", markup=False)
 
 
@@ -563,6 +579,12 @@ def gateway_(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="The private key of --tls-cert (PEM).")
     ] = None,
+    header_timeout: Annotated[
+        float, typer.Option("--header-timeout", help="Seconds for a request's headers (then 408).")
+    ] = 10.0,
+    body_timeout: Annotated[
+        float, typer.Option("--body-timeout", help="Seconds for a request's body (then 408).")
+    ] = 10.0,
 ) -> None:
     """Run the local gateway: the sip_endpoint API of SPEC.md over HTTP, with fault injection.
 
@@ -583,7 +605,8 @@ def gateway_(
                 busy_rate=busy_rate, rate_limit=rate_limit, drop_rate=drop_rate,
                 max_inflight=max_inflight, fault_after_commit=fault_after_commit,
                 synchronous=synchronous.upper(), access_log=access_log,  # type: ignore[arg-type]
-                tls_cert=tls_cert, tls_key=tls_key,
+                tls_cert=tls_cert, tls_key=tls_key, header_timeout=header_timeout,
+                body_timeout=body_timeout,
             )  # fmt: skip
             db.parent.mkdir(parents=True, exist_ok=True)
             serve(config)

@@ -211,25 +211,28 @@ def export_endpoints(
     tuning: dict[str, Any] | None = None,
     include_secrets: bool = False,
     notice: Callable[[str], None] = lambda _: None,
+    announce: Callable[[str], None] = lambda _: None,
 ) -> ExportResult:
     """Write every endpoint of the gateway to ``out`` (.csv or .xlsx, told by the name).
 
     ``settings=None`` reads the embedded local gateway (as ``import`` without ``--gateway``).
     Secrets are masked unless ``include_secrets``; then ``notice`` gets a warning and the file is
-    made readable by its owner only (POSIX). Raises ``InputError`` (bad file name, cannot
+    made readable by its owner only (POSIX). ``announce`` gets the gateway's line (see
+    ``upload.gateway_line``) before the first call to it. Raises ``InputError`` (bad file name, cannot
     write) or ``GatewayUnavailable``.
     """
     out = Path(out)
     suffix = _check_target(out)
     # stamina logs each retry through stdlib logging by default; one error line is enough here.
     stamina.instrumentation.set_on_retry_hooks([])
-    if settings is None:
-        from .upload import embedded_gateway
+    from .upload import embedded_gateway, gateway_line
 
-        with embedded_gateway(notice, tuning or {}) as local:
+    if settings is None:
+        with embedded_gateway(announce, tuning or {}) as local:
             endpoints = asyncio.run(_list_endpoints(local))
             url = local.url
     else:
+        announce(gateway_line(settings.url))
         endpoints = asyncio.run(_list_endpoints(settings))
         url = settings.url
 
