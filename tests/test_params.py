@@ -17,7 +17,7 @@ from schemas import PARAMETERS, check_wire_value, to_wire
 # parameter: (accepted sheet text, canonical value it becomes, rejected text, message)
 CASES: dict[str, tuple[str, str, str, str]] = {
     "name": ("Acme-Trunk_1.b+", "Acme-Trunk_1.b+", "acme trunk",
-             "name: 'acme trunk' contains a space; a name may only hold letters, digits and . _ - +"),
+             "name: 'acme trunk' contains a space; a name may only hold ASCII letters, digits and . _ - +"),
     "host": ("SIP.Example.com", "SIP.Example.com", "exa mple",
              "host: 'exa mple' is not 'dynamic', an IP address or a host name"),
     "defaultuser": ("0012", "0012", "john doe",
@@ -30,7 +30,7 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             "nat: 'maybe' is not one of no, yes, force_rport, comedia"),
     "port": ("5060", "5060", "70000", "port: 70000 is above 65535"),
     "old_name": ("old-trunk", "old-trunk", "old/trunk",
-                 "old_name: 'old/trunk' contains '/'; a name may only hold letters, digits and . _ - +"),
+                 "old_name: 'old/trunk' contains '/'; a name may only hold ASCII letters, digits and . _ - +"),
     "object_id": ("17", "17", "0", "object_id: 0 is below 1"),
     "auth": ("bob:pw@example.com", "bob:pw@example.com", "bob pw",
              "auth: contains a space, which is not allowed here"),

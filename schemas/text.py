@@ -1,0 +1,37 @@
+"""How every message shows a value it quotes: as typed, on one line, and never too long.
+
+One function for the importer's messages, the reports and the gateway's error texts, so a
+200 MB cell or a header holding a newline cannot make an unbounded or broken line anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["SHOWN_CHARS", "clip", "quote"]
+
+#: Characters of a value a message shows before it cuts the rest off with '…'.
+SHOWN_CHARS: Final = 80
+# C0 and C1 controls, DEL and the Unicode line and paragraph separators: each would break the
+# line or hide what is there. Everything else (accents, CJK, emoji) is shown as typed.
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` with control characters escaped, cut to ``limit`` characters with a '…'."""
+    # Escape only what can be shown: a 200 MB value costs no more than a short one.
+    shown = _CONTROL.sub(_escape, text[: limit + 1])
+    if len(shown) <= limit and len(text) <= limit:
+        return shown
+    return shown[: limit - 1] + "…"
+
+
+def quote(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message shows it: ``'société-trunk'``, ``'bad\\x01name'``, ``'xxx…'``."""
+    return "'" + clip(str(value), limit) + "'"
