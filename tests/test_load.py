@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from importer import guard
 from importer.errors import InputError
+from importer.limits import DEFAULT_LIMITS
 from importer.load import (
     LoadedSheet,
     _load_whole,
@@ -485,13 +487,12 @@ def test_directory(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "x.csv", b"name\na\n")
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(path: str, flags: int) -> int:
+        raise PermissionError(13, "Permission denied", path)
 
-    # chmod 000 does not stop root (CI containers), so the refusal is simulated, on both ways
-    # a sheet is read (whole, and streamed).
-    monkeypatch.setattr(Path, "read_bytes", refuse)
-    monkeypatch.setattr(Path, "open", refuse)
+    # chmod 000 does not stop root (CI containers), so the refusal is simulated where every
+    # way of reading a sheet opens it.
+    monkeypatch.setattr(guard, "_open_fd", refuse)
     expect(path, f"{path} cannot be read (permission denied)")
 
 
@@ -660,7 +661,11 @@ def test_undecodable_text(tmp_path: Path, raw: bytes, message: str) -> None:
 
 def test_row_wider_than_any_spreadsheet(tmp_path: Path) -> None:
     path = write(tmp_path / "x.csv", b"name\n" + b",x" * 20000 + b"\n")
-    expect(path, f"{path} has a row with more than 16384 cells, which no spreadsheet can hold")
+    expect(
+        path,
+        f"line 2 of {path} has more than 16,384 cells (the cells limit is 16,384; if the file "
+        "is right, raise it with --limit cells=N)",
+    )
 
 
 def test_unterminated_quote(tmp_path: Path) -> None:
@@ -774,7 +779,7 @@ def _outcome(run: Callable[[], LoadedSheet]) -> tuple[object, ...]:
 
 
 def _whole(path: Path) -> LoadedSheet:
-    return _load_whole(path, str(path), None, frozenset({"name"}))
+    return _load_whole(path, str(path), None, frozenset({"name"}), DEFAULT_LIMITS)
 
 
 def _streamed(path: Path, chunk_rows: int) -> LoadedSheet:
