@@ -128,8 +128,8 @@ def check_zip(stream: BinaryIO, shown: str, limits: Limits) -> None:
         ratio = part.file_size / max(part.compress_size, 1)
         if part.file_size >= _RATIO_FLOOR and ratio > limits.zip_ratio:
             raise exceeded(
-                f"{shown} holds a part ({name}) that inflates {ratio:,.0f} times "
-                f"({show_size(part.compress_size)} to {show_size(part.file_size)})",
+                f"{shown} holds a part ({name}) that inflates {ratio:,.0f} times, from "
+                f"{show_size(part.compress_size)} to {show_size(part.file_size)}",
                 "zip-ratio",
                 limits,
             )

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from schemas.text import quote
+
 from .errors import InputError
 
 __all__ = ["DEFAULT_LIMITS", "LIMIT_NAMES", "Limits", "exceeded", "parse_limits", "show_size"]
@@ -69,14 +71,14 @@ def parse_limits(pairs: Iterable[str], base: Limits = DEFAULT_LIMITS) -> Limits:
         name = name.strip().lower()
         if not equals or name not in LIMIT_NAMES:
             raise InputError(
-                f"--limit {pair[:40]!r} is not NAME=VALUE with NAME one of "
+                f"--limit {quote(pair, 40)} is not NAME=VALUE with NAME one of "
                 f"{', '.join(LIMIT_NAMES)} (e.g. --limit rows=2000000)"
             )
         match = _VALUE.fullmatch(text.strip())
         if match is None or (match.group(2) and name not in _SIZES):
             example = "2G" if name in _SIZES else "2000000"
             raise InputError(
-                f"--limit {name}={text[:40]!r} is not a whole number such as {example}"
+                f"--limit {name}={quote(text, 40)} is not a whole number such as {example}"
             )
         value = int(match.group(1).replace("_", ""))
         if match.group(2):
