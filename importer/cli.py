@@ -136,8 +136,8 @@ def validate(
 ) -> None:
     """Check every row of a sheet against the gateway's rules; save nothing.
 
-    Exit 0 when every row is valid, 1 when some rows are rejected, 2 when the file is unusable
-    (a limit exceeded included: the message names the --limit to raise).
+    Exit 0 when every row is valid, 1 when some rows are rejected, 2 when the file is unusable.
+    A file past a limit (--limit) is unusable: the message names the limit to raise.
 
     Example:
 
