@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
 from schemas import PARAMETERS
-from schemas.text import quote
 from schemas.sheet import (
     REJECTED_CELL,
     RULES_BY_CHECK,
@@ -28,6 +27,7 @@ from schemas.sheet import (
     rule_schema,
     scientific_message,
 )
+from schemas.text import quote
 
 from .normalize import NormalizedSheet
 
