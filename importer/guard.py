@@ -118,7 +118,7 @@ def check_zip(stream: BinaryIO, shown: str, limits: Limits) -> None:
     except Exception:  # untrusted bytes: any failure is the workbook reader's to word
         return
     for part in parts:
-        name = quote(part.filename, 60)
+        name = quote(part.filename, 40)
         if part.file_size > limits.unzipped:
             raise exceeded(
                 f"{shown} holds a part ({name}) of {show_size(part.file_size)} once inflated",

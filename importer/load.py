@@ -36,7 +36,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from schemas.text import clip, quote
+from schemas.text import quote
 
 from . import guard
 from .errors import InputError
@@ -71,8 +71,8 @@ _SNIFF_BYTES: Final = 1 << 16
 CHUNK_ROWS: Final = 24_576
 # Arrow parses a CSV in blocks of this many bytes; small blocks keep its read-ahead small.
 _BLOCK_BYTES: Final = 1 << 18
-# Characters of the file name a message shows (a path can be as long as the OS allows).
-_SHOWN_PATH: Final = 160
+# Characters of the file's path a message shows (a path can be as long as the OS allows).
+_SHOWN_PATH: Final = 100
 # Excel keeps 15 significant digits: a whole number at or beyond this has already lost digits, so
 # it is shown the way Excel shows it (scientific) for validation to flag, not as a wrong integer.
 _EXACT_LIMIT: Final = 1e15
@@ -387,8 +387,7 @@ def open_sheet(
     any row is read (a streamed CSV's exact row count, when the scan could not bound it, is
     checked as its rows are read).
     """
-    # As the user typed it, on one line, and not too long.
-    shown = clip(_UNPRINTABLE.sub("?", os.fspath(path)), _SHOWN_PATH)
+    shown = _shown_path(path)
     file = Path(path)
     name_keys = frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
     shape = _check_input(file, shown, limits)
@@ -409,6 +408,14 @@ def open_sheet(
     return SheetReader(
         whole, whole=whole, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows, limits=limits
     )
+
+
+def _shown_path(path: str | Path) -> str:
+    """The path as the user typed it, on one line; a long one keeps its end, the file name."""
+    text = _UNPRINTABLE.sub("?", os.fspath(path))
+    if len(text) <= _SHOWN_PATH:
+        return text
+    return "…" + text[len(text) - _SHOWN_PATH + 1 :]
 
 
 def _check_input(file: Path, shown: str, limits: Limits) -> guard.TextShape | None:

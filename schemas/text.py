@@ -18,18 +18,30 @@ SHOWN_CHARS: Final = 80
 _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def _escape(found: re.Match[str]) -> str:
-    code = ord(found.group())
+def _shown(ch: str) -> str:
+    if not _CONTROL.match(ch):
+        return ch
+    code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def clip(text: str, limit: int = SHOWN_CHARS) -> str:
-    """``text`` with control characters escaped, cut to ``limit`` characters with a '…'."""
-    # Escape only what can be shown: a 200 MB value costs no more than a short one.
-    shown = _CONTROL.sub(_escape, text[: limit + 1])
-    if len(shown) <= limit and len(text) <= limit:
-        return shown
-    return shown[: limit - 1] + "…"
+    """``text`` with control characters escaped, cut to ``limit`` characters with a '…'.
+
+    An escape is never cut in half; only the first ``limit`` characters are looked at, so a
+    200 MB value costs no more than a short one.
+    """
+    pieces = [_shown(ch) for ch in text[: limit + 1]]
+    if len(text) <= limit and sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    kept: list[str] = []
+    room = limit - 1
+    for piece in pieces:
+        room -= len(piece)
+        if room < 0:
+            break
+        kept.append(piece)
+    return "".join(kept) + "…"
 
 
 def quote(value: object, limit: int = SHOWN_CHARS) -> str:

@@ -846,3 +846,57 @@ def test_streamed_and_whole_agree_on_arbitrary_text(text: str, chunk_rows: int) 
         path.write_bytes(b"name,host\n" + text.encode())
         whole = _outcome(lambda: _whole(path))
         assert _outcome(lambda: _streamed(path, chunk_rows)) == whole
+
+
+def test_a_long_path_is_shown_by_its_end(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    path = deep / "sheet.csv"
+    with pytest.raises(InputError) as caught:
+        load_sheet(path)
+    message = str(caught.value)
+    assert message == "…" + str(path)[-99:] + " does not exist"
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("/dev/null", "{} is a device, not a file; give the sheet's own file")],
+)
+def test_only_regular_files_are_read(tmp_path: Path, device: str, message: str) -> None:
+    link = tmp_path / "x.csv"
+    link.symlink_to(device)
+    expect(link, message.format(link))
+
+
+def test_limits_are_checked_on_both_csv_paths_and_in_workbooks(tmp_path: Path) -> None:
+    from importer.limits import parse_limits
+
+    limits = parse_limits(["rows=3", "cell-chars=5"])
+    streamed = write(tmp_path / "s.csv", b"name,host\na,b\nc,d\ne,f\n")
+    careful = write(tmp_path / "c.csv", b"name;host\na;b\n\nc;d\n")
+    quoted = write(tmp_path / "q.csv", b'name,host\na,"1,2,3,4,5,6"\n')
+    book = tmp_path / "b.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in (["name", "host"], ["a", "b"], ["c", "d"], ["e", "f"]):
+        sheet.append(row)
+    workbook.save(book)
+    hint = "if the file is right, raise it with --limit"
+    for path in (streamed, careful):
+        with pytest.raises(InputError) as caught:
+            load_sheet(path, limits=limits)
+        assert (
+            str(caught.value) == f"{path} has more than 3 rows (the rows limit is 3; {hint} rows=N)"
+        )
+    with pytest.raises(InputError) as caught:
+        load_sheet(quoted, limits=limits)
+    assert str(caught.value) == (
+        f"{quoted} has a cell of more than 5 characters (the cell-chars limit is 5; {hint} "
+        "cell-chars=N)"
+    )
+    with pytest.raises(InputError) as caught:
+        load_sheet(book, limits=limits)
+    assert str(caught.value) == (
+        f"sheet 'Sheet' of {book} has 4 rows (the rows limit is 3; {hint} rows=N)"
+    )

@@ -193,3 +193,20 @@ def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]
     vector = domain.bad(column).tolist()
     scalar = [domain.problem(v) is not None for v in column]
     assert vector == scalar, list(zip(column, vector, scalar, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("société-trunk", "'société-trunk'"),
+        ("中国人", "'中国人'"),
+        ("bad\x01name\n", "'bad\\x01name\\x0a'"),
+        ("x" * 80, "'" + "x" * 80 + "'"),
+        ("x" * 81, "'" + "x" * 79 + "…'"),
+        ("\x00" * 200, "'" + "\\x00" * 19 + "…'"),
+    ],
+)
+def test_values_are_quoted_as_typed_and_capped(value: str, shown: str) -> None:
+    from schemas.text import quote
+
+    assert quote(value) == shown
