@@ -61,6 +61,8 @@ _EXTENSION_CHARS = 80
 _AUTH_CHARS = 255 + 1 + 255 + 1 + 80
 # chan_sip keeps these timers in a C int.
 _C_INT_MAX = 2_147_483_647
+_TIMER_MS = Integer(minimum=200, maximum=_C_INT_MAX, unit="ms")
+_SESSION_S = Integer(minimum=90, maximum=_C_INT_MAX, unit="s")
 
 _TABLE: tuple[Param, ...] = (
     # The common ones first: the template and exports keep this order.
@@ -184,13 +186,13 @@ _TABLE: tuple[Param, ...] = (
     Param("outboundproxy", Address(), None, "Outbound proxy (IP or host name)."),
     Param(
         "timert1",
-        Integer(minimum=200, maximum=_C_INT_MAX, unit="ms"),
+        _TIMER_MS,
         "500",
         "SIP timer T1 in milliseconds.",
     ),
     Param(
         "timerb",
-        Integer(minimum=200, maximum=_C_INT_MAX, unit="ms"),
+        _TIMER_MS,
         "32000",
         "SIP timer B in milliseconds.",
     ),
@@ -202,13 +204,13 @@ _TABLE: tuple[Param, ...] = (
     ),
     Param(
         "session-minse",
-        Integer(minimum=90, maximum=_C_INT_MAX, unit="s"),
+        _SESSION_S,
         "90",
         "Minimum session refresh interval in seconds.",
     ),
     Param(
         "session-expires",
-        Integer(minimum=90, maximum=_C_INT_MAX, unit="s"),
+        _SESSION_S,
         "1800",
         "Session expiry in seconds; not below session-minse.",
     ),
