@@ -14,6 +14,7 @@ import codecs
 import io
 import os
 import stat
+import struct
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO, Final
@@ -37,6 +38,11 @@ __all__ = [
 ]
 
 _BLOCK: Final = 1 << 20
+# A zip's end record, its comment (at most 64 KiB) and a Zip64 end record and locator.
+_TAIL: Final = 22 + 0xFFFF + 56 + 20
+# A workbook lists tens of parts, a big one thousands (one per sheet, drawing, comment): 8 MiB
+# of directory is some 100,000 of them.
+_MAX_DIRECTORY: Final = 8 << 20
 # Parts this small cannot hurt whatever their ratio (an empty sheet of styles compresses 50x).
 _RATIO_FLOOR: Final = 1 << 20
 # Candidate delimiters (load.py's) and the line feed, as code units.
@@ -106,12 +112,35 @@ def read_all(path: str, shown: str, limits: Limits) -> bytes:
     return data
 
 
+def _directory_size(stream: BinaryIO) -> int:
+    """Bytes of a zip's central directory, from its end record (0 when there is none)."""
+    end = stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, end - _TAIL))
+    tail = stream.read()
+    stream.seek(0)
+    found = tail.rfind(b"PK\x05\x06")
+    if found < 0 or len(tail) - found < 22:
+        return 0
+    size: int = struct.unpack_from("<I", tail, found + 12)[0]
+    zip64 = tail.rfind(b"PK\x06\x06", 0, found)
+    if size == 0xFFFFFFFF and zip64 >= 0 and found - zip64 >= 56:
+        size = struct.unpack_from("<Q", tail, zip64 + 40)[0]
+    return size
+
+
 def check_zip(stream: BinaryIO, shown: str, limits: Limits) -> None:
     """Refuse a zip whose parts would inflate past ``unzipped`` or ``zip-ratio``.
 
-    Only the central directory is read. Anything zipfile cannot read passes: the workbook
-    reader then says the file is not readable, as it did before.
+    Only the central directory is read, and only once its size shows it lists no more parts
+    than a workbook has (zipfile keeps a Python object per part). Anything zipfile cannot read
+    passes: the workbook reader then says the file is not readable, as it did before.
     """
+    directory = _directory_size(stream)
+    if directory > _MAX_DIRECTORY:
+        raise InputError(
+            f"{shown} is no workbook: its zip directory takes {show_size(directory)}, room for "
+            "more parts than any workbook has"
+        )
     try:
         with zipfile.ZipFile(stream) as archive:
             parts = archive.infolist()

@@ -900,3 +900,22 @@ def test_limits_are_checked_on_both_csv_paths_and_in_workbooks(tmp_path: Path) -
     assert str(caught.value) == (
         f"sheet 'Sheet' of {book} has 4 rows (the rows limit is 3; {hint} rows=N)"
     )
+
+
+def test_a_zip_directory_listing_too_many_parts_is_refused_before_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    # zipfile builds an object per part listed; a directory of 9 MiB (some 100,000 parts) is
+    # refused from its end record alone, which is all this one has of it.
+    path = tmp_path / "many.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 12 : end + 16] = (9 << 20).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    expect(
+        path,
+        f"{path} is no workbook: its zip directory takes 9 MiB, room for more parts than any "
+        "workbook has",
+    )
