@@ -19,6 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import TEST_PASSWORD, TEST_USER
 from helpers import SIP_IMPORT, _cli_env, read_csv
 
 from importer.limits import show_size
@@ -58,14 +59,14 @@ def _group_rss(group: int) -> int:
     return total
 
 
-def run_watched(*args: str, cwd: Path) -> Run:
+def run_watched(*args: str, cwd: Path, env: dict[str, str | None] | None = None) -> Run:
     """``sip-import ARGS`` as a user runs it, killed past MEMORY_CAP or TIME_CAP (then fail)."""
     out, err = cwd / "stdout.txt", cwd / "stderr.txt"
     started = time.monotonic()
     peak = 0
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
-            [SIP_IMPORT, *args], cwd=cwd, env=_cli_env(None), stdin=subprocess.DEVNULL,
+            [SIP_IMPORT, *args], cwd=cwd, env=_cli_env(env), stdin=subprocess.DEVNULL,
             stdout=stdout, stderr=stderr, start_new_session=True,
         )  # fmt: skip
         try:
@@ -322,6 +323,25 @@ def test_reserved_section_names_are_rejected(tmp_path: Path) -> None:
         "own settings, not as an endpoint"
     )
     assert lines["4"]["outcome"] == "valid"
+
+
+def test_import_sends_no_reserved_name(shared_gateway) -> None:  # type: ignore[no-untyped-def]
+    cwd = shared_gateway.db.parent / "hostile-import"
+    cwd.mkdir()
+    (cwd / "names.csv").write_text(
+        "name,host,secret\ngeneral,dynamic,s3cret!\nAuthentication,dynamic,s3cret!\n"
+        "hostile-general-ok,dynamic,s3cret!\n"
+    )
+    run = run_watched(
+        "import", "names.csv", "--gateway", shared_gateway.url, "--report-dir", "reports",
+        cwd=cwd, env={"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD},
+    )  # fmt: skip
+    check_bounded(run)
+    assert run.returncode == 1, run
+    outcomes = [line["outcome"] for line in read_csv(cwd / "reports" / "results.csv")]
+    assert outcomes == ["rejected", "rejected", "created"]
+    stored = {name.lower() for name in shared_gateway.endpoints()}
+    assert "hostile-general-ok" in stored and not {"general", "authentication"} & stored
 
 
 def test_the_gateway_refuses_reserved_names(shared_gateway) -> None:  # type: ignore[no-untyped-def]
