@@ -36,7 +36,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from schemas.text import quote
+from schemas.text import clip, quote
 
 from . import guard
 from .errors import InputError
@@ -71,6 +71,8 @@ _SNIFF_BYTES: Final = 1 << 16
 CHUNK_ROWS: Final = 24_576
 # Arrow parses a CSV in blocks of this many bytes; small blocks keep its read-ahead small.
 _BLOCK_BYTES: Final = 1 << 18
+# Characters of each value a message lists (sheets, headers).
+_LISTED_CHARS: Final = 20
 # Characters of the file's path a message shows (a path can be as long as the OS allows).
 _SHOWN_PATH: Final = 100
 # Excel keeps 15 significant digits: a whole number at or beyond this has already lost digits, so
@@ -551,7 +553,9 @@ def _column_key(text: str) -> str:
 
 
 def _listing(items: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(quote(item) for item in items[:limit])
+    # Shorter quotes than a lone value's: eight 80-character headers would make a 700-character
+    # line, where a few words of each tell them apart.
+    shown = ", ".join(quote(item, _LISTED_CHARS) for item in items[:limit])
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
@@ -899,7 +903,7 @@ def _cell_too_long(where: str, limits: Limits) -> InputError:
 
 def _first_line(message: str) -> str:
     line = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    return line.removeprefix("Error tokenizing data. ").removeprefix("C error: ")
+    return clip(line.removeprefix("Error tokenizing data. ").removeprefix("C error: "))
 
 
 # --- workbooks ------------------------------------------------------------------------------

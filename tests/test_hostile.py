@@ -302,6 +302,16 @@ def test_a_header_over_128_kib_in_a_file_over_4_mb_still_gets_its_reports(
     )
 
 
+def test_long_headers_without_a_name_column_make_a_short_line(tmp_path: Path) -> None:
+    headers = [c * 30_000 for c in "abcdefghij"]
+    (tmp_path / "h.csv").write_text(",".join(headers) + "\n" + ",".join("x" * 10) + "\n")
+    listed = ", ".join("'" + c * 19 + "…'" for c in "abcdefgh")
+    expect_error(
+        validate(tmp_path, "h.csv"),
+        f"h.csv has no 'name' column (its header row, row 1, has {listed} and 2 more)",
+    )
+
+
 # --- values ---------------------------------------------------------------------------------
 
 
