@@ -683,8 +683,9 @@ def _assemble(
         if key in first_seen:
             j = first_seen[key]
             raise InputError(
-                f"columns {letters[j]} and {letters[i]} of {where} both mean {quote(key)} "
-                f"({quote(headers[j])} and {quote(text)})"
+                f"columns {letters[j]} and {letters[i]} of {where} both mean "
+                f"{quote(key, _LISTED_CHARS)} ({quote(headers[j], _LISTED_CHARS)} and "
+                f"{quote(text, _LISTED_CHARS)})"
             )
         first_seen[key] = i
     if not name_keys & first_seen.keys():
