@@ -382,6 +382,24 @@ def test_a_10_mb_extension_value_is_refused_with_a_short_line(tmp_path: Path) ->
     )
 
 
+def test_a_value_longer_than_an_excel_cell_says_where_rejections_xlsx_cut_it(
+    tmp_path: Path,
+) -> None:
+    value = "7" * 40_000
+    (tmp_path / "ext.csv").write_text(f"name,host,secret,extension\nt1,dynamic,s3cret!,{value}\n")
+    run = validate(tmp_path, "ext.csv", "--limit", "cell-chars=50000")
+    check_bounded(run)
+    assert run.returncode == 1
+    assert results(tmp_path)["2"]["message"] == (
+        "extension: is 40000 characters long; at most 80 are allowed"
+    )
+    assert read_csv(tmp_path / "reports" / "rejections.csv")[0]["extension"] == value
+    book = openpyxl.load_workbook(tmp_path / "reports" / "rejections.xlsx")
+    cell = str(book["rejections"]["I2"].value)
+    note = "… [cut here: 40,000 characters in all; rejections.csv has the whole value]"
+    assert len(cell) == 32_767 and cell == value[: 32_767 - len(note)] + note
+
+
 def test_free_text_past_its_length_is_rejected_with_a_capped_quote(tmp_path: Path) -> None:
     long_user = "u" * 81
     (tmp_path / "long.csv").write_text(
