@@ -354,13 +354,33 @@ def test_import_sends_no_reserved_name(shared_gateway) -> None:  # type: ignore[
     assert "hostile-general-ok" in stored and not {"general", "authentication"} & stored
 
 
-def test_the_gateway_refuses_reserved_names(shared_gateway) -> None:  # type: ignore[no-untyped-def]
-    answer = shared_gateway.call("sip_endpoint.save", {"name": "General"}).json()
-    assert answer["error_key"] == "INVALID_PARAMETER"
-    assert answer["error"].startswith(
-        "name: 'General' is reserved: chan_sip reads a [general] section as its own settings"
-    )
-    assert "General" not in shared_gateway.endpoints()
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        (
+            {"name": "General"},
+            "name: 'General' is reserved: chan_sip reads a [general] section as its own "
+            "settings, not as an endpoint (allowed: 1-80 ASCII letters, digits or . _ - +, not "
+            "general or authentication)",
+        ),
+        (
+            {"name": "hostile-gw-1", "extension": "7" * 81},
+            "extension: is 81 characters long; at most 80 are allowed (allowed: text without "
+            "control characters, at most 80 characters)",
+        ),
+        (
+            {"name": "hostile-gw-2", "timert1": "1" * 20},
+            f"timert1: '{'1' * 20}' is too large; at most 2147483647 is allowed (allowed: a "
+            "whole number from 200 to 2147483647)",
+        ),
+    ],
+)
+def test_the_gateway_refuses_what_the_parameter_table_refuses(  # type: ignore[no-untyped-def]
+    shared_gateway, params: dict[str, str], error: str
+) -> None:
+    answer = shared_gateway.call("sip_endpoint.save", params).json()
+    assert (answer["error_key"], answer["error"]) == ("INVALID_PARAMETER", error)
+    assert params["name"] not in shared_gateway.endpoints()
 
 
 def test_a_formula_header_is_neutralised_in_rejections_csv(tmp_path: Path) -> None:
