@@ -128,12 +128,12 @@ def _directory_size(stream: BinaryIO) -> int:
     return size
 
 
-def check_zip(stream: BinaryIO, shown: str, limits: Limits) -> None:
+def check_zip(stream: BinaryIO, shown: str, limits: Limits) -> bool:
     """Refuse a zip whose parts would inflate past ``unzipped`` or ``zip-ratio``.
 
     Only the central directory is read, and only once its size shows it lists no more parts
-    than a workbook has (zipfile keeps a Python object per part). Anything zipfile cannot read
-    passes: the workbook reader then says the file is not readable, as it did before.
+    than a workbook has (zipfile keeps a Python object per part). False when zipfile cannot
+    read it: no zip, or a damaged one that the workbook reader will call unreadable.
     """
     directory = _directory_size(stream)
     if directory > _MAX_DIRECTORY:
@@ -145,7 +145,7 @@ def check_zip(stream: BinaryIO, shown: str, limits: Limits) -> None:
         with zipfile.ZipFile(stream) as archive:
             parts = archive.infolist()
     except Exception:  # untrusted bytes: any failure is the workbook reader's to word
-        return
+        return False
     for part in parts:
         name = quote(part.filename, 40)
         if part.file_size > limits.unzipped:
@@ -162,6 +162,7 @@ def check_zip(stream: BinaryIO, shown: str, limits: Limits) -> None:
                 "zip-ratio",
                 limits,
             )
+    return True
 
 
 @dataclass(frozen=True)

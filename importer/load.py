@@ -427,8 +427,10 @@ def _check_input(file: Path, shown: str, limits: Limits) -> guard.TextShape | No
         head = stream.read(_SNIFF_BYTES)
         stream.seek(0)
         if head.startswith(b"PK"):
-            guard.check_zip(stream, shown, limits)
-            return None
+            is_zip = guard.check_zip(stream, shown, limits)
+            if is_zip or head.startswith(b"PK\x03\x04"):
+                return None  # a zip, or a damaged one, which the workbook reader will word
+            stream.seek(0)  # text that starts with 'PK'
         if head.startswith(_OLE_MAGIC):
             return None  # .xls: its size is its limit (calamine reads no compressed parts)
         return guard.scan_text(stream, shown, limits, guard.text_codec(head))
