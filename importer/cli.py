@@ -108,6 +108,17 @@ ReportDirOpt = Annotated[
     Path | None,
     typer.Option("--report-dir", help="Where to write the reports (default: reports/<UTC time>/)."),
 ]
+LimitOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--limit",
+        metavar="NAME=VALUE",
+        help="Raise (or lower) a limit the sheet is read under; repeatable. NAME is file-size "
+        "(1G), rows (1048576), cells (16384, per row), cell-chars (32767), unzipped (8G, one "
+        "XLSX/ODS part inflated) or zip-ratio (100). Sizes take K, M, G: --limit file-size=2G.",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 
@@ -119,24 +130,29 @@ def validate(
     mapping: MappingOpt = None,
     report_dir: ReportDirOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    limit: LimitOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Check every row of a sheet against the gateway's rules; save nothing.
 
     Exit 0 when every row is valid, 1 when some rows are rejected, 2 when the file is unusable.
+    A file past a limit (--limit) is unusable: the message names the limit to raise.
 
     Example:
 
-        sip-import validate carriers.xlsx --report-dir reports/today
+        sip-import validate carriers.xlsx --report-dir reports/today --limit rows=2000000
     """
+    from .limits import parse_limits
     from .pipeline import validate_file
 
+    limits = _guard(lambda: parse_limits(limit or ()))
     result = _guard(
         lambda: validate_file(
-            sheet_file, sheet=sheet, mapping=mapping, report_dir=report_dir, strict=strict
+            sheet_file, sheet=sheet, mapping=mapping, report_dir=report_dir, strict=strict,
+            limits=limits,
         )
-    )
+    )  # fmt: skip
     _show(result, json_out, quiet)
     raise typer.Exit(result.exit_code)
 
@@ -390,8 +406,10 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat warnings as err
 def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     """What import and sync share: settings, logging, progress, the run, the exit code."""
     from .config import resolve_settings
+    from .limits import parse_limits
     from .upload import run_job
 
+    limits = _guard(lambda: parse_limits(cli["limit"] or ()))
     _setup_logging(cli["verbose"], cli["quiet"] or cli["json_out"])
     settings, tuning, warnings = _guard(
         lambda: resolve_settings(
@@ -407,7 +425,7 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
         lambda: run_job(
             sheet_file, settings=settings, tuning=tuning, options=options,
             sheet=cli["sheet"], mapping=cli["mapping"], report_dir=cli["report_dir"],
-            strict=cli["strict"], progress=_Progress(enabled=not quiet),
+            strict=cli["strict"], limits=limits, progress=_Progress(enabled=not quiet),
             notice=lambda line: None if quiet else err.print(line, markup=False),
             announce=_announcer(warnings, cli["quiet"]),
         )
@@ -433,6 +451,7 @@ def import_(
     mapping: MappingOpt = None,
     report_dir: ReportDirOpt = None,
     strict: StrictOpt = False,
+    limit: LimitOpt = None,
     concurrency: ConcurrencyOpt = 8,
     max_rps: MaxRpsOpt = None,
     dry_run: DryRunOpt = False,
@@ -484,6 +503,7 @@ def sync(
             show_default=False,
         ),
     ] = None,
+    limit: LimitOpt = None,
     concurrency: ConcurrencyOpt = 8,
     max_rps: MaxRpsOpt = None,
     dry_run: DryRunOpt = False,

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from schemas.text import quote
+
 from .errors import InputError
 
 __all__ = [
@@ -214,7 +216,7 @@ def resolve_settings(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(
-            f"gateway address {redact_url(url)!r} is not a URL such as https://10.0.0.5"
+            f"gateway address {quote(redact_url(url))} is not a URL such as https://10.0.0.5"
         )
     if parts.username or parts.password:
         raise InputError(

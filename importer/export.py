@@ -25,6 +25,7 @@ import pandas as pd
 import stamina.instrumentation
 
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
+from schemas.text import quote
 
 from .client import GatewayClient, list_endpoints
 from .config import GatewaySettings, redact_url
@@ -156,8 +157,8 @@ def _read_back_problems(
                 found.append(f"{who}: {column}: would be read differently (not shown)")
             else:
                 found.append(
-                    f"{who}: {column}: {want.at[index, column]!r} would be read as "
-                    f"{got.at[index, column]!r}"
+                    f"{who}: {column}: {quote(want.at[index, column])} would be read as "
+                    f"{quote(got.at[index, column])}"
                 )
     return found
 

@@ -36,7 +36,11 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
+from schemas.text import clip, quote
+
+from . import guard
 from .errors import InputError
+from .limits import DEFAULT_LIMITS, Limits, exceeded
 
 __all__ = [
     "CHUNK_ROWS",
@@ -67,8 +71,10 @@ _SNIFF_BYTES: Final = 1 << 16
 CHUNK_ROWS: Final = 24_576
 # Arrow parses a CSV in blocks of this many bytes; small blocks keep its read-ahead small.
 _BLOCK_BYTES: Final = 1 << 18
-# Excel cannot hold more columns than this; a longer record means garbage, not a wide sheet.
-_MAX_FIELDS: Final = 16384
+# Characters of each value a message lists (sheets, headers).
+_LISTED_CHARS: Final = 20
+# Characters of the file's path a message shows (a path can be as long as the OS allows).
+_SHOWN_PATH: Final = 100
 # Excel keeps 15 significant digits: a whole number at or beyond this has already lost digits, so
 # it is shown the way Excel shows it (scientific) for validation to flag, not as a wrong integer.
 _EXACT_LIMIT: Final = 1e15
@@ -113,15 +119,20 @@ class LoadedSheet:
 
 
 def load_sheet(
-    path: str | Path, sheet: str | None = None, *, name_aliases: Iterable[str] = ()
+    path: str | Path,
+    sheet: str | None = None,
+    *,
+    name_aliases: Iterable[str] = (),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LoadedSheet:
     """Read ``path`` (CSV, XLSX/XLSM/XLSB, XLS or ODS, told apart by content) into a LoadedSheet.
 
     ``sheet`` picks a worksheet (ignored for CSV, which has one); by default the first worksheet
     whose header row has a 'name' column. ``name_aliases`` are extra headers (e.g. from a mapping
-    file) that also count as the 'name' column. Raises InputError for any unusable input.
+    file) that also count as the 'name' column. Raises InputError for any unusable input,
+    ``limits`` exceeded included.
     """
-    reader = open_sheet(path, sheet, name_aliases=name_aliases)
+    reader = open_sheet(path, sheet, name_aliases=name_aliases, limits=limits)
     if reader.whole is not None:
         return reader.whole
     return join_chunks(reader)
@@ -164,6 +175,8 @@ class SheetReader:
         name_keys: frozenset[str],
         chunk_rows: int = CHUNK_ROWS,
         ends_with_newline: bool = True,
+        limits: Limits = DEFAULT_LIMITS,
+        shape: guard.TextShape | None = None,
     ) -> None:
         self.meta = meta  # path, sheet, headers, sha256, encoding, ... (its frame is empty)
         self.whole = whole
@@ -172,6 +185,8 @@ class SheetReader:
         self.chunk_rows = chunk_rows
         self.block_bytes = _BLOCK_BYTES  # tests lower it to cross block boundaries in a small file
         self.ends_with_newline = ends_with_newline
+        self.limits = limits
+        self.shape = shape  # what the guard's scan found; None: check every chunk
 
     def chunks(self, headers: Sequence[str] | None = None) -> Iterator[LoadedSheet]:
         """Every data row once, in order, as LoadedSheets of about ``chunk_rows`` rows.
@@ -195,7 +210,7 @@ class SheetReader:
         except pa.ArrowInvalid:
             # A ragged row, an empty line or a runaway quote: the careful path reads the file
             # again and says what is wrong, or goes on from the row after the last one given.
-            whole = _load_whole(self.meta.path, self.shown, None, self.name_keys)
+            whole = _load_whole(self.meta.path, self.shown, None, self.name_keys, self.limits)
             if whole.headers != self.meta.headers:
                 raise InputError(f"{self.shown} changed while it was being read") from None
             yield from self._slices(whole, wanted, after=done, blank_rows=whole.blank_rows - blank)
@@ -228,7 +243,9 @@ class SheetReader:
         end = (b"" if self.ends_with_newline else b"\n") + (
             (meta.delimiter or ",").encode().join([_SENTINEL.encode()] * width) + b"\n"
         )
-        with _WithLastLine(meta.path, end) as source:
+        with _WithLastLine(
+            guard.open_regular(os.fspath(meta.path), self.shown, self.limits), end
+        ) as source:
             yield from self._batches(source, wanted)
 
     def _batches(
@@ -261,7 +278,9 @@ class SheetReader:
         first = 2
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
+        checks = _BatchChecks(self)
         for batch in reader:
+            checks.check(batch)
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows <= self.chunk_rows:
@@ -308,11 +327,36 @@ class SheetReader:
 _SENTINEL: Final = "\x01sip-import end\x01"
 
 
+class _BatchChecks:
+    """The row count and cell lengths of a streamed CSV, checked batch by batch, when the
+    guard's scan could not rule out that they exceed their limits."""
+
+    def __init__(self, reader: SheetReader) -> None:
+        self.reader = reader
+        limits, shape = reader.limits, reader.shape
+        self.count_rows = shape is None or shape.lines > limits.rows
+        self.measure_cells = shape is None or shape.longest_line > limits.cell_chars
+        # Records after the header, the sentinel line among them: as many as the sheet's rows.
+        self.records = 0
+
+    def check(self, batch: pa.RecordBatch) -> None:
+        limits, shown = self.reader.limits, self.reader.shown
+        if self.count_rows:
+            self.records += batch.num_rows
+            if self.records > limits.rows:
+                raise exceeded(f"{shown} has more than {limits.rows:,} rows", "rows", limits)
+        if self.measure_cells:
+            for column in batch.columns:
+                longest = pc.max(pc.utf8_length(column)).as_py()
+                if longest is not None and longest > limits.cell_chars:
+                    raise _cell_too_long(shown, limits)
+
+
 class _WithLastLine(io.RawIOBase):
     """A file, then a few more bytes (see ``SheetReader._stream``)."""
 
-    def __init__(self, path: Path, end: bytes) -> None:
-        self._file = path.open("rb")
+    def __init__(self, file: io.BufferedReader, end: bytes) -> None:
+        self._file = file
         self._end = end
 
     def readable(self) -> bool:
@@ -337,15 +381,19 @@ def open_sheet(
     *,
     name_aliases: Iterable[str] = (),
     chunk_rows: int = CHUNK_ROWS,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> SheetReader:
     """Open ``path`` to read it chunk by chunk (see ``SheetReader``); arguments as ``load_sheet``.
 
-    Header problems and unreadable files raise InputError here, before any row is read.
+    Header problems, unreadable files and files past ``limits`` raise InputError here, before
+    any row is read (a streamed CSV's exact row count, when the scan could not bound it, is
+    checked as its rows are read).
     """
-    shown = _UNPRINTABLE.sub("?", os.fspath(path))  # as the user typed it, on one line
+    shown = _shown_path(path)
     file = Path(path)
     name_keys = frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
-    streamed = _streamable_csv(file, shown, name_keys)
+    shape = _check_input(file, shown, limits)
+    streamed = _streamable_csv(file, shown, name_keys, limits)
     if streamed is not None:
         ends_with_newline, meta = streamed
         return SheetReader(
@@ -355,9 +403,37 @@ def open_sheet(
             name_keys=name_keys,
             chunk_rows=chunk_rows,
             ends_with_newline=ends_with_newline,
+            limits=limits,
+            shape=shape,
         )
-    whole = _load_whole(file, shown, sheet, name_keys)
-    return SheetReader(whole, whole=whole, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows)
+    whole = _load_whole(file, shown, sheet, name_keys, limits, shape)
+    return SheetReader(
+        whole, whole=whole, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows, limits=limits
+    )
+
+
+def _shown_path(path: str | Path) -> str:
+    """The path as the user typed it, on one line; a long one keeps its end, the file name."""
+    text = _UNPRINTABLE.sub("?", os.fspath(path))
+    if len(text) <= _SHOWN_PATH:
+        return text
+    return "…" + text[len(text) - _SHOWN_PATH + 1 :]
+
+
+def _check_input(file: Path, shown: str, limits: Limits) -> guard.TextShape | None:
+    """The guard's checks (see ``importer.guard``) before any parser sees the file; for a text
+    file, what its scan found."""
+    with guard.open_regular(os.fspath(file), shown, limits) as stream:
+        head = stream.read(_SNIFF_BYTES)
+        stream.seek(0)
+        if head.startswith(b"PK"):
+            is_zip = guard.check_zip(stream, shown, limits)
+            if is_zip or head.startswith(b"PK\x03\x04"):
+                return None  # a zip, or a damaged one, which the workbook reader will word
+            stream.seek(0)  # text that starts with 'PK'
+        if head.startswith(_OLE_MAGIC):
+            return None  # .xls: its size is its limit (calamine reads no compressed parts)
+        return guard.scan_text(stream, shown, limits, guard.text_codec(head))
 
 
 def _with_rows(
@@ -383,36 +459,41 @@ def _with_rows(
 
 
 def _load_whole(
-    file: Path, shown: str, sheet: str | None, name_keys: frozenset[str]
+    file: Path,
+    shown: str,
+    sheet: str | None,
+    name_keys: frozenset[str],
+    limits: Limits,
+    shape: guard.TextShape | None = None,
 ) -> LoadedSheet:
-    data = _read_bytes(file, shown)
+    data = _read_bytes(file, shown, limits)
     digest = hashlib.sha256(data).hexdigest()
     suffix = file.suffix.lower()
     kind = _sniff_format(data)
     if kind in ("xlsx", "ods", "ole"):
-        return _load_workbook(file, shown, data, digest, sheet, name_keys, kind, suffix)
+        return _load_workbook(file, shown, data, digest, sheet, name_keys, kind, suffix, limits)
     if suffix in _ZIP_SUFFIXES or (kind == "zip" and suffix in _WORKBOOK_SUFFIXES):
         raise _unreadable_workbook(shown, kind, suffix)
     if kind == "zip":
         raise _not_a_sheet(shown)
-    return _load_csv(file, shown, data, digest, name_keys)
+    return _load_csv(file, shown, data, digest, name_keys, limits, shape)
 
 
 def _streamable_csv(
-    file: Path, shown: str, name_keys: frozenset[str]
+    file: Path, shown: str, name_keys: frozenset[str], limits: Limits
 ) -> tuple[bool, LoadedSheet] | None:
     """(the file ends with a line break, the sheet's identity) for a plain UTF-8 CSV with a
     clean one-line header.
 
     None sends the file down the careful whole-file path (which also words every error).
     """
-    if file.suffix.lower() in _ZIP_SUFFIXES or file.is_dir():
+    if file.suffix.lower() in _ZIP_SUFFIXES:
         return None
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     head = last = b""
     try:
-        with file.open("rb") as stream:
+        with guard.open_regular(os.fspath(file), shown, limits) as stream:
             while block := stream.read(_BLOCK_BYTES * 4):
                 if not head:
                     head = block[:_SNIFF_BYTES]
@@ -428,7 +509,7 @@ def _streamable_csv(
         return None
     bom = head.startswith(codecs.BOM_UTF8)
     body = head[len(codecs.BOM_UTF8) :] if bom else head
-    if not body or _utf16_order(body):
+    if not body or guard.utf16_order(body):
         return None
     controls = len(body) - len(body.translate(None, _CONTROL_BYTES))
     if controls * 100 > len(body):
@@ -473,27 +554,15 @@ def _column_key(text: str) -> str:
     return header_key(text)
 
 
-def _quoted(text: str) -> str:
-    # Messages are one line: a header or sheet name holding a newline must not break it.
-    return "'" + _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text) + "'"
-
-
 def _listing(items: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(_quoted(item) for item in items[:limit])
+    # Shorter quotes than a lone value's: eight 80-character headers would make a 700-character
+    # line, where a few words of each tell them apart.
+    shown = ", ".join(quote(item, _LISTED_CHARS) for item in items[:limit])
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
 
 
-def _read_bytes(file: Path, shown: str) -> bytes:
-    if file.is_dir():
-        raise InputError(f"{shown} is a directory, not a sheet file")
-    try:
-        data = file.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputError(f"{shown} does not exist") from None
-    except PermissionError:
-        raise InputError(f"{shown} cannot be read (permission denied)") from None
-    except OSError as exc:
-        raise InputError(f"{shown} cannot be read ({exc.strerror or type(exc).__name__})") from None
+def _read_bytes(file: Path, shown: str, limits: Limits) -> bytes:
+    data = guard.read_all(os.fspath(file), shown, limits)
     if not data:
         raise InputError(f"{shown} is empty (0 bytes)")
     return data
@@ -616,8 +685,9 @@ def _assemble(
         if key in first_seen:
             j = first_seen[key]
             raise InputError(
-                f"columns {letters[j]} and {letters[i]} of {where} both mean {_quoted(key)} "
-                f"({_quoted(headers[j])} and {_quoted(text)})"
+                f"columns {letters[j]} and {letters[i]} of {where} both mean "
+                f"{quote(key, _LISTED_CHARS)} ({quote(headers[j], _LISTED_CHARS)} and "
+                f"{quote(text, _LISTED_CHARS)})"
             )
         first_seen[key] = i
     if not name_keys & first_seen.keys():
@@ -660,11 +730,23 @@ def _assemble(
 
 
 def _load_csv(
-    file: Path, shown: str, data: bytes, digest: str, name_keys: frozenset[str]
+    file: Path,
+    shown: str,
+    data: bytes,
+    digest: str,
+    name_keys: frozenset[str],
+    limits: Limits,
+    shape: guard.TextShape | None,
 ) -> LoadedSheet:
     text, encoding, utf8 = _decode(data, shown)
     delimiter, header_width = _sniff_delimiter(text, name_keys)
-    grid = _parse_csv(utf8, delimiter, header_width, shown)
+    grid = _parse_csv(utf8, delimiter, header_width, shown, limits)
+    if len(grid) > limits.rows:
+        raise exceeded(f"{shown} has more than {limits.rows:,} rows", "rows", limits)
+    if shape is None or shape.longest_line > limits.cell_chars:
+        for column in grid.columns:
+            if grid[column].str.len().max() > limits.cell_chars:
+                raise _cell_too_long(shown, limits)
     table = _assemble(
         [grid[column] for column in grid.columns],
         np.arange(1, len(grid) + 1, dtype=np.int64),
@@ -691,7 +773,7 @@ def _decode(data: bytes, shown: str) -> tuple[str, str, bytes]:
     """Return (text, encoding name, the text as UTF-8 bytes without BOM for the C parser)."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _decode_utf16(data, "utf-16", shown)
-    if not data.startswith(codecs.BOM_UTF8) and (order := _utf16_order(data)):
+    if not data.startswith(codecs.BOM_UTF8) and (order := guard.utf16_order(data)):
         return _decode_utf16(data, order, shown)
     bom = data.startswith(codecs.BOM_UTF8)
     body = data[len(codecs.BOM_UTF8) :] if bom else data
@@ -714,20 +796,6 @@ def _decode(data: bytes, shown: str) -> tuple[str, str, bytes]:
             f"{shown} is not readable text (it is neither UTF-8, UTF-16 nor Windows-1252)"
         ) from None
     return text, "cp1252", text.encode("utf-8")
-
-
-def _utf16_order(data: bytes) -> str | None:
-    # Without a BOM, UTF-16 shows itself by NUL bytes in every other position (ASCII headers).
-    pairs = min(len(data), 4096) // 2
-    if pairs == 0:
-        return None
-    even = data[0 : 2 * pairs : 2].count(0)
-    odd = data[1 : 2 * pairs : 2].count(0)
-    if odd >= 0.3 * pairs and even <= 0.05 * pairs:
-        return "utf-16-le"
-    if even >= 0.3 * pairs and odd <= 0.05 * pairs:
-        return "utf-16-be"
-    return None
 
 
 def _decode_utf16(data: bytes, codec: str, shown: str) -> tuple[str, str, bytes]:
@@ -769,11 +837,13 @@ def _first_record(sample: str, delimiter: str) -> list[str] | None:
     return None
 
 
-def _parse_csv(utf8: bytes, delimiter: str, width: int, shown: str) -> pd.DataFrame:
+def _parse_csv(utf8: bytes, delimiter: str, width: int, shown: str, limits: Limits) -> pd.DataFrame:
     # A row longer than `names` makes the C parser stop with "Expected N fields ... saw M" (or,
     # for the very first row, cut it with a ParserWarning). Rather than lose such cells, retry
     # wider (growing fast, so a few retries cover any file); the placeholder columns past the
     # header then reveal the extra cells.
+    if width > limits.cells:
+        raise _too_wide(shown, limits)
     fields = max(width, 1)
     while True:
         needed = 2 * fields
@@ -803,8 +873,8 @@ def _parse_csv(utf8: bytes, delimiter: str, width: int, shown: str) -> pd.DataFr
         except pd.errors.ParserError as exc:
             message = str(exc)
             if saw := _SAW_FIELDS.search(message):
-                if int(saw.group(1)) > _MAX_FIELDS:
-                    raise _too_wide(shown) from None
+                if int(saw.group(1)) > limits.cells:
+                    raise _too_wide(shown, limits) from None
                 needed = max(int(saw.group(1)), needed)
             elif quote := _OPEN_QUOTE.search(message):
                 raise InputError(
@@ -819,20 +889,24 @@ def _parse_csv(utf8: bytes, delimiter: str, width: int, shown: str) -> pd.DataFr
             raise InputError(
                 f"{shown} is not a readable CSV file ({_first_line(str(exc))})"
             ) from None
-        if fields >= _MAX_FIELDS:
-            raise _too_wide(shown)
-        fields = min(needed, _MAX_FIELDS)
+        if fields >= limits.cells:
+            raise _too_wide(shown, limits)
+        fields = min(needed, limits.cells)
 
 
-def _too_wide(shown: str) -> InputError:
-    return InputError(
-        f"{shown} has a row with more than {_MAX_FIELDS} cells, which no spreadsheet can hold"
+def _too_wide(where: str, limits: Limits) -> InputError:
+    return exceeded(f"{where} has a row of more than {limits.cells:,} cells", "cells", limits)
+
+
+def _cell_too_long(where: str, limits: Limits) -> InputError:
+    return exceeded(
+        f"{where} has a cell of more than {limits.cell_chars:,} characters", "cell-chars", limits
     )
 
 
 def _first_line(message: str) -> str:
     line = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    return line.removeprefix("Error tokenizing data. ").removeprefix("C error: ")
+    return clip(line.removeprefix("Error tokenizing data. ").removeprefix("C error: "))
 
 
 # --- workbooks ------------------------------------------------------------------------------
@@ -847,11 +921,12 @@ def _load_workbook(
     name_keys: frozenset[str],
     kind: Format,
     suffix: str,
+    limits: Limits,
 ) -> LoadedSheet:
     if kind == "ole" and _ENCRYPTED_PACKAGE in data:
         raise InputError(f"{shown} is password-protected (save a copy without a password)")
     try:
-        name, rows, origin = _read_worksheet(data, shown, sheet, name_keys)
+        name, rows, origin = _read_worksheet(data, shown, sheet, name_keys, limits)
     except InputError:
         raise
     except PasswordError:
@@ -866,14 +941,18 @@ def _load_workbook(
             raise
         raise _unreadable_workbook(shown, kind, suffix) from None
 
-    where = f"sheet {_quoted(name)} of {shown}"
+    where = f"sheet {quote(name)} of {shown}"
     if not rows:
         raise InputError(f"{where} has no header row (it is blank)")
     grid = np.array(rows, dtype=object)  # one C-level pass; columns are then cheap views
     if grid.ndim != 2:
         raise _unreadable_workbook(shown, kind, suffix)
+    columns = [_column_series(grid[:, j]) for j in range(grid.shape[1])]
+    for column in columns:
+        if column.str.len().max() > limits.cell_chars:
+            raise _cell_too_long(where, limits)
     table = _assemble(
-        [_column_series(grid[:, j]) for j in range(grid.shape[1])],
+        columns,
         np.arange(origin[0] + 1, origin[0] + 1 + len(rows), dtype=np.int64),
         first_column=origin[1],
         min_width=0,
@@ -895,7 +974,7 @@ def _load_workbook(
 
 
 def _read_worksheet(
-    data: bytes, shown: str, sheet: str | None, name_keys: frozenset[str]
+    data: bytes, shown: str, sheet: str | None, name_keys: frozenset[str], limits: Limits
 ) -> tuple[str, list[list[Cell]], tuple[int, int]]:
     """Return (sheet name, its cells from the top-left used cell, that cell's 0-based position)."""
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -904,12 +983,18 @@ def _read_worksheet(
             name = _match_sheet(sheet, book.sheet_names)
             if name is None:
                 raise InputError(
-                    f"{shown} has no sheet named {_quoted(sheet)} (its sheets are "
+                    f"{shown} has no sheet named {quote(sheet)} (its sheets are "
                     f"{_listing(book.sheet_names, limit=20)})"
                 )
             chosen = book.get_sheet_by_name(name)
         else:
             name, chosen = _default_sheet(book, shown, name_keys)
+        # Python objects cost ten times calamine's cells: the sheet's size is checked first.
+        where = f"sheet {quote(name)} of {shown}"
+        if chosen.height > limits.rows:
+            raise exceeded(f"{where} has {chosen.height:,} rows", "rows", limits)
+        if chosen.width > limits.cells:
+            raise exceeded(f"{where} has rows of {chosen.width:,} cells", "cells", limits)
         rows: list[list[Cell]] = chosen.to_python(skip_empty_area=True)
         return name, rows, chosen.start or (0, 0)
     finally:

@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from schemas import PARAMETERS
+from schemas.text import quote
 
 from .errors import InputError
 from .load import LoadedSheet, header_key
@@ -59,7 +60,7 @@ def load_mapping(path: str | Path | None) -> dict[str, str]:
         param = _BUILTIN.get(header_key(str(target)))
         if param is None:
             raise InputError(
-                f"mapping file {path} maps {alias!r} to {target!r}, which is not a "
+                f"mapping file {path} maps {quote(alias)} to {quote(target)}, which is not a "
                 "sip_endpoint parameter"
             )
         out[header_key(alias)] = param
@@ -86,7 +87,7 @@ def resolve_headers(
         param = lookup.get(header_key(header))
         if param is None:
             warnings.append(
-                f"column {letters[position]} ({header!r}) is not a sip_endpoint "
+                f"column {letters[position]} ({quote(header)}) is not a sip_endpoint "
                 "parameter and was ignored"
             )
             continue
@@ -94,7 +95,7 @@ def resolve_headers(
             first_pos, first = claimed[param]
             raise InputError(
                 f"columns {letters[first_pos]} and {letters[position]} both mean "
-                f"{param!r} ({first!r} and {header!r}); keep one of them"
+                f"{quote(param)} ({quote(first)} and {quote(header)}); keep one of them"
             )
         claimed[param] = (position, header)
         resolved[header] = param
@@ -111,7 +112,7 @@ def name_header(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> s
 
 
 def _no_name(loaded: LoadedSheet) -> InputError:
-    return InputError(f"{loaded.path} has no 'name' column in sheet {loaded.sheet!r}")
+    return InputError(f"{loaded.path} has no 'name' column in sheet {quote(loaded.sheet)}")
 
 
 def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> NormalizedSheet:

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InputError
+from .limits import DEFAULT_LIMITS, Limits
 from .load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
 from .normalize import NormalizedSheet, load_mapping, name_header, normalize
 from .report import (
@@ -182,11 +183,15 @@ def _name_aliases(aliases: dict[str, str]) -> list[str]:
 
 
 def _prepare(
-    path: str | Path, sheet: str | None, mapping: str | Path | None, strict: bool
+    path: str | Path,
+    sheet: str | None,
+    mapping: str | Path | None,
+    strict: bool,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[NormalizedSheet, Validation, _Clock]:
     clock = _Clock()
     aliases = load_mapping(mapping)
-    loaded = load_sheet(path, sheet=sheet, name_aliases=_name_aliases(aliases))
+    loaded = load_sheet(path, sheet=sheet, name_aliases=_name_aliases(aliases), limits=limits)
     clock.lap("load")
     normalized = normalize(loaded, aliases)
     clock.lap("normalize")
@@ -283,6 +288,7 @@ def validate_file(
     report_dir: str | Path | None = None,
     strict: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RunResult:
     """``sip-import validate``: check every row, save nothing, write the reports.
 
@@ -292,7 +298,9 @@ def validate_file(
     """
     clock = _Clock()
     aliases = load_mapping(mapping)
-    reader = open_sheet(path, sheet, name_aliases=_name_aliases(aliases), chunk_rows=chunk_rows)
+    reader = open_sheet(
+        path, sheet, name_aliases=_name_aliases(aliases), chunk_rows=chunk_rows, limits=limits
+    )
     duplicates = _duplicates(reader, aliases)
     # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
     # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from schemas import MASK, PARAMETERS, SECRET_FIELDS, from_wire, to_wire
+from schemas.text import quote
 
 __all__ = ["Action", "GatewayState", "plan_rows", "row_values"]
 
@@ -140,7 +141,7 @@ def _masked_reject(row: int, name: str, masked: list[str]) -> Action:
         error_key="masked-secret",
         message=(
             f"{masked[0]}: the {fields} {'is' if len(masked) == 1 else 'are'} masked ({MASK}) but "
-            f"{name!r} does not exist on the gateway yet: re-enter the real value"
+            f"{quote(name)} does not exist on the gateway yet: re-enter the real value"
         ),
     )
 

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from schemas.text import quote
+
 from .client import ApiError, CircuitOpen, GatewayClient, GaveUp
 from .errors import InputError
 from .save import RowOutcome
@@ -60,14 +62,16 @@ def parse_max_prune(text: str | None, total: int) -> int:
     """``'25'`` -> 25 endpoints; ``'10%'`` -> 10% of ``total``, rounded down."""
     match = _LIMIT.fullmatch(text or DEFAULT_MAX_PRUNE)
     if not match:
-        raise InputError(f"--max-prune {text!r} is not a count such as 25 or a share such as 10%")
+        raise InputError(
+            f"--max-prune {quote(text)} is not a count such as 25 or a share such as 10%"
+        )
     number, percent = float(match.group(1)), match.group(2)
     if percent:
         if number > 100:
-            raise InputError(f"--max-prune {text!r} is above 100%")
+            raise InputError(f"--max-prune {quote(text)} is above 100%")
         return math.floor(total * number / 100 + 1e-9)
     if not number.is_integer():
-        raise InputError(f"--max-prune {text!r}: a count must be a whole number")
+        raise InputError(f"--max-prune {quote(text)}: a count must be a whole number")
     return int(number)
 
 

@@ -227,7 +227,10 @@ class ReportWriter:
         pd.DataFrame(columns=RESULT_COLUMNS).to_csv(
             self._results, index=False, lineterminator="\r\n"
         )
-        pd.DataFrame(columns=headers).to_csv(self._rejections, index=False, lineterminator="\r\n")
+        # Headers are cells too: a header '=cmd|...' must not run when the CSV is opened.
+        pd.DataFrame(columns=[neutralize(h) for h in headers]).to_csv(
+            self._rejections, index=False, lineterminator="\r\n"
+        )
         column_of = {header: i for i, header in enumerate(headers)}
         self._field_column = {
             param: column_of[h] for param, h in sheet.source_headers.items() if h in column_of

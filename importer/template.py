@@ -233,6 +233,14 @@ def _column_validation(param: Param, cells: str, lists: _Lists) -> DataValidatio
                 "operator": "greaterThanOrEqual",
                 "formula1": str(domain.minimum),
             }
+    elif isinstance(domain, Name) and domain.reserved:
+        # Excel has no "not one of" rule: a formula on the range's first cell, relative to it.
+        first = cells.split(":")[0]
+        refused = ",".join(f'LOWER({first})<>"{word}"' for word in domain.reserved)
+        kind = {
+            "type": "custom",
+            "formula1": f"AND(LEN({first})>=1,LEN({first})<={domain.max_len},{refused})",
+        }
     elif isinstance(domain, Name):
         kind = {
             "type": "textLength",

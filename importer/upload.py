@@ -30,6 +30,7 @@ from .client import GatewayClient, list_endpoints
 from .config import Credentials, GatewaySettings, redact_url
 from .errors import GatewayUnavailable
 from .journal import DONE, Journal, JournalRow, values_hash
+from .limits import DEFAULT_LIMITS, Limits
 from .normalize import NormalizedSheet
 from .pipeline import (
     EXIT_GATEWAY,
@@ -437,6 +438,7 @@ def run_job(
     announce: Callable[[str], None] = lambda _: None,
     progress: ProgressSink | None = None,
     notice: Callable[[str], None] = lambda _: None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RunResult:
     """``sip-import import`` / ``sync``. ``settings=None`` starts the embedded local gateway.
 
@@ -444,7 +446,7 @@ def run_job(
     first call to the gateway; a run stopped earlier by unusable input never reaches it."""
     # stamina logs each retry through stdlib logging by default; our report counts attempts.
     stamina.instrumentation.set_on_retry_hooks([])
-    normalized, validation, clock = _prepare(path, sheet, mapping, strict)
+    normalized, validation, clock = _prepare(path, sheet, mapping, strict, limits)
     # The masked-secret warning is for validate, which cannot ask the gateway; here the plan
     # decides (keep the gateway's secret, or reject a row for an endpoint that is not there).
     validation = Validation(

@@ -27,6 +27,7 @@ from schemas.sheet import (
     rule_schema,
     scientific_message,
 )
+from schemas.text import quote
 
 from .normalize import NormalizedSheet
 
@@ -51,6 +52,9 @@ CODES: dict[str, str] = {
     "timert1-below-t1min": "timert1 below t1min (warning)",
     "masked-secret": "a secret cell holds the mask ******** (warning in validate)",
 }
+
+#: Row numbers a duplicate-name message lists before it says how many more there are.
+_ROWS_SHOWN = 20
 
 #: Warnings that --strict does not turn into errors: they describe intent, not a fault.
 _NOT_STRICT = frozenset({"masked-secret"})
@@ -126,9 +130,12 @@ def duplicate_names(names: pd.Series) -> list[Problem]:
     for _key, rows in dupes.groupby(dupes, sort=False):
         numbers = [int(r) for r in rows.index]
         for row in numbers:
-            others = ", ".join(str(o) for o in numbers if o != row)
+            # A name on a million rows must not make a million-number message on each of them.
+            shown = [str(o) for o in numbers[: _ROWS_SHOWN + 1] if o != row][:_ROWS_SHOWN]
+            more = len(numbers) - 1 - len(shown)
+            others = ", ".join(shown) + (f" and {more} more" if more else "")
             plural = "s" if len(numbers) > 2 else ""
-            message = f"name: {names[row]!r} is also used on row{plural} {others}"
+            message = f"name: {quote(names[row])} is also used on row{plural} {others}"
             problems.append(Problem(row, "name", "duplicate-name", message, "error"))
     return problems
 

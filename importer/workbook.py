@@ -32,6 +32,9 @@ _YELLOW = "#FFEB9C"
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ERROR_HEADERS = ("row", "sheet", "field", "code", "severity", "reason")
 _COMMENT = {"author": "sip-import", "width": 320, "height": 120}
+# The most characters an Excel cell holds.
+_CELL_CHARS = 32_767
+_CUT = "… [cut here: {:,} characters in all; rejections.csv has the whole value]"
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,12 @@ class RejectedRow:
 def _text(value: str | None) -> str | None:
     if value is None:
         return None
-    return _ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    text = _ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    if len(text) > _CELL_CHARS:
+        # XlsxWriter would cut it silently; the cell says it was cut, and where the rest is.
+        note = _CUT.format(len(text))
+        text = text[: _CELL_CHARS - len(note)] + note
+    return text
 
 
 class _Workbook:
@@ -102,9 +110,10 @@ class _Workbook:
         self.book.close()
 
 
-def _serve(path: str, headers: Sequence[str], stream: BinaryIO) -> None:
-    """The writer process: pickled chunks of rows from ``stream`` until it ends."""
-    book = _Workbook(path, headers)
+def _serve(path: str, stream: BinaryIO) -> None:
+    """The writer process: the pickled headers, then pickled chunks of rows from ``stream``
+    until it ends."""
+    book = _Workbook(path, pickle.load(stream))
     try:
         while True:
             try:
@@ -121,9 +130,10 @@ class WorkbookWriter:
 
     ``process=True`` writes in a child process (long sheets: a second core does the work);
     otherwise right here (short sheets: nothing to start). The child is
-    ``python -m importer.workbook OUT.xlsx HEADER...`` reading pickled chunks from its stdin: a
-    plain subprocess rather than multiprocessing, whose spawn would re-import the parent's main
-    module (the whole command line) in the child.
+    ``python -m importer.workbook OUT.xlsx`` reading the headers and then chunks, pickled, from
+    its stdin (never the headers as arguments: a wide header outgrows the kernel's argument
+    size, E2BIG): a plain subprocess rather than multiprocessing, whose spawn would re-import the
+    parent's main module (the whole command line) in the child.
     """
 
     def __init__(self, path: Path, headers: Sequence[str], *, process: bool = False) -> None:
@@ -132,11 +142,12 @@ class WorkbookWriter:
         self._child: subprocess.Popen[bytes] | None = None
         if process:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(path), *headers],
+                [sys.executable, "-m", __name__, str(path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+            self._send(list(headers))
         else:
             self._book = _Workbook(str(path), headers)
 
@@ -145,9 +156,12 @@ class WorkbookWriter:
         if self._book is not None:
             self._book.add(rows)
             return
+        self._send(rows)
+
+    def _send(self, item: object) -> None:
         assert self._child is not None and self._child.stdin is not None
         try:
-            pickle.dump(rows, self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(item, self._child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError:  # the child is gone (BrokenPipeError); close() says why
             self.close()
             raise self._failed("it stopped") from None
@@ -185,4 +199,4 @@ class WorkbookWriter:
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], sys.argv[2:], sys.stdin.buffer)
+    _serve(sys.argv[1], sys.stdin.buffer)

@@ -26,6 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
+from .text import quote
+
 __all__ = [
     "CODECS",
     "MASK",
@@ -61,6 +63,9 @@ _CONTROL_OR_SPACE = re.compile(
 _LIST_SEPARATOR = r"[ \t]*[,;][ \t]*"
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._+\-]+")
 _DIGITS = re.compile(r"[0-9]+")
+# The most digits a whole number may have: beyond them no int64 (the gateway's SQLite INTEGER,
+# pandas' vectorized check) holds every value.
+_MAX_DIGITS = 18
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 _HOSTNAME_MAX = 254  # 253 characters, plus the optional root dot
@@ -132,12 +137,6 @@ def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
         return inner
 
     return wrap
-
-
-def _quote(value: str) -> str:
-    """Show a value in a message: repr-like quotes, control characters made visible."""
-    shown = value if len(value) <= 60 else value[:57] + "..."
-    return "'" + shown.encode("unicode_escape").decode("ascii").replace("'", "\\'") + "'"
 
 
 def _describe_char(ch: str) -> str:
@@ -243,6 +242,9 @@ class Name(Domain):
     """Endpoint names: they become sip.conf section names and SIP URI user parts."""
 
     max_len: int = 80
+    #: Section names chan_sip reads as its own settings, refused in any case (``name`` sets
+    #: them; ``old_name`` does not, so an endpoint stored under one can still be renamed).
+    reserved: tuple[str, ...] = ()
 
     def problem(self, value: str) -> str | None:
         if not value:
@@ -252,17 +254,25 @@ class Name(Domain):
         if not _NAME_CHARS.fullmatch(value):
             bad = next(ch for ch in value if not _NAME_CHARS.fullmatch(ch))
             return (
-                f"{_quote(value)} contains {_describe_char(bad)}; a name may only hold "
-                "letters, digits and . _ - +"
+                f"{quote(value)} contains {_describe_char(bad)}; a name may only hold "
+                "ASCII letters, digits and . _ - +"
+            )
+        if value.lower() in self.reserved:
+            return (
+                f"{quote(value)} is reserved: chan_sip reads a [{value.lower()}] section as its "
+                "own settings, not as an endpoint"
             )
         return None
 
     def bad(self, column: pd.Series) -> pd.Series:
         ok = column.str.fullmatch(_NAME_CHARS) & (column.str.len() <= self.max_len)
+        if self.reserved:
+            ok &= ~column.str.lower().isin(self.reserved)
         return ~ok.fillna(False).astype(bool)
 
     def allowed(self) -> str:
-        return f"1-{self.max_len} letters, digits or . _ - +"
+        reserved = f", not {' or '.join(self.reserved)}" if self.reserved else ""
+        return f"1-{self.max_len} ASCII letters, digits or . _ - +{reserved}"
 
 
 @dataclass(frozen=True)
@@ -280,7 +290,7 @@ class Choice(Domain):
     def problem(self, value: str) -> str | None:
         if value in self.values:
             return None
-        return f"{_quote(value)} is not one of {_join_or(self.values)}"
+        return f"{quote(value)} is not one of {_join_or(self.values)}"
 
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
@@ -302,7 +312,7 @@ class Flag(Domain):
     def problem(self, value: str) -> str | None:
         if value in ("0", "1"):
             return None
-        return f"{_quote(value)} is not 0 or 1 (yes/no, true/false, on/off also work)"
+        return f"{quote(value)} is not 0 or 1 (yes/no, true/false, on/off also work)"
 
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
@@ -335,7 +345,9 @@ class Integer(Domain):
     def problem(self, value: str) -> str | None:
         text = value[1:] if value.startswith("-") else value
         if not _DIGITS.fullmatch(text):
-            return f"{_quote(value)} is not a whole number"
+            return f"{quote(value)} is not a whole number"
+        if len(text.lstrip("0")) > _MAX_DIGITS:
+            return f"{quote(value)} is too large; {self._range()}"
         number = int(value)
         unit = f" {self.unit}" if self.unit else ""
         if self.minimum is not None and self.maximum == self.minimum and number != self.minimum:
@@ -347,13 +359,17 @@ class Integer(Domain):
         if self.step is not None and number % self.step:
             return f"{number} is not a multiple of {self.step}"
         if value != str(number):
-            return f"{_quote(value)} is not written as a plain whole number"
+            return f"{quote(value)} is not written as a plain whole number"
         return None
 
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         # Canonical integers are digit strings without leading zeros ('0' aside) or '-N'.
-        shaped = column.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})").fillna(False).astype(bool)
+        shaped = (
+            column.str.fullmatch(rf"-?(0|[1-9][0-9]{{0,{_MAX_DIGITS - 1}}})")
+            .fillna(False)
+            .astype(bool)
+        )
         numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna(0)
         values = numbers.to_numpy(dtype=np.int64, na_value=0)
         ok = shaped.to_numpy(dtype=bool) & (column.to_numpy() != "-0")
@@ -364,6 +380,11 @@ class Integer(Domain):
         if self.step is not None:
             ok &= values % self.step == 0
         return pd.Series(~ok, index=column.index)
+
+    def _range(self) -> str:
+        if self.maximum is not None:
+            return f"at most {self.maximum} is allowed"
+        return f"at most {_MAX_DIGITS} digits are allowed"
 
     def allowed(self) -> str:
         if self.minimum is not None and self.minimum == self.maximum:
@@ -389,9 +410,9 @@ class Milliseconds(Domain):
     def problem(self, value: str) -> str | None:
         number = value[:-2] if value.endswith("ms") else value
         if not _DIGITS.fullmatch(number):
-            return f"{_quote(value)} is not a number of milliseconds such as 500 or 500ms"
+            return f"{quote(value)} is not a number of milliseconds such as 500 or 500ms"
         if int(number) < 1:
-            return f"{_quote(value)} is below 1 ms"
+            return f"{quote(value)} is below 1 ms"
         return None
 
     @_per_distinct(True)
@@ -442,7 +463,7 @@ class Address(Domain):
             if self.dynamic
             else "an IP address or a host name"
         )
-        return f"{_quote(value)} is not {what}"
+        return f"{quote(value)} is not {what}"
 
     def bad(self, column: pd.Series) -> pd.Series:
         host = column.str.fullmatch(_HOSTNAME.pattern).fillna(False).astype(bool)
@@ -477,7 +498,7 @@ class Transport(Domain):
         items = value.split(",")
         for item in items:
             if item not in self.values:
-                return f"{_quote(item)} is not one of {_join_or(self.values)}"
+                return f"{quote(item)} is not one of {_join_or(self.values)}"
         dup = next((i for i in items if items.count(i) > 1), None)
         if dup:
             return f"names {dup} twice"
@@ -518,7 +539,7 @@ class _CodecList(Domain):
     def _list_problem(self, items: list[str]) -> str | None:
         for item in items:
             if item not in self.codecs:
-                return f"{_quote(item)} is not a codec; use {_join_or(self.codecs)}"
+                return f"{quote(item)} is not a codec; use {_join_or(self.codecs)}"
         dup = next((i for i in items if items.count(i) > 1), None)
         if dup:
             return f"names {dup} twice"
@@ -578,7 +599,7 @@ class CodecSet(_CodecList):
             if not isinstance(item, dict) or set(item) != {"id", "value"}:
                 return "must be an array of {id, value} objects"
             if item["id"] not in self.codecs:
-                return f"{_quote(str(item['id']))} is not a codec; use {_join_or(self.codecs)}"
+                return f"{quote(str(item['id']))} is not a codec; use {_join_or(self.codecs)}"
             if item["value"] not in ("0", "1"):
                 return f"value of {item['id']} must be '0' or '1'"
             if item["id"] in seen:

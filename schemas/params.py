@@ -51,12 +51,24 @@ class Param:
 
 _FLAG = Flag()
 _NAME = Name()
+#: chan_sip reads [general] and [authentication] as its own settings, never as a peer.
+_RESERVED = ("general", "authentication")
+# Free-text lengths, chan_sip's where it has one: AST_MAX_EXTENSION (80) bounds an extension, a
+# realm and chan_sip's older fixed buffers (fromuser), the 80 SPEC.md gives name, defaultuser and
+# secret; sip_auth keeps user and secret in 256 bytes each and the realm in 80, so
+# 'user:secret@realm' is at most 255 + 1 + 255 + 1 + 80 characters.
+_EXTENSION_CHARS = 80
+_AUTH_CHARS = 255 + 1 + 255 + 1 + 80
+# chan_sip keeps these timers in a C int.
+_C_INT_MAX = 2_147_483_647
+_TIMER_MS = Integer(minimum=200, maximum=_C_INT_MAX, unit="ms")
+_SESSION_S = Integer(minimum=90, maximum=_C_INT_MAX, unit="s")
 
 _TABLE: tuple[Param, ...] = (
     # The common ones first: the template and exports keep this order.
     Param(
         "name",
-        _NAME,
+        Name(reserved=_RESERVED),
         None,
         "Endpoint name, the section name in sip.conf. Required.",
         id_column=True,
@@ -103,8 +115,20 @@ _TABLE: tuple[Param, ...] = (
         "Gateway id of the endpoint, to rename it without old_name.",
         in_sheet=True,
     ),
-    Param("auth", Token(min_len=1), None, "chan_sip auth line, user:secret@realm.", secret=True),
-    Param("fromuser", Token(min_len=1), None, "User part of the From header.", id_column=True),
+    Param(
+        "auth",
+        Token(min_len=1, max_len=_AUTH_CHARS),
+        None,
+        "chan_sip auth line, user:secret@realm.",
+        secret=True,
+    ),
+    Param(
+        "fromuser",
+        Token(min_len=1, max_len=_EXTENSION_CHARS),
+        None,
+        "User part of the From header.",
+        id_column=True,
+    ),
     Param("fromdomain", Address(), None, "Domain of the From header (IP or host name)."),
     Param(
         "remotesecret",
@@ -160,8 +184,18 @@ _TABLE: tuple[Param, ...] = (
     Param("honorsdpversion", _FLAG, "1", "Honour the SDP version number."),
     Param("max_forwards", Integer(minimum=1, maximum=255), "3", "Max-Forwards header value."),
     Param("outboundproxy", Address(), None, "Outbound proxy (IP or host name)."),
-    Param("timert1", Integer(minimum=200, unit="ms"), "500", "SIP timer T1 in milliseconds."),
-    Param("timerb", Integer(minimum=200, unit="ms"), "32000", "SIP timer B in milliseconds."),
+    Param(
+        "timert1",
+        _TIMER_MS,
+        "500",
+        "SIP timer T1 in milliseconds.",
+    ),
+    Param(
+        "timerb",
+        _TIMER_MS,
+        "32000",
+        "SIP timer B in milliseconds.",
+    ),
     Param(
         "session-timers",
         Choice(values=("originate", "accept", "refuse")),
@@ -170,13 +204,13 @@ _TABLE: tuple[Param, ...] = (
     ),
     Param(
         "session-minse",
-        Integer(minimum=90, unit="s"),
+        _SESSION_S,
         "90",
         "Minimum session refresh interval in seconds.",
     ),
     Param(
         "session-expires",
-        Integer(minimum=90, unit="s"),
+        _SESSION_S,
         "1800",
         "Session expiry in seconds; not below session-minse.",
     ),
@@ -245,7 +279,13 @@ _TABLE: tuple[Param, ...] = (
     Param("rtptimeout", _FLAG, "0", "Hang up when RTP stops (0/1 as the vendor documents)."),
     Param("rtpholdtimeout", _FLAG, "0", "Hang up when RTP stops on hold (0/1)."),
     Param("t38transport", Choice(values=("udptl",)), None, "T.38 transport (udptl)."),
-    Param("extension", Text(), None, "Extension the endpoint is reached at.", id_column=True),
+    Param(
+        "extension",
+        Text(max_len=_EXTENSION_CHARS),
+        None,
+        "Extension the endpoint is reached at.",
+        id_column=True,
+    ),
     Param(
         "rtpjittermode", Choice(values=("static", "adaptive")), "adaptive", "Jitter buffer mode."
     ),

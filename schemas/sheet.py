@@ -16,6 +16,7 @@ import pandera.pandas as pa
 
 from .domains import CODECS, MASK, Milliseconds, spread_distinct
 from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
+from .text import quote
 
 __all__ = [
     "REJECTED_CELL",
@@ -44,7 +45,7 @@ def looks_scientific(column: pd.Series) -> pd.Series:
 
 def scientific_message(field: str, value: str) -> str:
     return (
-        f"{field}: {value!r} looks like a number Excel wrote in scientific notation, so the real "
+        f"{field}: {quote(value)} looks like a number Excel wrote in scientific notation, so the real "
         "digits are lost; format the column as Text and type the value again"
     )
 
@@ -181,7 +182,7 @@ RULES: tuple[Rule, ...] = (
         needs=("old_name",),
         broken=lambda df: (_col(df, "old_name") == _col(df, "name")).fillna(False).astype(bool),
         explain=lambda r: (
-            f"old_name: {r['old_name']!r} is the same as name; leave old_name empty unless the "
+            f"old_name: {quote(r['old_name'])} is the same as name; leave old_name empty unless the "
             "endpoint is being renamed"
         ),
     ),

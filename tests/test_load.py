@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from importer import guard
 from importer.errors import InputError
+from importer.limits import DEFAULT_LIMITS
 from importer.load import (
     LoadedSheet,
     _load_whole,
@@ -485,13 +487,12 @@ def test_directory(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "x.csv", b"name\na\n")
 
-    def refuse(self: Path, *args: object, **kwargs: object) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(path: str, flags: int) -> int:
+        raise PermissionError(13, "Permission denied", path)
 
-    # chmod 000 does not stop root (CI containers), so the refusal is simulated, on both ways
-    # a sheet is read (whole, and streamed).
-    monkeypatch.setattr(Path, "read_bytes", refuse)
-    monkeypatch.setattr(Path, "open", refuse)
+    # chmod 000 does not stop root (CI containers), so the refusal is simulated where every
+    # way of reading a sheet opens it.
+    monkeypatch.setattr(guard, "_open_fd", refuse)
     expect(path, f"{path} cannot be read (permission denied)")
 
 
@@ -660,7 +661,11 @@ def test_undecodable_text(tmp_path: Path, raw: bytes, message: str) -> None:
 
 def test_row_wider_than_any_spreadsheet(tmp_path: Path) -> None:
     path = write(tmp_path / "x.csv", b"name\n" + b",x" * 20000 + b"\n")
-    expect(path, f"{path} has a row with more than 16384 cells, which no spreadsheet can hold")
+    expect(
+        path,
+        f"line 2 of {path} has more than 16,384 cells (the cells limit is 16,384; if the file "
+        "is right, raise it with --limit cells=N)",
+    )
 
 
 def test_unterminated_quote(tmp_path: Path) -> None:
@@ -774,7 +779,7 @@ def _outcome(run: Callable[[], LoadedSheet]) -> tuple[object, ...]:
 
 
 def _whole(path: Path) -> LoadedSheet:
-    return _load_whole(path, str(path), None, frozenset({"name"}))
+    return _load_whole(path, str(path), None, frozenset({"name"}), DEFAULT_LIMITS)
 
 
 def _streamed(path: Path, chunk_rows: int) -> LoadedSheet:
@@ -841,3 +846,76 @@ def test_streamed_and_whole_agree_on_arbitrary_text(text: str, chunk_rows: int) 
         path.write_bytes(b"name,host\n" + text.encode())
         whole = _outcome(lambda: _whole(path))
         assert _outcome(lambda: _streamed(path, chunk_rows)) == whole
+
+
+def test_a_long_path_is_shown_by_its_end(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 120)
+    deep.mkdir()
+    path = deep / "sheet.csv"
+    with pytest.raises(InputError) as caught:
+        load_sheet(path)
+    message = str(caught.value)
+    assert message == "…" + str(path)[-99:] + " does not exist"
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("/dev/null", "{} is a device, not a file; give the sheet's own file")],
+)
+def test_only_regular_files_are_read(tmp_path: Path, device: str, message: str) -> None:
+    link = tmp_path / "x.csv"
+    link.symlink_to(device)
+    expect(link, message.format(link))
+
+
+def test_limits_are_checked_on_both_csv_paths_and_in_workbooks(tmp_path: Path) -> None:
+    from importer.limits import parse_limits
+
+    limits = parse_limits(["rows=3", "cell-chars=5"])
+    streamed = write(tmp_path / "s.csv", b"name,host\na,b\nc,d\ne,f\n")
+    careful = write(tmp_path / "c.csv", b"name;host\na;b\n\nc;d\n")
+    quoted = write(tmp_path / "q.csv", b'name,host\na,"1,2,3,4,5,6"\n')
+    book = tmp_path / "b.xlsx"
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in (["name", "host"], ["a", "b"], ["c", "d"], ["e", "f"]):
+        sheet.append(row)
+    workbook.save(book)
+    hint = "if the file is right, raise it with --limit"
+    for path in (streamed, careful):
+        with pytest.raises(InputError) as caught:
+            load_sheet(path, limits=limits)
+        assert (
+            str(caught.value) == f"{path} has more than 3 rows (the rows limit is 3; {hint} rows=N)"
+        )
+    with pytest.raises(InputError) as caught:
+        load_sheet(quoted, limits=limits)
+    assert str(caught.value) == (
+        f"{quoted} has a cell of more than 5 characters (the cell-chars limit is 5; {hint} "
+        "cell-chars=N)"
+    )
+    with pytest.raises(InputError) as caught:
+        load_sheet(book, limits=limits)
+    assert str(caught.value) == (
+        f"sheet 'Sheet' of {book} has 4 rows (the rows limit is 3; {hint} rows=N)"
+    )
+
+
+def test_a_zip_directory_listing_too_many_parts_is_refused_before_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    # zipfile builds an object per part listed; a directory of 9 MiB (some 100,000 parts) is
+    # refused from its end record alone, which is all this one has of it.
+    path = tmp_path / "many.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 12 : end + 16] = (9 << 20).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    expect(
+        path,
+        f"{path} is no workbook: its zip directory takes 9 MiB, room for more parts than any "
+        "workbook has",
+    )

@@ -17,7 +17,7 @@ from schemas import PARAMETERS, check_wire_value, to_wire
 # parameter: (accepted sheet text, canonical value it becomes, rejected text, message)
 CASES: dict[str, tuple[str, str, str, str]] = {
     "name": ("Acme-Trunk_1.b+", "Acme-Trunk_1.b+", "acme trunk",
-             "name: 'acme trunk' contains a space; a name may only hold letters, digits and . _ - +"),
+             "name: 'acme trunk' contains a space; a name may only hold ASCII letters, digits and . _ - +"),
     "host": ("SIP.Example.com", "SIP.Example.com", "exa mple",
              "host: 'exa mple' is not 'dynamic', an IP address or a host name"),
     "defaultuser": ("0012", "0012", "john doe",
@@ -30,7 +30,7 @@ CASES: dict[str, tuple[str, str, str, str]] = {
             "nat: 'maybe' is not one of no, yes, force_rport, comedia"),
     "port": ("5060", "5060", "70000", "port: 70000 is above 65535"),
     "old_name": ("old-trunk", "old-trunk", "old/trunk",
-                 "old_name: 'old/trunk' contains '/'; a name may only hold letters, digits and . _ - +"),
+                 "old_name: 'old/trunk' contains '/'; a name may only hold ASCII letters, digits and . _ - +"),
     "object_id": ("17", "17", "0", "object_id: 0 is below 1"),
     "auth": ("bob:pw@example.com", "bob:pw@example.com", "bob pw",
              "auth: contains a space, which is not allowed here"),
@@ -193,3 +193,20 @@ def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]
     vector = domain.bad(column).tolist()
     scalar = [domain.problem(v) is not None for v in column]
     assert vector == scalar, list(zip(column, vector, scalar, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("société-trunk", "'société-trunk'"),
+        ("中国人", "'中国人'"),
+        ("bad\x01name\n", "'bad\\x01name\\x0a'"),
+        ("x" * 80, "'" + "x" * 80 + "'"),
+        ("x" * 81, "'" + "x" * 79 + "…'"),
+        ("\x00" * 200, "'" + "\\x00" * 19 + "…'"),
+    ],
+)
+def test_values_are_quoted_as_typed_and_capped(value: str, shown: str) -> None:
+    from schemas.text import quote
+
+    assert quote(value) == shown

@@ -102,7 +102,7 @@ def test_results_csv_has_one_line_per_data_row(tmp_path: Path, mixed_csv: Path) 
          "warning: registration: out needs a defaultuser, a secret, remotesecret or auth to "
          "register", "0"],
         ["6", "mixed.csv", "trunk d", "rejected", "invalid-value",
-         "name: 'trunk d' contains a space; a name may only hold letters, digits and . _ - +; "
+         "name: 'trunk d' contains a space; a name may only hold ASCII letters, digits and . _ - +; "
          "port: 0 is below 1", "0"],
         ["8", "mixed.csv", "trunk-e", "valid", "", "", "0"],
     ]  # fmt: skip
@@ -301,7 +301,7 @@ def test_control_characters_reach_the_xlsx_visibly(tmp_path: Path) -> None:
     (rejected,) = read_csv(result.paths.rejections_csv)
     assert rejected["name"] == "bad\x01name"  # CSV holds it as read
     message = (
-        "name: 'bad\\x01name' contains a control character; a name may only hold letters, "
+        "name: 'bad\\x01name' contains a control character; a name may only hold ASCII letters, "
         "digits and . _ - +"
     )
     assert rejected["_errors"] == message

@@ -109,7 +109,7 @@ def test_dropdowns_and_number_ranges(template: Path) -> None:
                     f"steps of {domain.step}" in dv.prompt and "Excel checks the range" in dv.prompt
                 )
         else:
-            assert dv.type in (None, "textLength"), name
+            assert dv.type in (None, "textLength", "custom"), name
         if dv.type is not None:
             checked[dv.type] = checked.get(dv.type, 0) + 1
             assert dv.showErrorMessage and dv.errorStyle == "stop" and dv.error, name
@@ -121,7 +121,13 @@ def test_dropdowns_and_number_ranges(template: Path) -> None:
         "qualify": ("list", '"0,1"', None),
         "port": ("whole", "1", "65535"),
         "g726_pr": ("whole", "10", "200"),
-        "timert1": ("whole", "200", None),
+        "timert1": ("whole", "200", "2147483647"),
+        "name": (
+            "custom",
+            'AND(LEN(A2)>=1,LEN(A2)<=80,LOWER(A2)<>"general",LOWER(A2)<>"authentication")',
+            None,
+        ),
+        "extension": ("textLength", "1", "80"),
     }
     for name, (kind, low, high) in spot.items():
         letter = get_column_letter(TEMPLATE_COLUMNS.index(name) + 1)
