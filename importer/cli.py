@@ -79,6 +79,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         if name in outcomes:
             table.add_row(name, str(outcomes[name]))
     table.add_row("blank (skipped)", str(summary["blank"]), style="dim")
+    if summary.get("title_rows"):
+        table.add_row("title rows above the header", str(summary["title_rows"]), style="dim")
     table.add_row("total data rows", str(summary["rows"]), style="bold")
     out.print(table)
     for warning in summary["warnings"]:

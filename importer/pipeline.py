@@ -166,6 +166,8 @@ def _summary(
         "gateway": gateway,
         "rows": tally.rows,
         "blank": tally.blank,
+        # Rows above the header (a title block, '#' comments): neither data nor blank.
+        "title_rows": loaded.title_rows,
         "outcomes": dict(tally.outcomes),
         "deleted": tally.deleted,
         "warnings": [*sheet_warnings, *warnings],

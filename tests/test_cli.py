@@ -338,3 +338,35 @@ def test_clean_sample_exits_0(tmp_path: Path) -> None:
     summary = json.loads(proc.stdout)
     assert summary["outcomes"] == {"valid": summary["rows"]}
     assert 40 <= summary["rows"] <= 60
+
+
+# --- title rows above the header -------------------------------------------------------------
+
+
+def test_xlsx_with_three_title_rows_numbers_results_as_the_file_does(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["ACME Telecom: SIP trunk onboarding"])
+    sheet.append(["version 3", "2026-01-05"])
+    sheet.append(["Fill in one trunk a row; name is required"])
+    sheet.append(["name", "host", "port"])
+    sheet.append(["trunk-1", "203.0.113.1", 5060])
+    sheet.append(["trunk-2", "203.0.113.2", 70000])
+    sheet.append(["trunk-3", "sip.example.com", 5061])
+    book.save(tmp_path / "titled.xlsx")
+    proc = validate(tmp_path, "titled.xlsx", "--json", "--report-dir", "r")
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["rows"], summary["title_rows"], summary["blank"]) == (3, 3, 0)
+    assert summary["outcomes"] == {"valid": 2, "rejected": 1}
+    results = read_csv(tmp_path / "r" / "results.csv")
+    assert [(r["row"], r["name"], r["outcome"]) for r in results] == [
+        ("5", "trunk-1", "valid"),
+        ("6", "trunk-2", "rejected"),
+        ("7", "trunk-3", "valid"),
+    ]
+    rejections = read_csv(tmp_path / "r" / "rejections.csv")
+    assert [(r["_row"], r["name"]) for r in rejections] == [("6", "trunk-2")]
+    text = validate(tmp_path, "titled.xlsx", "--report-dir", "r2").stdout
+    assert "│ title rows above the header │    3 │" in text.splitlines()

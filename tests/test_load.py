@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
 import random
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from importer.errors import InputError
 from importer.load import (
     LoadedSheet,
+    _Keys,
     _load_whole,
     header_key,
     join_chunks,
@@ -770,11 +772,13 @@ def _outcome(run: Callable[[], LoadedSheet]) -> tuple[object, ...]:
         loaded.sha256,
         loaded.encoding,
         loaded.delimiter,
+        loaded.title_rows,
+        loaded.header_row,
     )
 
 
 def _whole(path: Path) -> LoadedSheet:
-    return _load_whole(path, str(path), None, frozenset({"name"}))
+    return _load_whole(path, str(path), None, _Keys(frozenset({"name"})))
 
 
 def _streamed(path: Path, chunk_rows: int) -> LoadedSheet:
@@ -802,6 +806,10 @@ STREAM_CASES = {
     "cp1252": b"name,host\nb\xe9,x\nc,y\n",
     "tab delimited": b"name\thost\na\tx\nb\t \n",
     "single column": b"name\na\n\nb\n",
+    "title block": b"ACME onboarding\nversion 3;2026\n\nname,host\na,x\n\nb,y\nc,z\n",
+    "comment lines": b"# clean this data!\n#, really\nname,host\na,x\nb,y\n",
+    "title block, then a ragged row": b"Title\n\nname,host\na,x\nb,y,z\nc,w\n",
+    "quote in a title line": b'Title "draft, v2\nname,host\na,x\nb,y\n',
 }
 
 
@@ -841,3 +849,110 @@ def test_streamed_and_whole_agree_on_arbitrary_text(text: str, chunk_rows: int) 
         path.write_bytes(b"name,host\n" + text.encode())
         whole = _outcome(lambda: _whole(path))
         assert _outcome(lambda: _streamed(path, chunk_rows)) == whole
+
+
+# --- header detection: title rows and comments above the header ------------------------------
+
+TITLED_ROWS = [
+    ["ACME Telecom: SIP trunk onboarding"],
+    ["version 3", "2026-01-05"],
+    [],
+    ["name", "host", "port"],
+    ["trunk-1", "203.0.113.1", "5060"],
+    [],
+    ["trunk-2", "sip.example.com", "5061"],
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_csv_title_block_and_comments_are_not_data(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "titled.csv"
+    with path.open("w", newline="", encoding=encoding) as handle:
+        handle.write('# clean this data! "soon", é\n')
+        csv.writer(handle, delimiter=";").writerows(TITLED_ROWS)
+    loaded = load_sheet(path)
+    assert loaded.headers == ("name", "host", "port")
+    assert loaded.header_row == 5
+    assert loaded.title_rows == 3  # the comment, the title and the version line
+    assert loaded.blank_rows == 1
+    assert records(loaded) == {
+        6: {"name": "trunk-1", "host": "203.0.113.1", "port": "5060"},
+        8: {"name": "trunk-2", "host": "sip.example.com", "port": "5061"},
+    }
+
+
+def test_a_comment_line_that_holds_the_name_column_is_the_header(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b"#,name,host\n1,a,x\n")
+    loaded = load_sheet(path)
+    assert loaded.headers == ("#", "name", "host")
+    assert loaded.title_rows == 0
+
+
+def test_big_csv_with_a_title_block_is_streamed(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b"Carrier sheet\n# v2\nname,host\na,x\nb,y\n")
+    reader = open_sheet(path, chunk_rows=1)
+    assert reader.whole is None
+    assert (reader.meta.header_row, reader.meta.title_rows) == (3, 2)
+    assert list(records(join_chunks(reader))) == [4, 5]
+
+
+def _titled_workbook(path: Path) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "trunks"
+    for row in TITLED_ROWS:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _titled_ods(path: Path) -> Path:
+    width = max(len(row) for row in TITLED_ROWS)
+    frame = pd.DataFrame([row + [None] * (width - len(row)) for row in TITLED_ROWS])
+    frame.to_excel(path, engine="odf", sheet_name="trunks", header=False, index=False)
+    return path
+
+
+@pytest.mark.parametrize("writer", [_titled_workbook, _titled_ods], ids=["xlsx", "ods"])
+def test_workbook_title_block_is_not_data(tmp_path: Path, writer: Callable[[Path], Path]) -> None:
+    path = writer(tmp_path / ("t.xlsx" if writer is _titled_workbook else "t.ods"))
+    loaded = load_sheet(path)
+    assert (loaded.sheet, loaded.header_row, loaded.title_rows) == ("trunks", 4, 2)
+    assert list(records(loaded)) == [5, 7]
+    assert loaded.blank_rows == 1
+
+
+def test_default_sheet_looks_past_a_title_block(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    intro = book.active
+    assert intro is not None
+    intro.title = "Intro"
+    intro.append(["Read me"])
+    data = book.create_sheet("data")
+    data.append(["Carrier: ACME"])
+    data.append(["Name", "Host"])
+    data.append(["a", "x"])
+    book.save(tmp_path / "b.xlsx")
+    loaded = load_sheet(tmp_path / "b.xlsx")
+    assert (loaded.sheet, loaded.header_row, loaded.title_rows) == ("data", 2, 1)
+
+
+def test_header_is_looked_for_in_the_first_50_non_blank_rows(tmp_path: Path) -> None:
+    lines = [f"note {i}" for i in range(50)]
+    path = write(tmp_path / "a.csv", "\n".join([*lines, "name,host", "a,x", ""]).encode())
+    with pytest.raises(InputError) as caught:
+        load_sheet(path)
+    assert str(caught.value) == (
+        f"{path} has no 'name' column (its header row, row 1, has 'note 0')"
+    )
+    path = write(tmp_path / "b.csv", "\n".join([*lines[:49], "", "name,host", "a,x", ""]).encode())
+    assert load_sheet(path).header_row == 51
+
+
+def test_repeated_columns_that_are_no_parameter_are_kept_apart(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b"name,chanunavail_cid,chanunavail_cid\na,1,2\n")
+    loaded = load_sheet(path, parameter_keys={"name", "host"})
+    assert loaded.headers == ("name", "chanunavail_cid", "chanunavail_cid (column C)")
+    with pytest.raises(InputError, match="both mean 'chanunavailcid'"):
+        load_sheet(path)
