@@ -103,7 +103,18 @@ SheetOpt = Annotated[
 MappingOpt = Annotated[
     Path | None,
     typer.Option(
-        "--mapping", help='TOML file of header aliases: \\[aliases] "Trunk Name" = "name".'
+        "--mapping",
+        help='TOML mapping file: header aliases (or "ignore"), value translations, list '
+        "separators, rows to skip (see the README). Extends --preset.",
+    ),
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="A shipped mapping for another system's export: freepbx or switchvox "
+        "(sip-import presets lists them).",
+        show_default=False,
     ),
 ]
 ReportDirOpt = Annotated[
@@ -119,6 +130,7 @@ def validate(
     sheet_file: SheetArg,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     json_out: JsonOpt = False,
@@ -136,11 +148,33 @@ def validate(
 
     result = _guard(
         lambda: validate_file(
-            sheet_file, sheet=sheet, mapping=mapping, report_dir=report_dir, strict=strict
+            sheet_file,
+            sheet=sheet,
+            mapping=mapping,
+            preset=preset,
+            report_dir=report_dir,
+            strict=strict,
         )
     )
     _show(result, json_out, quiet)
     raise typer.Exit(result.exit_code)
+
+
+@app.command("presets")
+def presets_() -> None:
+    """List the shipped mappings that --preset takes (exports of other systems).
+
+    Each is a mapping file inside the package; docs/presets.md shows what each translates.
+    A --mapping file given with --preset extends it.
+
+    Example:
+
+        sip-import validate freepbx-export.csv --preset freepbx
+    """
+    from .mapping import presets
+
+    for name, description in _guard(presets).items():
+        out.print(f"{name}: {description}", markup=False)
 
 
 @app.command("template")
@@ -395,7 +429,8 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     result = _guard(
         lambda: run_job(
             sheet_file, settings=settings, tuning=tuning, options=options,
-            sheet=cli["sheet"], mapping=cli["mapping"], report_dir=cli["report_dir"],
+            sheet=cli["sheet"], mapping=cli["mapping"], preset=cli["preset"],
+            report_dir=cli["report_dir"],
             strict=cli["strict"], progress=_Progress(enabled=not quiet),
             notice=lambda line: None if quiet else err.print(line, markup=False),
         )
@@ -419,6 +454,7 @@ def import_(
     config: ConfigOpt = None,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: StrictOpt = False,
     concurrency: ConcurrencyOpt = 8,
@@ -458,6 +494,7 @@ def sync(
     config: ConfigOpt = None,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: StrictOpt = False,
     prune: Annotated[

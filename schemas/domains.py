@@ -59,6 +59,8 @@ _CONTROL_OR_SPACE = re.compile(
     "[\\x00-\\x20\\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
 _LIST_SEPARATOR = r"[ \t]*[,;][ \t]*"
+# Separators other systems use in lists; only the hint of a message looks for them.
+_OTHER_SEPARATORS = re.compile(r"[&/|:+\s]+")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._+\-]+")
 _DIGITS = re.compile(r"[0-9]+")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -518,6 +520,13 @@ class _CodecList(Domain):
     def _list_problem(self, items: list[str]) -> str | None:
         for item in items:
             if item not in self.codecs:
+                parts = [p for p in _OTHER_SEPARATORS.split(item) if p]
+                if len(parts) > 1 and all(p in self.codecs for p in parts):
+                    # FreePBX writes 'ulaw&alaw', others 'ulaw/alaw' or 'ulaw alaw'.
+                    return (
+                        f"{_quote(item)} is not a codec; separate codecs with commas "
+                        f"({','.join(parts)})"
+                    )
                 return f"{_quote(item)} is not a codec; use {_join_or(self.codecs)}"
         dup = next((i for i in items if items.count(i) > 1), None)
         if dup:

@@ -242,7 +242,7 @@ def test_mapping_not_toml(tmp_path: Path, clean_csv: Path) -> None:
          'mapping file map.toml needs an [aliases] table, e.g. "Trunk Name" = "name"'),
         ('[aliases]\n"Trunk" = "nonsense"\n',
          "mapping file map.toml maps 'Trunk' to 'nonsense', which is not a sip_endpoint "
-         "parameter"),
+         'parameter (map it to "ignore" to leave the column out)'),
     ],
 )  # fmt: skip
 def test_bad_mapping(tmp_path: Path, clean_csv: Path, text: str, message: str) -> None:
