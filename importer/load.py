@@ -61,6 +61,9 @@ _WORKBOOK_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"
 _ZIP_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xlsb", ".ods"})
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE: Final = "EncryptedPackage".encode("utf-16-le")  # OLE stream of a locked xlsx
+# BOF record (0x0809, 16 bytes) of BIFF8 workbook globals: version 0x0600, type 0x0005.
+_BIFF8_GLOBALS_BOF: Final = b"\x09\x08\x10\x00\x00\x06\x05\x00"
+_PASSWORD_WORDS: Final = re.compile(r"password|encrypt", re.IGNORECASE)
 _SNIFF_BYTES: Final = 1 << 16
 #: Rows per chunk when a sheet is read in pieces. Measured on a million-row CSV (validate, peak
 #: RSS of the run plus its rejections.xlsx writer): 16k rows 357 MB / 48 s, 24k 382 MB / 39 s,
@@ -428,13 +431,13 @@ def _load_whole(file: Path, shown: str, sheet: str | None, keys: _Keys) -> Loade
     digest = hashlib.sha256(data).hexdigest()
     suffix = file.suffix.lower()
     kind = _sniff_format(data)
-    if kind in ("xlsx", "ods", "ole"):
+    if kind != "text":
+        # A zip whose parts are not where Excel puts them may still be a package calamine
+        # reads: it decides, and only its failure is an error.
         return _load_workbook(file, shown, data, digest, sheet, keys, kind, suffix)
-    if suffix in _ZIP_SUFFIXES or (kind == "zip" and suffix in _WORKBOOK_SUFFIXES):
+    if suffix in _ZIP_SUFFIXES:
         raise _unreadable_workbook(shown, kind, suffix)
-    if kind == "zip":
-        raise _not_a_sheet(shown)
-    return _load_csv(file, shown, data, digest, keys)
+    return _load_csv(file, shown, data, digest, keys, excel_name=suffix in _WORKBOOK_SUFFIXES)
 
 
 def _streamable_csv(file: Path, shown: str, keys: _Keys) -> tuple[bool, LoadedSheet] | None:
@@ -569,11 +572,41 @@ def _sniff_format(data: bytes) -> Format:
     return "zip"
 
 
+def _not_excel(shown: str) -> InputError:
+    return InputError(f"{shown} is not an Excel file (nor a CSV text file with a 'name' column)")
+
+
 def _not_a_sheet(shown: str) -> InputError:
     return InputError(f"{shown} is neither a CSV text file nor a spreadsheet workbook")
 
 
+def _password_protected(shown: str) -> InputError:
+    return InputError(f"{shown} is password-protected (save a copy without a password)")
+
+
+def _encrypted(data: bytes, kind: Format) -> bool:
+    """Whether a workbook is encrypted, in any of the three ways the formats have."""
+    if kind == "ole":
+        # An encrypted .xlsx is an OLE file with an EncryptedPackage stream; an encrypted .xls
+        # has a FILEPASS record (0x002F) right after the BOF of its workbook globals.
+        if _ENCRYPTED_PACKAGE in data:
+            return True
+        at = data.find(_BIFF8_GLOBALS_BOF)
+        return at >= 0 and data[at + 20 : at + 22] == b"\x2f\x00"
+    if kind in ("ods", "zip"):
+        # An encrypted .ods keeps its manifest in clear, with encryption data for each part.
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                manifest = archive.read("META-INF/manifest.xml")[: 1 << 20]
+        except Exception:  # not a readable zip or no manifest: not an encrypted .ods
+            return False
+        return b"encryption-data" in manifest
+    return False
+
+
 def _unreadable_workbook(shown: str, kind: Format, suffix: str) -> InputError:
+    if kind == "zip" and suffix not in _WORKBOOK_SUFFIXES:
+        return _not_a_sheet(shown)  # a zip that calamine cannot read, not named as a workbook
     if suffix == ".ods" or (kind == "ods" and suffix not in _WORKBOOK_SUFFIXES):
         return InputError(
             f"{shown} is not a readable OpenDocument spreadsheet "
@@ -723,9 +756,20 @@ def _header_position(
 # --- CSV ------------------------------------------------------------------------------------
 
 
-def _load_csv(file: Path, shown: str, data: bytes, digest: str, keys: _Keys) -> LoadedSheet:
-    text, encoding, utf8 = _decode(data, shown)
+def _load_csv(
+    file: Path, shown: str, data: bytes, digest: str, keys: _Keys, *, excel_name: bool = False
+) -> LoadedSheet:
+    """``excel_name``: the file is named .xls: text is read only if it has a 'name' header (web
+    portals export CSV or TSV under that name); other bytes are no Excel file at all."""
+    try:
+        text, encoding, utf8 = _decode(data, shown)
+    except InputError:
+        if excel_name:
+            raise _not_excel(shown) from None
+        raise
     header = _sniff_header(text, keys)
+    if excel_name and not header.found:
+        raise _not_excel(shown)
     delimiter, header_width = header.delimiter, header.width
     text, utf8 = _blank_comments(text, utf8, header)
     grid = _parse_csv(utf8, delimiter, header_width, shown)
@@ -823,6 +867,8 @@ class _CsvHeader:
     quoted_title: bool
     #: Non-blank lines above the header, comments included.
     title_lines: int
+    #: Whether a line with a 'name' column was found (if not, the first record stands in).
+    found: bool = True
 
 
 def _sniff_header(text: str, keys: _Keys) -> _CsvHeader:
@@ -856,7 +902,7 @@ def _sniff_header(text: str, keys: _Keys) -> _CsvHeader:
         if seen >= HEADER_SEARCH_ROWS:
             break
     delimiter, width = _sniff_delimiter(sample)
-    return _CsvHeader(delimiter, width, 0, (), False, 0)
+    return _CsvHeader(delimiter, width, 0, (), False, 0, found=False)
 
 
 def _sniff_delimiter(sample: str) -> tuple[str, int]:
@@ -978,17 +1024,17 @@ def _load_workbook(
     kind: Format,
     suffix: str,
 ) -> LoadedSheet:
-    if kind == "ole" and _ENCRYPTED_PACKAGE in data:
-        raise InputError(f"{shown} is password-protected (save a copy without a password)")
+    if _encrypted(data, kind):
+        raise _password_protected(shown)
     try:
         name, rows, origin = _read_worksheet(data, shown, sheet, keys)
     except InputError:
         raise
     except PasswordError:
-        raise InputError(
-            f"{shown} is password-protected (save a copy without a password)"
-        ) from None
-    except Exception:  # native code parsing untrusted bytes: any failure means unreadable
+        raise _password_protected(shown) from None
+    except Exception as exc:  # native code parsing untrusted bytes: any failure = unreadable
+        if _PASSWORD_WORDS.search(str(exc)) or _encrypted(data, kind):
+            raise _password_protected(shown) from None
         raise _unreadable_workbook(shown, kind, suffix) from None
     except BaseException as exc:
         # A Rust panic in calamine surfaces as pyo3's PanicException, a BaseException.

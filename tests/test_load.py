@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import random
+import re
 import tempfile
 import warnings
 import zipfile
@@ -956,3 +957,94 @@ def test_repeated_columns_that_are_no_parameter_are_kept_apart(tmp_path: Path) -
     assert loaded.headers == ("name", "chanunavail_cid", "chanunavail_cid (column C)")
     with pytest.raises(InputError, match="both mean 'chanunavailcid'"):
         load_sheet(path)
+
+
+# --- workbook edge cases: calamine decides; encryption in every format; no Excel at all -------
+
+
+def test_package_with_parts_at_unusual_paths_opens(tmp_path: Path) -> None:
+    # A valid package needs no 'xl/' folder: _rels/.rels says where the workbook is.
+    original = write_xlsx(tmp_path / "orig.xlsx", {"S": [["name", "host"], ["a", "dynamic"]]})
+    moved = tmp_path / "minimal.xlsx"
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(moved, "w") as target:
+        for member in source.namelist():
+            body = source.read(member).replace(b"/xl/", b"/book/")
+            body = body.replace(b'Target="xl/', b'Target="book/')
+            target.writestr(member.replace("xl/", "book/", 1), body)
+    assert "xl/workbook.xml" not in zipfile.ZipFile(moved).namelist()
+    loaded = load_sheet(moved)
+    assert (loaded.sheet, records(loaded)) == ("S", {2: {"name": "a", "host": "dynamic"}})
+
+
+def _encrypted_xls(path: Path) -> Path:
+    import xlwt  # type: ignore[import-untyped]
+
+    book = xlwt.Workbook()
+    book.add_sheet("S").write(0, 0, "name")
+    book.save(str(path))
+    data = path.read_bytes()
+    # Excel marks an encrypted .xls with a FILEPASS record (0x002F) right after the BOF of the
+    # workbook globals; xlwt cannot encrypt, so its next record's type is changed to that one.
+    at = data.find(b"\x09\x08\x10\x00\x00\x06\x05\x00")
+    assert at >= 0
+    return write(path, data[: at + 20] + b"\x2f\x00" + data[at + 22 :])
+
+
+def _encrypted_ods(path: Path) -> Path:
+    plain = path.with_name("plain.ods")
+    pd.DataFrame({"name": ["a"]}).to_excel(plain, engine="odf", index=False)
+    # What LibreOffice writes with a password: the manifest in clear, with encryption data for
+    # each part, and the parts themselves as ciphertext.
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for member in source.namelist():
+            body = source.read(member)
+            if member == "META-INF/manifest.xml":
+                body = re.sub(
+                    rb'(<manifest:file-entry[^>]*manifest:full-path="content.xml"[^>]*)/>',
+                    rb"\1><manifest:encryption-data manifest:checksum-type="
+                    rb'"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0#sha256-1k" '
+                    rb'manifest:checksum="AAAA"><manifest:algorithm manifest:algorithm-name='
+                    rb'"http://www.w3.org/2001/04/xmlenc#aes256-cbc" '
+                    rb'manifest:initialisation-vector="AAAA"/></manifest:encryption-data>'
+                    rb"</manifest:file-entry>",
+                    body,
+                )
+                assert b"encryption-data" in body
+            elif member == "content.xml":
+                body = random.Random(1).randbytes(len(body))
+            target.writestr(member, body)
+    return path
+
+
+def _encrypted_xlsx(path: Path) -> Path:
+    # An encrypted .xlsx is an OLE file holding an EncryptedPackage stream.
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    return write(path, header + "EncryptedPackage".encode("utf-16-le") + bytes(2000))
+
+
+@pytest.mark.parametrize(
+    ("name", "maker"),
+    [
+        ("locked.xls", _encrypted_xls),
+        ("locked.ods", _encrypted_ods),
+        ("locked.xlsx", _encrypted_xlsx),
+    ],
+)
+def test_password_protected_workbook_of_any_format(
+    tmp_path: Path, name: str, maker: Callable[[Path], Path]
+) -> None:
+    path = maker(tmp_path / name)
+    expect(path, f"{path} is password-protected (save a copy without a password)")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"This file is not an Excel workbook; it only has this sentence in it.\n",
+        bytes(range(256)) * 4,
+    ],
+    ids=["68 bytes of text", "binary"],
+)
+def test_no_excel_at_all_under_an_excel_name(tmp_path: Path, raw: bytes) -> None:
+    path = write(tmp_path / "fake.xls", raw)
+    expect(path, f"{path} is not an Excel file (nor a CSV text file with a 'name' column)")
