@@ -26,6 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: flags appear as flags (rich help shows '--strict <bool>', which invites
+    # '--strict true', an error).
+    rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -40,8 +43,23 @@ _OUTCOME_ORDER = (
 )  # fmt: skip
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .pipeline import tool_version
+
+        out.print(f"sip-import {tool_version()}", markup=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
     """Bulk-load SIP endpoints from spreadsheets into Digium/Sangoma gateways."""
 
 
@@ -142,6 +160,7 @@ def validate(
 
     Example:
 
+    \b
         sip-import validate carriers.xlsx --report-dir reports/today
     """
     from .pipeline import validate_file
@@ -169,6 +188,7 @@ def presets_() -> None:
 
     Example:
 
+    \b
         sip-import validate freepbx-export.csv --preset freepbx
     """
     from .mapping import presets
@@ -191,6 +211,7 @@ def template_(
 
     Example:
 
+    \b
         sip-import template carriers.xlsx
     """
     from .template import TEMPLATE_COLUMNS, write_template
@@ -232,12 +253,13 @@ def export_(
 
     Example:
 
+    \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import export today.xlsx --gateway https://10.0.0.5
     """
     from .config import resolve_settings
     from .export import export_endpoints
 
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     settings, tuning, warnings = _guard(
         lambda: resolve_settings(
             gateway, config, body=body, api_path=api_path, ca_bundle=ca_bundle, insecure=insecure
@@ -478,6 +500,7 @@ def import_(
 
     Example:
 
+    \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import import carriers.xlsx --gateway https://10.0.0.5 --concurrency 16
     """
     from .journal import DEFAULT_JOURNAL
@@ -531,6 +554,7 @@ def sync(
 
     Example:
 
+    \b
         sip-import sync master.xlsx --gateway https://10.0.0.5 --prune --max-prune 5 --json
     """
     from .journal import DEFAULT_JOURNAL
@@ -610,6 +634,7 @@ def gateway_(
 
     Example:
 
+    \b
         sip-import gateway --port 0 --db /tmp/gw.db --latency-ms 20 --error-rate 0.1 --seed 1
     """
     from gateway import GatewayConfig, serve

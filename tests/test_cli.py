@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -299,6 +300,21 @@ def test_help_shows_an_example(tmp_path: Path, command: str) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Example" in proc.stdout
     assert f"sip-import {command}" in proc.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    proc = run_cli("--version", cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert re.fullmatch(r"sip-import \d+\.\d+\.\d+\S*\n", proc.stdout)
+
+
+@pytest.mark.parametrize("command", ["validate", "import", "sync", "export", "gateway"])
+def test_help_shows_flags_as_flags(tmp_path: Path, command: str) -> None:
+    text = run_cli(command, "--help", cwd=tmp_path).stdout
+    assert "<bool>" not in text
+    assert re.search(r"^  -q, --quiet +Print nothing but errors\.$", text, re.M) or (
+        command == "gateway"
+    )
 
 
 # --- the samples ----------------------------------------------------------------------------

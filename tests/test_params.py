@@ -193,3 +193,11 @@ def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]
     vector = domain.bad(column).tolist()
     scalar = [domain.problem(v) is not None for v in column]
     assert vector == scalar, list(zip(column, vector, scalar, strict=True))
+
+
+def test_docs_api_lists_every_parameter() -> None:
+    # docs/api.md is the repository's own statement of the API: it must name every parameter.
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    table = text[text.index("## `sip_endpoint.save` parameters") :]
+    missing = [name for name in PARAMETERS if f"`{name}`" not in table]
+    assert missing == []
