@@ -356,6 +356,28 @@ def test_clean_sample_exits_0(tmp_path: Path) -> None:
     assert 40 <= summary["rows"] <= 60
 
 
+def test_title_block_sample(tmp_path: Path) -> None:
+    proc = validate(tmp_path, str(ROOT / "samples" / "carrier_title_block.xlsx"), "--json",
+                    "--report-dir", "r")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["title_rows"], summary["outcomes"]) == (2, {"valid": 10, "rejected": 2})
+    rejected = [r for r in read_csv(tmp_path / "r" / "results.csv") if r["outcome"] != "valid"]
+    assert [(r["row"], r["message"]) for r in rejected] == [
+        ("9", "port: '5O60' is not a whole number"),
+        ("12", "audio_codecs: 'ulaw/g729' is not a codec; separate codecs with commas (ulaw,g729)"),
+    ]
+
+
+def test_freepbx_sample(tmp_path: Path) -> None:
+    proc = validate(tmp_path, str(ROOT / "samples" / "freepbx_export.csv"), "--preset",
+                    "freepbx", "--json", "--report-dir", "r")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["outcomes"] == {"valid": 34, "skipped": 4, "rejected": 2}
+    assert summary["warnings"] == []
+
+
 # --- title rows above the header -------------------------------------------------------------
 
 
