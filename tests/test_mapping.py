@@ -22,6 +22,7 @@ from helpers import read_csv, run_cli, write_csv
 from importer.load import load_sheet
 from importer.mapping import load_mapping
 from importer.normalize import normalize
+from importer.pipeline import validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD}
@@ -186,12 +187,22 @@ def _write_export(tmp_path: Path, kind: str, count: int) -> Path:
 
 
 def _tech_counts(path: Path, column: str) -> Counter[str]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    raw = path.read_bytes()
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    if encoding == "utf-8-sig":
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+    with path.open(newline="", encoding=encoding) as handle:
         return Counter(row[column] for row in csv.DictReader(handle))
 
 
-def test_freepbx_export_of_500_extensions(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_freepbx_export_of_500_extensions(tmp_path: Path, encoding: str) -> None:
     path = _write_export(tmp_path, "freepbx", 500)
+    # FreePBX writes UTF-8; the same export saved again by Excel or an editor is in another.
+    path.write_text(path.read_text(encoding="utf-8"), encoding=encoding, newline="")
     techs = _tech_counts(path, "tech")
     proc, summary = validate(tmp_path, path.name, "--preset", "freepbx")
     assert proc.returncode == 1, proc.stderr
@@ -285,6 +296,22 @@ def test_switchvox_export_of_500_extensions(tmp_path: Path) -> None:
     ]
 
 
+def test_chunked_validate_skips_the_same_rows(tmp_path: Path) -> None:
+    # A long sheet is read chunk by chunk (streamed by Arrow): skip rules, and duplicate names
+    # that ignore skipped rows, must come out as in one piece.
+    header, rows = pbx.freepbx_rows(60)
+    rows[30][0] = rows[7][0]  # 1007 is virtual (skipped): its number again on a SIP row
+    pbx.write(tmp_path / "f.csv", header, rows)
+    whole = validate_file(tmp_path / "f.csv", preset="freepbx", report_dir=tmp_path / "a")
+    parts = validate_file(
+        tmp_path / "f.csv", preset="freepbx", report_dir=tmp_path / "b", chunk_rows=7
+    )
+    assert read_csv(tmp_path / "a" / "results.csv") == read_csv(tmp_path / "b" / "results.csv")
+    assert whole.summary["outcomes"] == parts.summary["outcomes"]
+    line = read_csv(tmp_path / "a" / "results.csv")[30]
+    assert (line["name"], line["outcome"]) == ("1007", "valid")
+
+
 def test_a_mapping_file_extends_a_preset(tmp_path: Path) -> None:
     path = _write_export(tmp_path, "freepbx", 30)
     (tmp_path / "more.toml").write_text(
@@ -351,3 +378,15 @@ def test_import_and_sync_skip_non_sip_rows(
     assert summary["outcomes"] == {"unchanged": sip - 2, "skipped": non_sip}
     assert summary["prune"]["deleted"] == []
     assert sorted(skipped_names)[0] in gateway.endpoints()
+
+
+def test_presets_ship_as_package_data() -> None:
+    # A wheel holds only the files pyproject.toml names: the presets must be among them.
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["setuptools"]["package-data"]["importer.presets"] == ["*.toml"]
+    assert sorted(p.name for p in (ROOT / "importer" / "presets").glob("*.toml")) == [
+        "freepbx.toml",
+        "switchvox.toml",
+    ]
