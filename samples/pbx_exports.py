@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["freepbx2_rows", "freepbx_rows", "switchvox_rows", "write"]
@@ -72,13 +73,19 @@ def _tech(rng: random.Random, i: int) -> str:
     return "sip" if i % 5 == 3 else "pjsip"
 
 
-def freepbx_rows(count: int, seed: int = 13) -> tuple[list[str], list[list[str]]]:
+def _extensions(
+    count: int, seed: int, first_ext: int
+) -> Iterator[tuple[random.Random, int, str, str, str, str]]:
+    """(the generator, index, extension, first name, last name, tech) of each extension."""
     rng = random.Random(seed)
-    rows = []
     for i in range(count):
-        ext = str(1000 + i)
         first, last = _person(rng)
-        tech = _tech(rng, i)
+        yield rng, i, str(first_ext + i), first, last, _tech(rng, i)
+
+
+def freepbx_rows(count: int, seed: int = 13) -> tuple[list[str], list[list[str]]]:
+    rows = []
+    for rng, i, ext, first, last, tech in _extensions(count, seed, 1000):
         row = dict.fromkeys(FREEPBX_HEADER, "")
         row.update(
             extension=ext, name=f"{first} {last}", tech=tech, ringtimer="0",
@@ -128,13 +135,9 @@ def freepbx_rows(count: int, seed: int = 13) -> tuple[list[str], list[list[str]]
 
 
 def freepbx2_rows(count: int, seed: int = 2) -> tuple[list[str], list[list[str]]]:
-    rng = random.Random(seed)
     rows = []
-    for i in range(count):
-        ext = str(200 + i)
-        first, last = _person(rng)
-        tech = _tech(rng, i)
-        tech = {"pjsip": "sip", "dahdi": "zap"}.get(tech, tech)
+    for rng, i, ext, first, last, tech_now in _extensions(count, seed, 200):
+        tech = {"pjsip": "sip", "dahdi": "zap"}.get(tech_now, tech_now)
         row = dict.fromkeys(FREEPBX2_HEADER, "")
         row.update(
             action="edit", extension=ext, name=f"{first} {last}", ringtimer="0",
