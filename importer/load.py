@@ -879,11 +879,13 @@ def _sniff_header(text: str, keys: _Keys) -> _CsvHeader:
     """
     sample = text[:_SNIFF_BYTES]
     comments: list[tuple[int, int]] = []
+    above: list[str] = []
     quoted = False
     position = seen = 0
     for number, line in enumerate(io.StringIO(sample, newline="")):
         start, position = position, position + len(line)
         body = line.rstrip("\r\n")
+        above.append(body)
         if _ONLY_SEPARATORS.fullmatch(body):
             continue
         best: tuple[int, str] | None = None
@@ -894,7 +896,13 @@ def _sniff_header(text: str, keys: _Keys) -> _CsvHeader:
             if named and (best is None or len(fields) > best[0]):
                 best = (len(fields), delimiter)
         if best is not None:
-            return _CsvHeader(best[1], best[0], number, tuple(comments), quoted, seen)
+            # Counted as the parser will see them: ';' is a cell when ',' delimits.
+            titles = sum(
+                1
+                for text_line in above[:-1]
+                if any(field.strip() for field in text_line.split(best[1]))
+            )
+            return _CsvHeader(best[1], best[0], number, tuple(comments), quoted, titles)
         if body.lstrip().startswith("#"):
             comments.append((start, start + len(body)))
         quoted = quoted or '"' in body
@@ -919,7 +927,7 @@ def _sniff_delimiter(sample: str) -> tuple[str, int]:
 
 
 def _blank_comments(text: str, utf8: bytes, header: _CsvHeader) -> tuple[str, bytes]:
-    """``text`` and its UTF-8 bytes with the comment lines above the header emptied."""
+    """``text`` and its UTF-8 bytes with the comment lines above the header blanked."""
     if not header.comments:
         return text, utf8
     end = header.comments[-1][1]
@@ -927,7 +935,9 @@ def _blank_comments(text: str, utf8: bytes, header: _CsvHeader) -> tuple[str, by
     parts: list[str] = []
     done = 0
     for start, stop in header.comments:
-        parts.append(head[done:start])
+        # A space, not nothing: a '\r' before and a '\n' after an emptied line would read
+        # as one line break and shift every row number below.
+        parts.append(head[done:start] + " ")
         done = stop
     parts.append(head[done:])
     blanked = "".join(parts)

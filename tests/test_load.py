@@ -1048,3 +1048,19 @@ def test_password_protected_workbook_of_any_format(
 def test_no_excel_at_all_under_an_excel_name(tmp_path: Path, raw: bytes) -> None:
     path = write(tmp_path / "fake.xls", raw)
     expect(path, f"{path} is not an Excel file (nor a CSV text file with a 'name' column)")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    title=st.text(alphabet=st.sampled_from('ab#,; \r\n"'), max_size=40),
+    text=st.text(alphabet=st.sampled_from('ab,"\n'), max_size=60),
+    chunk_rows=st.integers(1, 3),
+)
+def test_streamed_and_whole_agree_below_any_title_block(
+    title: str, text: str, chunk_rows: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.csv"
+        path.write_bytes(title.encode() + b"\nname,host\n" + text.encode())
+        whole = _outcome(lambda: _whole(path))
+        assert _outcome(lambda: _streamed(path, chunk_rows)) == whole
