@@ -479,6 +479,12 @@ class Transport(Domain):
         items = value.split(",")
         for item in items:
             if item not in self.values:
+                parts = [p for p in _OTHER_SEPARATORS.split(item) if p]
+                if len(parts) > 1 and all(p in self.values for p in parts):
+                    return (
+                        f"{_quote(item)} is not one of {_join_or(self.values)}; separate them "
+                        f"with commas ({','.join(parts)})"
+                    )
                 return f"{_quote(item)} is not one of {_join_or(self.values)}"
         dup = next((i for i in items if items.count(i) > 1), None)
         if dup:

@@ -144,17 +144,20 @@ def test_bad_mapping_entries(tmp_path: Path, text: str, message: str) -> None:
     assert (proc.returncode, proc.stderr.splitlines()) == (2, [f"error: {message}"])
 
 
-def test_codec_list_with_another_separator_gets_a_hint(tmp_path: Path) -> None:
-    write_csv(tmp_path / "a.csv", [["a", "ulaw&alaw"]], headers=["name", "audio_codecs"])
+def test_lists_with_another_separator_get_a_hint(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "a.csv",
+        [["a", "ulaw&alaw", "udp/tls"], ["b", "g729 alaw", "UDP"], ["c", "ulaw&opus", "sctp"]],
+        headers=["name", "audio_codecs", "transport"],
+    )
     proc, _ = validate(tmp_path, "a.csv")
     assert proc.returncode == 1
-    assert results(tmp_path) == [
-        (
-            "2",
-            "a",
-            "rejected",
-            "audio_codecs: 'ulaw&alaw' is not a codec; separate codecs with commas (ulaw,alaw)",
-        )
+    assert [line[3] for line in results(tmp_path)] == [
+        "audio_codecs: 'ulaw&alaw' is not a codec; separate codecs with commas (ulaw,alaw); "
+        "transport: 'UDP/TLS' is not one of UDP, TCP, TLS; separate them with commas (UDP,TLS)",
+        "audio_codecs: 'g729 alaw' is not a codec; separate codecs with commas (g729,alaw)",
+        "audio_codecs: 'ulaw&opus' is not a codec; use ulaw, alaw, g722, g726, g729, gsm; "
+        "transport: 'SCTP' is not one of UDP, TCP, TLS",
     ]
 
 
