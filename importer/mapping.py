@@ -139,7 +139,12 @@ def load_mapping(path: str | Path | None = None, *, preset: str | None = None) -
 
 def _parse(data: dict[str, Any], where: str) -> Mapping:
     unknown = [key for key in data if key not in (*_TABLES, "description")]
-    if unknown or not any(data.get(table) for table in _TABLES):
+    if unknown:
+        raise InputError(
+            f"{where} has [{unknown[0]}], which is not a mapping table (they are [aliases], "
+            "[values], [separators] and [skip])"
+        )
+    if not any(data.get(table) for table in _TABLES):
         raise InputError(f'{where} needs an [aliases] table, e.g. "Trunk Name" = "name"')
     return Mapping(
         aliases=_aliases(_table(data, "aliases", where), where),

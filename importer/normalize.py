@@ -88,7 +88,8 @@ def resolve_headers(
             first_pos, first = claimed[param]
             raise InputError(
                 f"columns {letters[first_pos]} and {letters[position]} both mean "
-                f"{param!r} ({first!r} and {header!r}); keep one of them"
+                f"{param!r} ({first!r} and {header!r}); keep one of them, or map the other "
+                f'to "ignore" in a mapping file'
             )
         claimed[param] = (position, header)
         resolved[header] = param

@@ -240,6 +240,9 @@ def test_mapping_not_toml(tmp_path: Path, clean_csv: Path) -> None:
     ("text", "message"),
     [
         ("[other]\nx = 1\n",
+         "mapping file map.toml has [other], which is not a mapping table (they are [aliases], "
+         "[values], [separators] and [skip])"),
+        ("[aliases]\n",
          'mapping file map.toml needs an [aliases] table, e.g. "Trunk Name" = "name"'),
         ('[aliases]\n"Trunk" = "nonsense"\n',
          "mapping file map.toml maps 'Trunk' to 'nonsense', which is not a sip_endpoint "

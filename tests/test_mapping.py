@@ -104,6 +104,21 @@ def test_repeated_parameter_column_still_blocks_the_file(tmp_path: Path) -> None
     ]
 
 
+def test_alias_onto_a_column_the_sheet_already_has(tmp_path: Path) -> None:
+    # FreePBX's layout without the preset: 'extension' as the name collides with 'name'.
+    write_csv(tmp_path / "a.csv", [["1001", "Ana"]], headers=["extension", "name"])
+    (tmp_path / "map.toml").write_text('[aliases]\nextension = "name"\n')
+    proc, _ = validate(tmp_path, "a.csv", "--mapping", "map.toml")
+    assert proc.stderr.splitlines() == [
+        "error: columns A and B both mean 'name' ('extension' and 'name'); keep one of them, "
+        'or map the other to "ignore" in a mapping file'
+    ]
+    (tmp_path / "map.toml").write_text('[aliases]\nextension = "name"\nname = "ignore"\n')
+    proc, summary = validate(tmp_path, "a.csv", "--mapping", "map.toml")
+    assert (proc.returncode, summary["outcomes"]) == (0, {"valid": 1})
+    assert results(tmp_path) == [("2", "1001", "valid", "")]
+
+
 def test_skip_with_a_reason_and_a_name_header_from_the_mapping(tmp_path: Path) -> None:
     write_csv(
         tmp_path / "a.csv",
