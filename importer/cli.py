@@ -26,6 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: flags appear as flags (rich help shows '--strict <bool>', which invites
+    # '--strict true', an error).
+    rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -40,8 +43,23 @@ _OUTCOME_ORDER = (
 )  # fmt: skip
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .pipeline import tool_version
+
+        out.print(f"sip-import {tool_version()}", markup=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
     """Bulk-load SIP endpoints from spreadsheets into Digium/Sangoma gateways."""
 
 
@@ -79,6 +97,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         if name in outcomes:
             table.add_row(name, str(outcomes[name]))
     table.add_row("blank (skipped)", str(summary["blank"]), style="dim")
+    if summary.get("title_rows"):
+        table.add_row("title rows above the header", str(summary["title_rows"]), style="dim")
     table.add_row("total data rows", str(summary["rows"]), style="bold")
     out.print(table)
     for warning in summary["warnings"]:
@@ -101,7 +121,18 @@ SheetOpt = Annotated[
 MappingOpt = Annotated[
     Path | None,
     typer.Option(
-        "--mapping", help='TOML file of header aliases: \\[aliases] "Trunk Name" = "name".'
+        "--mapping",
+        help='TOML mapping file: header aliases (or "ignore"), value translations, list '
+        "separators, rows to skip (see the README). Extends --preset.",
+    ),
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="A shipped mapping for another system's export: freepbx or switchvox "
+        "(sip-import presets lists them).",
+        show_default=False,
     ),
 ]
 ReportDirOpt = Annotated[
@@ -128,6 +159,7 @@ def validate(
     sheet_file: SheetArg,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     limit: LimitOpt = None,
@@ -141,6 +173,7 @@ def validate(
 
     Example:
 
+    \b
         sip-import validate carriers.xlsx --report-dir reports/today --limit rows=2000000
     """
     from .limits import parse_limits
@@ -149,12 +182,30 @@ def validate(
     limits = _guard(lambda: parse_limits(limit or ()))
     result = _guard(
         lambda: validate_file(
-            sheet_file, sheet=sheet, mapping=mapping, report_dir=report_dir, strict=strict,
-            limits=limits,
+            sheet_file, sheet=sheet, mapping=mapping, preset=preset, report_dir=report_dir,
+            strict=strict, limits=limits,
         )
     )  # fmt: skip
     _show(result, json_out, quiet)
     raise typer.Exit(result.exit_code)
+
+
+@app.command("presets")
+def presets_() -> None:
+    """List the shipped mappings that --preset takes (exports of other systems).
+
+    Each is a mapping file inside the package; docs/presets.md shows what each translates.
+    A --mapping file given with --preset extends it.
+
+    Example:
+
+    \b
+        sip-import validate freepbx-export.csv --preset freepbx
+    """
+    from .mapping import presets
+
+    for name, description in _guard(presets).items():
+        out.print(f"{name}: {description}", markup=False)
 
 
 @app.command("template")
@@ -171,6 +222,7 @@ def template_(
 
     Example:
 
+    \b
         sip-import template carriers.xlsx
     """
     from .template import TEMPLATE_COLUMNS, write_template
@@ -212,12 +264,13 @@ def export_(
 
     Example:
 
+    \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import export today.xlsx --gateway https://10.0.0.5
     """
     from .config import resolve_settings
     from .export import export_endpoints
 
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     settings, tuning, warnings = _guard(
         lambda: resolve_settings(
             gateway, config, body=body, api_path=api_path, ca_bundle=ca_bundle, insecure=insecure
@@ -424,8 +477,9 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     result = _guard(
         lambda: run_job(
             sheet_file, settings=settings, tuning=tuning, options=options,
-            sheet=cli["sheet"], mapping=cli["mapping"], report_dir=cli["report_dir"],
-            strict=cli["strict"], limits=limits, progress=_Progress(enabled=not quiet),
+            sheet=cli["sheet"], mapping=cli["mapping"], preset=cli["preset"],
+            report_dir=cli["report_dir"], strict=cli["strict"], limits=limits,
+            progress=_Progress(enabled=not quiet),
             notice=lambda line: None if quiet else err.print(line, markup=False),
             announce=_announcer(warnings, cli["quiet"]),
         )
@@ -449,6 +503,7 @@ def import_(
     config: ConfigOpt = None,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: StrictOpt = False,
     limit: LimitOpt = None,
@@ -473,6 +528,7 @@ def import_(
 
     Example:
 
+    \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import import carriers.xlsx --gateway https://10.0.0.5 --concurrency 16
     """
     from .journal import DEFAULT_JOURNAL
@@ -489,6 +545,7 @@ def sync(
     config: ConfigOpt = None,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: StrictOpt = False,
     prune: Annotated[
@@ -526,6 +583,7 @@ def sync(
 
     Example:
 
+    \b
         sip-import sync master.xlsx --gateway https://10.0.0.5 --prune --max-prune 5 --json
     """
     from .journal import DEFAULT_JOURNAL
@@ -613,6 +671,7 @@ def gateway_(
 
     Example:
 
+    \b
         sip-import gateway --port 0 --db /tmp/gw.db --latency-ms 20 --error-rate 0.1 --seed 1
     """
     from gateway import GatewayConfig, serve

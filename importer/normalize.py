@@ -1,14 +1,16 @@
 """Normalize: sheet headers to SPEC.md parameter names, cell texts to canonical values.
 
 Values a domain cannot read are left as typed (stripped), so validation can quote them back.
+A mapping (``importer.mapping``) renames, ignores and translates columns first, and sets aside
+the rows it skips.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
+import re
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
@@ -17,10 +19,31 @@ from schemas.text import quote
 
 from .errors import InputError
 from .load import LoadedSheet, header_key
+from .mapping import IGNORE, Mapping, load_mapping
 
-__all__ = ["NormalizedSheet", "load_mapping", "name_header", "normalize", "resolve_headers"]
+__all__ = [
+    "NormalizedSheet",
+    "SkippedRow",
+    "load_mapping",
+    "name_header",
+    "normalize",
+    "resolve_headers",
+    "skip_headers",
+]
 
-_BUILTIN = {header_key(name): name for name in PARAMETERS}
+_REPEATED = re.compile(r"(?<=\S) \(column [A-Z]+\)$")
+# A warning lists this many ignored columns, then says how many more.
+_LISTED = 8
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row the mapping's [skip] sets aside: outcome ``skipped``, never checked or sent."""
+
+    row: int
+    #: The row's name as normalized ('' when it has none).
+    name: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -32,97 +55,123 @@ class NormalizedSheet:
     source_headers: dict[str, str]
     #: Sheet-level warnings in plain words (unknown columns, ...).
     warnings: tuple[str, ...]
-
-
-def load_mapping(path: str | Path | None) -> dict[str, str]:
-    """Read a mapping file: ``[aliases]`` of ``"Carrier header" = "parameter"``.
-
-    Returns header_key(alias) -> parameter name.
-    """
-    if path is None:
-        return {}
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"mapping file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"mapping file {path} cannot be read ({exc.__class__.__name__})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"mapping file {path} is not valid TOML: {exc}") from None
-    aliases = data.get("aliases")
-    if not isinstance(aliases, dict) or not aliases:
-        raise InputError(
-            f'mapping file {path} needs an [aliases] table, e.g. "Trunk Name" = "name"'
-        )
-    out: dict[str, str] = {}
-    for alias, target in aliases.items():
-        param = _BUILTIN.get(header_key(str(target)))
-        if param is None:
-            raise InputError(
-                f"mapping file {path} maps {quote(alias)} to {quote(target)}, which is not a "
-                "sip_endpoint parameter"
-            )
-        out[header_key(alias)] = param
-    return out
+    #: Rows the mapping skips (not in ``frame``), by row number.
+    skipped: tuple[SkippedRow, ...] = field(default=())
 
 
 def resolve_headers(
     headers: tuple[str, ...],
-    aliases: dict[str, str] | None = None,
+    mapping: Mapping | None = None,
     letters: tuple[str, ...] = (),
 ) -> tuple[dict[str, str], list[str]]:
-    """Map headers to parameters. Returns (header -> parameter, unknown-column warnings).
+    """Map headers to parameters. Returns (header -> parameter, warnings).
 
-    ``letters`` are the headers' spreadsheet columns (positions, when not given).
+    Columns a mapping ignores are left out silently; other columns that are no parameter are
+    left out with one warning for all of them. ``letters`` are the headers' spreadsheet columns
+    (positions, when not given).
     """
+    mapping = mapping or Mapping()
     letters = letters or tuple(get_column_letter(i + 1) for i in range(len(headers)))
-    lookup = {**_BUILTIN, **(aliases or {})}
     resolved: dict[str, str] = {}
     claimed: dict[str, tuple[int, str]] = {}
-    warnings: list[str] = []
+    unknown: list[str] = []
     for position, header in enumerate(headers):
         if header.startswith("_"):
             continue  # report columns (_row, _errors, ...): a rejections file fed back
-        param = lookup.get(header_key(header))
+        # A repeated column that is no parameter comes labelled 'text (column G)'.
+        param = mapping.target(_REPEATED.sub("", header))
+        if param == IGNORE:
+            continue
         if param is None:
-            warnings.append(
-                f"column {letters[position]} ({quote(header)}) is not a sip_endpoint "
-                "parameter and was ignored"
-            )
+            unknown.append(f"{letters[position]} ({quote(header)})")
             continue
         if param in claimed:
             first_pos, first = claimed[param]
             raise InputError(
                 f"columns {letters[first_pos]} and {letters[position]} both mean "
-                f"{quote(param)} ({quote(first)} and {quote(header)}); keep one of them"
+                f"{quote(param)} ({quote(first)} and {quote(header)}); keep one of them, or map "
+                'the other to "ignore" in a mapping file'
             )
         claimed[param] = (position, header)
         resolved[header] = param
+    warnings = []
+    if len(unknown) == 1:
+        warnings.append(f"column {unknown[0]} is not a sip_endpoint parameter and was ignored")
+    elif unknown:
+        listed = ", ".join(unknown[:_LISTED])
+        more = f" and {len(unknown) - _LISTED} more" if len(unknown) > _LISTED else ""
+        warnings.append(f"columns {listed}{more} are not sip_endpoint parameters and were ignored")
     return resolved, warnings
 
 
-def name_header(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> str:
+def name_header(loaded: LoadedSheet, mapping: Mapping | None = None) -> str:
     """The header of the sheet's 'name' column; InputError as ``normalize`` would raise it."""
-    resolved, _warnings = resolve_headers(loaded.headers, aliases, loaded.column_letters)
+    resolved, _warnings = resolve_headers(loaded.headers, mapping, loaded.column_letters)
     for header, param in resolved.items():
         if param == "name":
             return header
     raise _no_name(loaded)
 
 
+def skip_headers(loaded: LoadedSheet, mapping: Mapping | None) -> list[str]:
+    """The sheet's columns that a mapping's [skip] looks at."""
+    if mapping is None or not mapping.skip:
+        return []
+    return [h for h in loaded.headers if header_key(h) in mapping.skip]
+
+
 def _no_name(loaded: LoadedSheet) -> InputError:
     return InputError(f"{loaded.path} has no 'name' column in sheet {quote(loaded.sheet)}")
 
 
-def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> NormalizedSheet:
-    resolved, warnings = resolve_headers(loaded.headers, aliases, loaded.column_letters)
+def _translate(column: pd.Series, table: dict[str, str], separator: str | None) -> pd.Series:
+    """A mapping's [values] (whole cells, ignoring case) and [separators] on one column."""
+    if table:
+        keys = column.str.casefold()
+        hit = keys.isin(list(table)).fillna(False).astype(bool)
+        if hit.any():
+            column = column.copy()
+            column[hit] = keys[hit].map(table)
+    if separator:
+        column = column.str.replace(separator, ",", regex=False)
+    return column
+
+
+def _skipped_mask(loaded: LoadedSheet, mapping: Mapping | None) -> tuple[np.ndarray, list[str]]:
+    """Rows the mapping skips (a mask over ``loaded.frame``) and each one's reason."""
+    count = len(loaded.frame)
+    mask = np.zeros(count, dtype=bool)
+    reasons = [""] * count
+    for header in skip_headers(loaded, mapping):
+        assert mapping is not None
+        rule = mapping.skip[header_key(header)]
+        cells = loaded.frame[header].astype("str").str.strip()
+        hit = (cells.str.casefold().isin(list(rule.values)).fillna(False).astype(bool)).to_numpy()
+        for i in np.flatnonzero(hit & ~mask).tolist():
+            reasons[i] = f"{header} is {cells.iloc[i]!r}: {rule.reason}"
+        mask |= hit
+    return mask, reasons
+
+
+def normalize(loaded: LoadedSheet, mapping: Mapping | None = None) -> NormalizedSheet:
+    resolved, warnings = resolve_headers(loaded.headers, mapping, loaded.column_letters)
     if "name" not in resolved.values():
         raise _no_name(loaded)
+    source = loaded.frame
+    skipped: tuple[SkippedRow, ...] = ()
+    mask, reasons = _skipped_mask(loaded, mapping)
+    if mask.any():
+        name_column = next(h for h, p in resolved.items() if p == "name")
+        names = source[name_column].astype("str").str.strip().fillna("")
+        skipped = tuple(
+            SkippedRow(int(source.index[i]), str(names.iloc[i]), reasons[i])
+            for i in np.flatnonzero(mask).tolist()
+        )
+        source = source[~mask]
     columns: dict[str, pd.Series] = {}
     for header, param in resolved.items():
         # Arrow-backed strings throughout: pandas runs these string methods in C++.
-        raw = loaded.frame[header].astype("str")
+        raw = source[header].astype("str")
         # Reports write formula-like cells as '=..., so a fixed rejections file fed back reads
         # the same value the person first typed. A neutralized tab or CR ("'\tx") is stripped
         # again once its quote is gone, like the "\tx" the person first typed.
@@ -131,6 +180,11 @@ def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> Nor
         if quoted.any():
             unquoted = stripped[quoted].str.replace(r"^'([=+\-@\t\r])", r"\1", regex=True)
             stripped[quoted] = unquoted.str.strip()
+        if mapping is not None:
+            table = mapping.column_values(header, param)
+            separator = mapping.column_separator(header, param)
+            if table or separator:
+                stripped = _translate(stripped, table, separator)
         present = (stripped.notna() & (stripped != "")).astype(bool)
         domain = PARAMETERS[param].domain
         if present.all():
@@ -140,10 +194,11 @@ def normalize(loaded: LoadedSheet, aliases: dict[str, str] | None = None) -> Nor
         # Normalize the filled cells only; reindexing puts NA back in the empty ones, which
         # costs less than assigning through a mask.
         columns[param] = domain.normalize(stripped[present]).reindex(stripped.index)
-    frame = pd.DataFrame(columns, index=loaded.frame.index)
+    frame = pd.DataFrame(columns, index=source.index)
     return NormalizedSheet(
         loaded=loaded,
         frame=frame,
         source_headers={param: header for header, param in resolved.items()},
         warnings=tuple(warnings),
+        skipped=skipped,
     )

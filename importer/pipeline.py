@@ -21,7 +21,8 @@ import pyarrow as pa
 from .errors import InputError
 from .limits import DEFAULT_LIMITS, Limits
 from .load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
-from .normalize import NormalizedSheet, load_mapping, name_header, normalize
+from .mapping import Mapping, load_mapping
+from .normalize import NormalizedSheet, name_header, normalize, skip_headers
 from .report import (
     RESULT_COLUMNS,
     ReportPaths,
@@ -123,7 +124,7 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
     rejected = frame.index.isin(list(first_error))
     # Only rows with problems have a key or a message: fill those, not a dict lookup per row.
     index = pd.Index(rows)
-    return pd.DataFrame(
+    results = pd.DataFrame(
         {
             "row": rows,
             "sheet": sheet.loaded.sheet,
@@ -137,6 +138,14 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
         },
         columns=RESULT_COLUMNS,
     )
+    if not sheet.skipped:
+        return results
+    skipped = pd.DataFrame(
+        [(s.row, sheet.loaded.sheet, s.name, "skipped", "", s.message, 0) for s in sheet.skipped],
+        columns=RESULT_COLUMNS,
+    )
+    merged = pd.concat([results, skipped], ignore_index=True)
+    return merged.sort_values("row", kind="stable", ignore_index=True)
 
 
 def _validation_results(validation: Validation) -> pd.DataFrame:
@@ -167,6 +176,8 @@ def _summary(
         "gateway": gateway,
         "rows": tally.rows,
         "blank": tally.blank,
+        # Rows above the header (a title block, '#' comments): neither data nor blank.
+        "title_rows": loaded.title_rows,
         "outcomes": dict(tally.outcomes),
         "deleted": tally.deleted,
         "warnings": [*sheet_warnings, *warnings],
@@ -177,23 +188,27 @@ def _summary(
     }
 
 
-def _name_aliases(aliases: dict[str, str]) -> list[str]:
-    # A mapping may name the 'name' column otherwise; the loader uses it to find the header.
-    return [alias for alias, param in aliases.items() if param == "name"]
-
-
 def _prepare(
     path: str | Path,
     sheet: str | None,
-    mapping: str | Path | None,
+    mapping_file: str | Path | None,
     strict: bool,
+    preset: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[NormalizedSheet, Validation, _Clock]:
     clock = _Clock()
-    aliases = load_mapping(mapping)
-    loaded = load_sheet(path, sheet=sheet, name_aliases=_name_aliases(aliases), limits=limits)
+    mapping = load_mapping(mapping_file, preset=preset)
+    # A mapping may name the 'name' column otherwise (the loader finds the header row by it)
+    # and may let columns that are no parameter repeat.
+    loaded = load_sheet(
+        path,
+        sheet=sheet,
+        name_keys=mapping.name_keys,
+        parameter_keys=mapping.parameter_keys,
+        limits=limits,
+    )
     clock.lap("load")
-    normalized = normalize(loaded, aliases)
+    normalized = normalize(loaded, mapping)
     clock.lap("normalize")
     validation = validate(normalized, strict=strict)
     clock.lap("validate")
@@ -238,21 +253,23 @@ def _size(reader: SheetReader) -> int:
         return 0
 
 
-def _duplicates(reader: SheetReader, aliases: dict[str, str]) -> dict[int, list[Problem]]:
+def _duplicates(reader: SheetReader, mapping: Mapping) -> dict[int, list[Problem]]:
     """Duplicate-name problems by row, from a first pass over the name column alone.
 
     What stays in memory is 16 bytes a row (row number and a 64-bit hash of the lowercased
     name) plus the names themselves as Arrow text; only rows whose hash repeats are then
     compared by ``duplicate_names``, which decides on the names, not the hashes.
     """
-    key = name_header(reader.meta, aliases)
+    key = name_header(reader.meta, mapping)
+    # Rows the mapping skips are no endpoints: their names cannot clash with any.
+    wanted = [key, *(h for h in skip_headers(reader.meta, mapping) if h != key)]
     rows: list[np.ndarray] = []
     hashes: list[np.ndarray] = []
     names: list[pa.Array] = []
     release = pa.default_memory_pool().release_unused
-    for chunk in reader.chunks([key]):
+    for chunk in reader.chunks(wanted):
         release()
-        column = normalize(chunk, aliases).frame["name"].dropna()  # no name: another problem
+        column = normalize(chunk, mapping).frame["name"].dropna()  # no name: another problem
         rows.append(column.index.to_numpy(dtype=np.int64))
         hashes.append(pd.util.hash_pandas_object(column.str.lower(), index=False).to_numpy())
         names.append(pa.array(column, type=pa.large_string()))
@@ -288,6 +305,7 @@ def validate_file(
     report_dir: str | Path | None = None,
     strict: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    preset: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> RunResult:
     """``sip-import validate``: check every row, save nothing, write the reports.
@@ -297,11 +315,16 @@ def validate_file(
     duplicate name may be a million rows away.
     """
     clock = _Clock()
-    aliases = load_mapping(mapping)
+    mapping_ = load_mapping(mapping, preset=preset)
     reader = open_sheet(
-        path, sheet, name_aliases=_name_aliases(aliases), chunk_rows=chunk_rows, limits=limits
+        path,
+        sheet,
+        name_keys=mapping_.name_keys,
+        parameter_keys=mapping_.parameter_keys,
+        chunk_rows=chunk_rows,
+        limits=limits,
     )
-    duplicates = _duplicates(reader, aliases)
+    duplicates = _duplicates(reader, mapping_)
     # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
     # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).
     release = pa.default_memory_pool().release_unused
@@ -323,7 +346,7 @@ def validate_file(
             if not len(chunk.frame):
                 waited = time.perf_counter()
                 continue
-            normalized = normalize(chunk, aliases)
+            normalized = normalize(chunk, mapping_)
             sheet_warnings = normalized.warnings
             normalized_at = time.perf_counter()
             problems = check_rows(normalized, strict=strict)

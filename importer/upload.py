@@ -330,6 +330,8 @@ class _Job:
     async def _prune(self, client: GatewayClient, state: GatewayState) -> None:
         frame = self.normalized.frame
         kept = set(frame["name"].dropna().str.lower())
+        # A row the mapping skips is not managed by the sheet: its endpoint is not pruned either.
+        kept |= {row.name.lower() for row in self.normalized.skipped if row.name}
         for column in ("old_name",):
             if column in frame.columns:
                 kept |= set(frame[column].dropna().str.lower())
@@ -433,6 +435,7 @@ def run_job(
     options: JobOptions = JobOptions(),
     sheet: str | None = None,
     mapping: str | Path | None = None,
+    preset: str | None = None,
     report_dir: str | Path | None = None,
     strict: bool = False,
     announce: Callable[[str], None] = lambda _: None,
@@ -446,7 +449,7 @@ def run_job(
     first call to the gateway; a run stopped earlier by unusable input never reaches it."""
     # stamina logs each retry through stdlib logging by default; our report counts attempts.
     stamina.instrumentation.set_on_retry_hooks([])
-    normalized, validation, clock = _prepare(path, sheet, mapping, strict, limits)
+    normalized, validation, clock = _prepare(path, sheet, mapping, strict, preset, limits)
     # The masked-secret warning is for validate, which cannot ask the gateway; here the plan
     # decides (keep the gateway's secret, or reject a row for an endpoint that is not there).
     validation = Validation(
