@@ -35,9 +35,9 @@ class ReferenceRun:
 def payloads(sheet: Path) -> list[dict[str, Any]]:
     """The wire parameters the importer would send for each row of ``sheet`` (the benchmark's
     sheets have no bad rows), planned for an empty gateway."""
-    from importer.load import load_sheet
-    from importer.normalize import normalize
-    from importer.plan import GatewayState, plan_rows, row_values
+    from importer.gateways.plan import GatewayState, plan_rows, row_values
+    from importer.sheets.load import load_sheet
+    from importer.sheets.normalize import normalize
 
     frame = normalize(load_sheet(sheet)).frame
     return [action.payload for action in plan_rows(row_values(frame), GatewayState.from_list([]))]

@@ -11,9 +11,9 @@ Figures:
 1. ``validate``: a 100k-row CSV through load + normalize + validate (our library functions; the
    report writing timed apart) against frictionless-py with ``frictionless_schema.json`` plus two
    row constraints; the rejected-row sets of both tools and the generator's own list must be equal.
-2. ``xlsx``: a 100k-row XLSX through ``importer.load.load_sheet``, through
+2. ``xlsx``: a 100k-row XLSX through ``importer.sheets.load.load_sheet``, through
    ``pandas.read_excel(engine="openpyxl", dtype=str)`` and through raw python-calamine.
-3. ``save``: the real import path (``importer.upload.run_job``) into ``python -m gateway
+3. ``save``: the real import path (``importer.gateways.upload.run_job``) into ``python -m gateway
    --latency-ms 20`` (a fresh database per run) at concurrency 1 and 32; client CPU per 1,000 rows.
 4. ``gateway``: ``benchmarks/bench_gateway.py``'s saves/s at concurrency 1, 8 and 64.
 5. ``scale``: a 1M-row CSV through the ``sip-import validate`` console script: rows/s, peak RSS.
@@ -295,10 +295,10 @@ def get_sheet(rows: int, fmt: str, **kwargs: Any) -> generate.Sheet:
 
 
 def _ours_once(path: Path) -> dict[str, Any]:
-    from importer.load import load_sheet
-    from importer.normalize import normalize
     from importer.pipeline import _validation_results
-    from importer.report import write_reports
+    from importer.reports.report import write_reports
+    from importer.sheets.load import load_sheet
+    from importer.sheets.normalize import normalize
     from importer.validate import validate
 
     gc.collect()
@@ -466,7 +466,7 @@ def bench_xlsx(sizes: Sizes, report: Report) -> None:
     import pandas as pd
     from python_calamine import CalamineWorkbook
 
-    from importer.load import load_sheet
+    from importer.sheets.load import load_sheet
 
     sheet = get_sheet(sizes.xlsx_rows, "xlsx")
     warm = get_sheet(2_000, "xlsx")
@@ -497,7 +497,7 @@ def bench_xlsx(sizes: Sizes, report: Report) -> None:
         "",
         f"Workbook: `{sheet.path.name}` ({sheet.rows:,} data rows, 15 columns; numbers typed "
         "as numbers, IDs with leading zeros as text; written by openpyxl in write-only mode). "
-        "sip-import: `importer.load.load_sheet` (the whole loader: format sniffing, sheet "
+        "sip-import: `importer.sheets.load.load_sheet` (the whole loader: format sniffing, sheet "
         "choice, every cell to text, blank rows, row numbers). Floor: "
         "`CalamineWorkbook.from_path(...).get_sheet_by_index(0).to_python()`. pandas: "
         '`pandas.read_excel(engine="openpyxl", dtype=str)`. Runs interleaved.',
@@ -557,7 +557,7 @@ class SaveRun:
 
 def _save_once(path: Path, rows: int, concurrency: int, tmp: Path, index: int) -> SaveRun:
     from importer.config import Credentials, GatewaySettings
-    from importer.upload import JobOptions, run_job
+    from importer.gateways.upload import JobOptions, run_job
 
     db = tmp / f"gw-c{concurrency}-{index}.db"
     with gateway_process(db, "--latency-ms", "20") as (url, pid):
@@ -642,7 +642,7 @@ def bench_save(sizes: Sizes, report: Report) -> None:
     lines = [
         "## 3. Save into the local gateway (20 ms latency): concurrency 1 vs 32",
         "",
-        "The real import path in this process: `importer.upload.run_job(sheet, settings="
+        "The real import path in this process: `importer.gateways.upload.run_job(sheet, settings="
         "GatewaySettings(url, Credentials(user, pw), concurrency=N), options=JobOptions("
         '"import", journal=None))` (login, one `sip_endpoints.list`, plan, the saves, the '
         "reports) against `python -m gateway --port 0 --db <fresh file> --latency-ms 20`, a "
@@ -705,7 +705,7 @@ def bench_save(sizes: Sizes, report: Report) -> None:
         row_of("bare aiohttp reference: CPU steal %", bare["steal"], lambda v: fmt_n(v, 1)),
         "",
         "The product's client is httpx (`httpx.AsyncClient` over httpx-aiohttp's "
-        "`AiohttpTransport`, importer/client.py and importer/transport.py). The reference "
+        "`AiohttpTransport`, importer/gateways/client.py and importer/gateways/transport.py). The reference "
         "(benchmarks/aiohttp_reference.py) is a bare `aiohttp.ClientSession` doing the same wire "
         "work (login, one list, one save per row, 32 workers, the same payloads) with nothing "
         "else: no httpx, retries, breaker, planning or reports; it runs right after each of the "

@@ -176,8 +176,8 @@ def validate(
     \b
         sip-import validate carriers.xlsx --report-dir reports/today --limit rows=2000000
     """
-    from .limits import parse_limits
     from .pipeline import validate_file
+    from .sheets.limits import parse_limits
 
     limits = _guard(lambda: parse_limits(limit or ()))
     result = _guard(
@@ -202,7 +202,7 @@ def presets_() -> None:
     \b
         sip-import validate freepbx-export.csv --preset freepbx
     """
-    from .mapping import presets
+    from .sheets.mapping import presets
 
     for name, description in _guard(presets).items():
         out.print(f"{name}: {description}", markup=False)
@@ -225,7 +225,7 @@ def template_(
     \b
         sip-import template carriers.xlsx
     """
-    from .template import TEMPLATE_COLUMNS, write_template
+    from .reports.template import TEMPLATE_COLUMNS, write_template
 
     _guard(lambda: write_template(out_file))
     if not quiet:
@@ -268,7 +268,7 @@ def export_(
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import export today.xlsx --gateway https://10.0.0.5
     """
     from .config import resolve_settings
-    from .export import export_endpoints
+    from .reports.export import export_endpoints
 
     _setup_logging(verbose, quiet)
     settings, tuning, warnings = _guard(
@@ -459,8 +459,8 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat warnings as err
 def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     """What import and sync share: settings, logging, progress, the run, the exit code."""
     from .config import resolve_settings
-    from .limits import parse_limits
-    from .upload import run_job
+    from .gateways.upload import run_job
+    from .sheets.limits import parse_limits
 
     limits = _guard(lambda: parse_limits(cli["limit"] or ()))
     _setup_logging(cli["verbose"], cli["quiet"] or cli["json_out"])
@@ -531,8 +531,8 @@ def import_(
     \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import import carriers.xlsx --gateway https://10.0.0.5 --concurrency 16
     """
-    from .journal import DEFAULT_JOURNAL
-    from .upload import JobOptions
+    from .gateways.journal import DEFAULT_JOURNAL
+    from .gateways.upload import JobOptions
 
     options = JobOptions("import", dry_run, journal or DEFAULT_JOURNAL, resume)
     _gateway_job(options, sheet_file, locals())
@@ -586,8 +586,8 @@ def sync(
     \b
         sip-import sync master.xlsx --gateway https://10.0.0.5 --prune --max-prune 5 --json
     """
-    from .journal import DEFAULT_JOURNAL
-    from .upload import JobOptions
+    from .gateways.journal import DEFAULT_JOURNAL
+    from .gateways.upload import JobOptions
 
     options = JobOptions("sync", dry_run, journal or DEFAULT_JOURNAL, resume, prune, max_prune)
     _gateway_job(options, sheet_file, locals())

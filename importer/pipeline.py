@@ -19,11 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InputError
-from .limits import DEFAULT_LIMITS, Limits
-from .load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
-from .mapping import Mapping, load_mapping
-from .normalize import NormalizedSheet, name_header, normalize, skip_headers
-from .report import (
+from .reports.report import (
     RESULT_COLUMNS,
     ReportPaths,
     ReportWriter,
@@ -31,6 +27,10 @@ from .report import (
     write_reports,
     write_summary,
 )
+from .sheets.limits import DEFAULT_LIMITS, Limits
+from .sheets.load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
+from .sheets.mapping import Mapping, load_mapping
+from .sheets.normalize import NormalizedSheet, name_header, normalize, skip_headers
 from .validate import Problem, Validation, check_rows, duplicate_names, validate
 
 __all__ = [
@@ -332,7 +332,8 @@ def validate_file(
     clock.lap("names")
 
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
-    # Past a few MB of sheet, rejections.xlsx is worth a second core (see importer.workbook).
+    # Past a few MB of sheet, rejections.xlsx is worth a second core (see
+    # importer.reports.workbook).
     writer = ReportWriter(directory, workbook_process=_size(reader) > _WORKBOOK_PROCESS_BYTES)
     tally = _Tally()
     laps: dict[str, float] = defaultdict(float)

@@ -29,7 +29,7 @@ from schemas.sheet import (
 )
 from schemas.text import quote
 
-from .normalize import NormalizedSheet
+from .sheets.normalize import NormalizedSheet
 
 __all__ = ["CODES", "Problem", "Validation", "check_rows", "duplicate_names", "validate"]
 

@@ -17,9 +17,9 @@ import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
 from helpers import run_cli, write_csv
 
-from importer.client import GatewayClient, GaveUp
 from importer.config import Credentials, GatewaySettings, resolve_settings
 from importer.errors import GatewayUnavailable, InputError
+from importer.gateways.client import GatewayClient, GaveUp
 
 CONFIG = """[gateway]
 url = "http://127.0.0.1:9"

@@ -26,7 +26,7 @@ from helpers import read_csv, run_cli, write_csv
 from openpyxl import load_workbook
 
 from importer.config import Credentials, GatewaySettings
-from importer.export import export_endpoints
+from importer.reports.export import export_endpoints
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
 
 ENV = {"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD}

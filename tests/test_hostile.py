@@ -22,7 +22,7 @@ import pytest
 from conftest import TEST_PASSWORD, TEST_USER
 from helpers import SIP_IMPORT, _cli_env, read_csv
 
-from importer.limits import show_size
+from importer.sheets.limits import show_size
 from schemas import PARAMETERS
 
 MEMORY_CAP = 1 << 30

@@ -1,4 +1,4 @@
-"""importer.load: awkward real files (written with openpyxl, csv, zipfile or raw bytes)."""
+"""importer.sheets.load: awkward real files (written with openpyxl, csv, zipfile or raw bytes)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importer import guard
 from importer.errors import InputError
-from importer.limits import DEFAULT_LIMITS
-from importer.load import (
+from importer.sheets import guard
+from importer.sheets.limits import DEFAULT_LIMITS
+from importer.sheets.load import (
     LoadedSheet,
     _Keys,
     _load_whole,
@@ -878,7 +878,7 @@ def test_only_regular_files_are_read(tmp_path: Path, device: str, message: str) 
 
 
 def test_limits_are_checked_on_both_csv_paths_and_in_workbooks(tmp_path: Path) -> None:
-    from importer.limits import parse_limits
+    from importer.sheets.limits import parse_limits
 
     limits = parse_limits(["rows=3", "cell-chars=5"])
     streamed = write(tmp_path / "s.csv", b"name,host\na,b\nc,d\ne,f\n")

@@ -19,10 +19,10 @@ import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
 from helpers import read_csv, run_cli, write_csv
 
-from importer.load import load_sheet
-from importer.mapping import load_mapping
-from importer.normalize import normalize
 from importer.pipeline import validate_file
+from importer.sheets.load import load_sheet
+from importer.sheets.mapping import load_mapping
+from importer.sheets.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD}
@@ -403,7 +403,7 @@ def test_presets_ship_as_package_data() -> None:
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert project["tool"]["setuptools"]["package-data"]["importer.presets"] == ["*.toml"]
+    assert project["tool"]["setuptools"]["package-data"]["importer.sheets.presets"] == ["*.toml"]
     assert sorted(p.name for p in (ROOT / "importer" / "presets").glob("*.toml")) == [
         "freepbx.toml",
         "switchvox.toml",

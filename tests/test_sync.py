@@ -291,6 +291,6 @@ def test_a_prune_names_what_it_would_delete_or_refused_to(
     ],
 )  # fmt: skip
 def test_prune_lines_show_the_first_20_names_and_the_count(count: int, line: str) -> None:
-    from importer.prune import name_endpoints
+    from importer.gateways.prune import name_endpoints
 
     assert name_endpoints("would delete", tuple(f"n{i:02d}" for i in range(count))) == line

@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from importer.template import (
+from importer.reports.template import (
     COMMON_COLUMNS,
     RENAME_COLUMNS,
     TEMPLATE_COLUMNS,

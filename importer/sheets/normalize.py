@@ -1,8 +1,8 @@
 """Normalize: sheet headers to SPEC.md parameter names, cell texts to canonical values.
 
 Values a domain cannot read are left as typed (stripped), so validation can quote them back.
-A mapping (``importer.mapping``) renames, ignores and translates columns first, and sets aside
-the rows it skips.
+A mapping (``importer.sheets.mapping``) renames, ignores and translates columns first, and sets
+aside the rows it skips.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from schemas import PARAMETERS
 from schemas.text import quote
 
-from .errors import InputError
+from ..errors import InputError
 from .load import LoadedSheet, header_key
 from .mapping import IGNORE, Mapping, load_mapping
 

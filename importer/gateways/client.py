@@ -1,14 +1,14 @@
 """The gateway client: session login, method calls, retries, rate cap and circuit breaker.
 
-HTTP is httpx, as the project's brief names it: one ``httpx.AsyncClient`` for the run, over
-the transport that ``importer/transport.py`` builds (the one module that names the library
-underneath). At concurrency 32 the client's CPU is what limits the save rate on a 2-core
-machine: httpx's own transport (httpcore) costs about 2.5 ms of CPU a call there; over that
-transport's connection pool and C parser the whole client costs about 0.3 ms, within a few per
-cent of a bare client of the library underneath (benchmarks/RESULTS.md, section 3). The per-call work is kept small the way a careful httpx user
-would: the URLs and headers are built once, requests are built directly (not through
-``build_request``, which merges the client's cookies on every call), and the session cookie is
-one header rebuilt only when the gateway sets a new one.
+HTTP is httpx, as the project's brief names it: one ``httpx.AsyncClient`` for the run, over the
+transport that ``importer/gateways/transport.py`` builds (the one module that names the library
+underneath). At concurrency 32 the client's CPU is what limits the save rate on a 2-core machine:
+httpx's own transport (httpcore) costs about 2.5 ms of CPU a call there; over that transport's
+connection pool and C parser the whole client costs about 0.3 ms, within a few per cent of a bare
+client of the library underneath (benchmarks/RESULTS.md, section 3). The per-call work is kept
+small the way a careful httpx user would: the URLs and headers are built once, requests are built
+directly (not through ``build_request``, which merges the client's cookies on every call), and the
+session cookie is one header rebuilt only when the gateway sets a new one.
 
 What is retried (stamina, exponential backoff with jitter, bounded in attempts and seconds):
 connection errors, timeouts, dropped connections, HTTP 429/500/502/503/504 (``Retry-After``
@@ -35,8 +35,8 @@ from typing import Any
 import httpx
 import stamina
 
-from .config import GatewaySettings, redact_url
-from .errors import GatewayUnavailable
+from ..config import GatewaySettings, redact_url
+from ..errors import GatewayUnavailable
 from .transport import build_transport
 
 __all__ = [

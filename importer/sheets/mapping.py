@@ -9,8 +9,8 @@ A mapping (TOML) has up to four tables, each optional but one needed:
 - ``[skip]``: ``COLUMN = ["value", ...]`` (or ``[skip.COLUMN]`` with ``values`` and ``reason``):
   rows whose cell is one of the values end ``skipped``, with the reason.
 
-Presets are mapping files shipped in this package (``importer/presets/*.toml``); a user's mapping
-file extends a preset: its entries win.
+Presets are mapping files shipped in this package (``importer/sheets/presets/*.toml``); a user's
+mapping file extends a preset: its entries win.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from schemas import PARAMETERS
 
-from .errors import InputError
+from ..errors import InputError
 from .load import header_key
 
 __all__ = ["IGNORE", "Mapping", "SkipRule", "load_mapping", "preset_names", "presets"]
@@ -99,7 +99,7 @@ class Mapping:
 def presets() -> dict[str, str]:
     """Preset name -> its one-line description, in name order."""
     found = {}
-    for entry in sorted(resources.files("importer.presets").iterdir(), key=lambda e: e.name):
+    for entry in sorted(resources.files("importer.sheets.presets").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text(encoding="utf-8"))
             found[entry.name.removesuffix(".toml")] = str(data.get("description", ""))
@@ -121,7 +121,9 @@ def load_mapping(path: str | Path | None = None, *, preset: str | None = None) -
                 "sip-import presets lists them)"
             )
         name = preset.lower()
-        text = (resources.files("importer.presets") / f"{name}.toml").read_text(encoding="utf-8")
+        text = (resources.files("importer.sheets.presets") / f"{name}.toml").read_text(
+            encoding="utf-8"
+        )
         mapping = _parse(tomllib.loads(text), f"preset {name}")
     if path is None:
         return mapping

@@ -1,10 +1,10 @@
 """httpx's transport for the gateway client: httpx-aiohttp's ``AiohttpTransport``.
 
-The client (``importer/client.py``) speaks httpx only; this is the one module of the importer
-that names aiohttp. httpx's own transport (httpcore) costs about 2.5 ms of CPU a call at
-concurrency 32 on this project's 2-core machines, and the client's CPU is what limits the save
-rate there; over aiohttp's connection pool and C parser the whole httpx client costs about
-0.3 ms (benchmarks/RESULTS.md, section 3).
+The client (``importer/gateways/client.py``) speaks httpx only; this is the one module of the
+importer that names aiohttp. httpx's own transport (httpcore) costs about 2.5 ms of CPU a call at
+concurrency 32 on this project's 2-core machines, and the client's CPU is what limits the save rate
+there; over aiohttp's connection pool and C parser the whole httpx client costs about 0.3 ms
+(benchmarks/RESULTS.md, section 3).
 
 Two things are settled here rather than left to the package's defaults:
 
@@ -30,7 +30,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from .config import GatewaySettings
+from ..config import GatewaySettings
 
 __all__ = ["build_transport", "tls_context"]
 

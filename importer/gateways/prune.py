@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from schemas.text import quote
 
+from ..errors import InputError
 from .client import ApiError, CircuitOpen, GatewayClient, GaveUp
-from .errors import InputError
 from .save import RowOutcome
 
 __all__ = [

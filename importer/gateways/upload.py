@@ -26,13 +26,9 @@ import stamina.instrumentation
 
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
 
-from .client import GatewayClient, list_endpoints
-from .config import Credentials, GatewaySettings, redact_url
-from .errors import GatewayUnavailable
-from .journal import DONE, Journal, JournalRow, values_hash
-from .limits import DEFAULT_LIMITS, Limits
-from .normalize import NormalizedSheet
-from .pipeline import (
+from ..config import Credentials, GatewaySettings, redact_url
+from ..errors import GatewayUnavailable
+from ..pipeline import (
     EXIT_GATEWAY,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -42,11 +38,15 @@ from .pipeline import (
     _prepare,
     _validation_results,
 )
+from ..reports.report import RESULT_COLUMNS
+from ..sheets.limits import DEFAULT_LIMITS, Limits
+from ..sheets.normalize import NormalizedSheet
+from ..validate import Problem, Validation
+from .client import GatewayClient, list_endpoints
+from .journal import DONE, Journal, JournalRow, values_hash
 from .plan import Action, GatewayState, plan_rows, row_values
 from .prune import PrunePlan, delete_endpoints, plan_prune
-from .report import RESULT_COLUMNS
 from .save import NOT_ATTEMPTED, RowOutcome, outcome_without_call, save_actions
-from .validate import Problem, Validation
 
 __all__ = [
     "EMBEDDED_DB",

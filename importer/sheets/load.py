@@ -38,8 +38,8 @@ from python_calamine import (
 
 from schemas.text import clip, quote
 
+from ..errors import InputError
 from . import guard
-from .errors import InputError
 from .limits import DEFAULT_LIMITS, Limits, exceeded
 
 __all__ = [
@@ -465,8 +465,8 @@ def _shown_path(path: str | Path) -> str:
 
 
 def _check_input(file: Path, shown: str, limits: Limits) -> guard.TextShape | None:
-    """The guard's checks (see ``importer.guard``) before any parser sees the file; for a text
-    file, what its scan found."""
+    """The guard's checks (see ``importer.sheets.guard``) before any parser sees the file; for a
+    text file, what its scan found."""
     with guard.open_regular(os.fspath(file), shown, limits) as stream:
         head = stream.read(_SNIFF_BYTES)
         stream.seek(0)

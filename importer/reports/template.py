@@ -40,7 +40,7 @@ from schemas.domains import (
     Transport,
 )
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "COMMON_COLUMNS",
