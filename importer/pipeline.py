@@ -39,7 +39,10 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_ROWS",
+    "Clock",
     "RunResult",
+    "finish_run",
+    "prepare_sheet",
     "tool_version",
     "validate_file",
 ]
@@ -63,7 +66,9 @@ class RunResult:
     exit_code: int
 
 
-class _Clock:
+class Clock:
+    """Laps of a job's stages, for summary.json's ``timings``."""
+
     def __init__(self) -> None:
         self.start = time.perf_counter()
         self.last = self.start
@@ -157,7 +162,7 @@ def _summary(
     loaded: LoadedSheet,
     sheet_warnings: tuple[str, ...],
     tally: _Tally,
-    clock: _Clock,
+    clock: Clock,
     gateway: str | None = None,
     warnings: tuple[str, ...] = (),
 ) -> dict[str, Any]:
@@ -188,15 +193,17 @@ def _summary(
     }
 
 
-def _prepare(
+def prepare_sheet(
     path: str | Path,
     sheet: str | None,
     mapping_file: str | Path | None,
     strict: bool,
     preset: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
-) -> tuple[NormalizedSheet, Validation, _Clock]:
-    clock = _Clock()
+) -> tuple[NormalizedSheet, Validation, Clock]:
+    """Load, normalize and validate a whole sheet: the first half of the import and sync jobs
+    (validate reads in chunks instead, see ``validate_file``)."""
+    clock = Clock()
     mapping = load_mapping(mapping_file, preset=preset)
     # A mapping may name the 'name' column otherwise (the loader finds the header row by it)
     # and may let columns that are no parameter repeat.
@@ -215,12 +222,12 @@ def _prepare(
     return normalized, validation, clock
 
 
-def _finish(
+def finish_run(
     command: str,
     normalized: NormalizedSheet,
     results: pd.DataFrame,
     problems: tuple[Problem, ...],
-    clock: _Clock,
+    clock: Clock,
     report_dir: str | Path | None,
     exit_code: int,
     *,
@@ -228,6 +235,7 @@ def _finish(
     warnings: tuple[str, ...] = (),
     **extra: Any,
 ) -> RunResult:
+    """Write a job's reports and summary.json: the last stage of the import and sync jobs."""
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
     paths = write_reports(directory, normalized, results, problems)
     clock.lap("report")
@@ -314,7 +322,7 @@ def validate_file(
     stays flat however long it is; only the name column is gathered whole, first, because a
     duplicate name may be a million rows away.
     """
-    clock = _Clock()
+    clock = Clock()
     mapping_ = load_mapping(mapping, preset=preset)
     reader = open_sheet(
         path,

@@ -21,7 +21,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from importer.errors import InputError
 from importer.pipeline import RunResult, validate_file
-from importer.sheets.load import header_key
+from schemas.text import header_key
 
 HEADERS = [
     "host", "HOST ", "port", "Secret", "remotesecret", "auth", "transport", "Registration",

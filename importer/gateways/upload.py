@@ -34,9 +34,9 @@ from ..pipeline import (
     EXIT_OK,
     EXIT_ROWS,
     RunResult,
-    _finish,
-    _prepare,
     _validation_results,
+    finish_run,
+    prepare_sheet,
 )
 from ..reports.report import RESULT_COLUMNS
 from ..sheets.limits import DEFAULT_LIMITS, Limits
@@ -449,7 +449,7 @@ def run_job(
     first call to the gateway; a run stopped earlier by unusable input never reaches it."""
     # stamina logs each retry through stdlib logging by default; our report counts attempts.
     stamina.instrumentation.set_on_retry_hooks([])
-    normalized, validation, clock = _prepare(path, sheet, mapping, strict, preset, limits)
+    normalized, validation, clock = prepare_sheet(path, sheet, mapping, strict, preset, limits)
     # The masked-secret warning is for validate, which cannot ask the gateway; here the plan
     # decides (keep the gateway's secret, or reject a row for an endpoint that is not there).
     validation = Validation(
@@ -526,7 +526,7 @@ def run_job(
             "names": prune.describe(options.dry_run) if prune else None,
             "deleted": [d.name for d in gateway_run.deletions if d.outcome == "deleted"],
         }
-    return _finish(
+    return finish_run(
         options.command,
         normalized,
         results,

@@ -19,9 +19,9 @@ from typing import IO, Any
 import pandas as pd
 
 from schemas import MASK, SECRET_FIELDS
+from schemas.text import header_key
 
 from ..errors import InputError
-from ..sheets.load import header_key
 from ..sheets.normalize import NormalizedSheet
 from ..validate import Problem
 from .workbook import RejectedRow, WorkbookWriter

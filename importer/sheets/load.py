@@ -36,7 +36,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from schemas.text import clip, quote
+from schemas.text import clip, header_key, quote
 
 from ..errors import InputError
 from . import guard
@@ -47,7 +47,6 @@ __all__ = [
     "HEADER_SEARCH_ROWS",
     "LoadedSheet",
     "SheetReader",
-    "header_key",
     "join_chunks",
     "load_sheet",
     "open_sheet",
@@ -86,20 +85,11 @@ _CONTROL_BYTES: Final = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
 _CONTROL_CHARS: Final = re.compile("[\x00-\x08\x0e-\x1f]")
 _UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 _ONLY_SEPARATORS: Final = re.compile(r"[\s,;|]*")
-_KEY_JUNK: Final = re.compile(r"[\s_-]+")
 #: The header is the first row, among this many non-blank rows, that has a 'name' column; the
 #: rows above it are a title block (carrier sheets often open with a title and a version line).
 HEADER_SEARCH_ROWS: Final = 50
 _SAW_FIELDS: Final = re.compile(r"Expected \d+ fields in line \d+, saw (\d+)")
 _OPEN_QUOTE: Final = re.compile(r"EOF inside string starting at row (\d+)")
-
-
-def header_key(text: str) -> str:
-    """Header matching key: lowercase, with '-', '_' and whitespace removed.
-
-    'Session Timers' -> 'sessiontimers'; 'SESSION_EXPIRES' -> 'sessionexpires'.
-    """
-    return _KEY_JUNK.sub("", text.lower())
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: field-wise == on a DataFrame is ambiguous

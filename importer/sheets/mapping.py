@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from schemas import PARAMETERS
+from schemas.text import header_key
 
 from ..errors import InputError
-from .load import header_key
 
 __all__ = ["IGNORE", "Mapping", "SkipRule", "load_mapping", "preset_names", "presets"]
 

@@ -15,10 +15,10 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from schemas import PARAMETERS
-from schemas.text import quote
+from schemas.text import header_key, quote
 
 from ..errors import InputError
-from .load import LoadedSheet, header_key
+from .load import LoadedSheet
 from .mapping import IGNORE, Mapping, load_mapping
 
 __all__ = [
