@@ -404,7 +404,7 @@ def test_presets_ship_as_package_data() -> None:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["tool"]["setuptools"]["package-data"]["importer.sheets.presets"] == ["*.toml"]
-    assert sorted(p.name for p in (ROOT / "importer" / "presets").glob("*.toml")) == [
+    assert sorted(p.name for p in (ROOT / "importer" / "sheets" / "presets").glob("*.toml")) == [
         "freepbx.toml",
         "switchvox.toml",
     ]

@@ -34,6 +34,7 @@ __all__ = [
 _REPEATED = re.compile(r"(?<=\S) \(column [A-Z]+\)$")
 # A warning lists this many ignored columns, then says how many more.
 _LISTED = 8
+_LISTED_CHARS = 180
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,15 @@ def resolve_headers(
     if len(unknown) == 1:
         warnings.append(f"column {unknown[0]} is not a sip_endpoint parameter and was ignored")
     elif unknown:
-        listed = ", ".join(unknown[:_LISTED])
-        more = f" and {len(unknown) - _LISTED} more" if len(unknown) > _LISTED else ""
+        # At most _LISTED columns and about _LISTED_CHARS characters of them: the line stays
+        # short however many columns, and however long their headers, a sheet has.
+        shown: list[str] = []
+        for column in unknown[:_LISTED]:
+            if shown and sum(len(c) + 2 for c in shown) + len(column) > _LISTED_CHARS:
+                break
+            shown.append(column)
+        listed = ", ".join(shown)
+        more = f" and {len(unknown) - len(shown)} more" if len(unknown) > len(shown) else ""
         warnings.append(f"columns {listed}{more} are not sip_endpoint parameters and were ignored")
     return resolved, warnings
 
