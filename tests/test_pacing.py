@@ -1,0 +1,190 @@
+"""Pacing: the learned concurrency limit against a simulated gateway, and the asyncio gate.
+
+The gateway is simulated in virtual time (a discrete-event model: ``capacity`` calls served at
+once for ``service`` seconds each, the rest queued in order, optionally refused over a queue
+length), so the figures are exact and the same on any machine; the real gateway's figures are
+in benchmarks/RESULTS.md."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+import statistics
+from dataclasses import dataclass
+
+import pytest
+
+from importer.gateways.pacing import FixedLimit, Pacer, AdaptiveLimit
+
+
+@dataclass(frozen=True)
+class Simulated:
+    throughput: float
+    median_latency: float
+    refused: int
+    final_limit: int
+    peak: int
+
+
+def simulate(
+    limit: AdaptiveLimit | FixedLimit,
+    *,
+    capacity: int,
+    service: float = 0.020,
+    calls: int = 3_000,
+    refuse_over: int | None = None,
+    seed: int = 1,
+) -> Simulated:
+    """Send ``calls`` calls, as many at once as ``limit.current`` allows, to a gateway that
+    serves ``capacity`` at once (service times within 10% of ``service``), the rest in order,
+    and refuses a call at once (in 1 ms) when ``refuse_over`` calls are already waiting."""
+    rng = random.Random(seed)
+    free_at = [0.0] * capacity  # when each of the gateway's workers is next free (a heap)
+    answers: list[tuple[float, float, float, bool]] = []  # (answered, sent, served from, refused)
+    now, sent, refused, peak = 0.0, 0, 0, limit.current
+    latencies: list[float] = []
+    while sent < calls or answers:
+        while sent < calls and len(answers) < limit.current:
+            waiting = sum(1 for _, _, begin, _ in answers if begin > now)
+            if refuse_over is not None and waiting >= refuse_over:
+                heapq.heappush(answers, (now + 0.001, now, now, True))
+            else:
+                begin = max(now, heapq.heappop(free_at))
+                done = begin + service * rng.uniform(0.9, 1.1)
+                heapq.heappush(free_at, done)
+                heapq.heappush(answers, (done, now, begin, False))
+            sent += 1
+        in_flight = len(answers)
+        done, start, _, was_refused = heapq.heappop(answers)
+        now = done
+        refused += was_refused
+        latencies.append(done - start)
+        limit.sample(done - start, in_flight, was_refused)
+        peak = max(peak, limit.current)
+    return Simulated(calls / now, statistics.median(latencies), refused, limit.current, peak)
+
+
+def best_fixed(capacity: int, **kwargs: object) -> float:
+    return max(
+        simulate(FixedLimit(n), capacity=capacity, **kwargs).throughput  # type: ignore[arg-type]
+        for n in (1, 2, 4, 8, 16, 32, 64)
+    )
+
+
+def test_a_gateway_that_serves_4_at_once_gets_about_4_without_a_queue() -> None:
+    run = simulate(AdaptiveLimit(64), capacity=4)
+    assert run.throughput >= 0.9 * best_fixed(4)
+    assert run.median_latency <= 1.5 * 0.020
+    assert 4 <= run.final_limit <= 6
+    # What a fixed 64 would have done: the same rate, with 60 calls queued in the gateway.
+    fixed = simulate(FixedLimit(64), capacity=4)
+    assert fixed.median_latency > 10 * 0.020
+
+
+def test_an_idle_gateway_that_serves_64_gets_the_ceiling() -> None:
+    run = simulate(AdaptiveLimit(64), capacity=64)
+    assert run.peak == 64
+    assert run.final_limit == 64
+    assert run.median_latency <= 1.1 * 0.020
+    assert run.throughput >= 0.9 * simulate(FixedLimit(32), capacity=64).throughput
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 8, 16])
+def test_the_limit_settles_just_above_what_the_gateway_serves(capacity: int) -> None:
+    run = simulate(AdaptiveLimit(64), capacity=capacity)
+    assert capacity <= run.final_limit <= capacity + max(2, capacity // 2)
+    assert run.throughput >= 0.9 * best_fixed(capacity)
+
+
+def test_refusals_cut_the_limit_and_stay_rare() -> None:
+    """A gateway that refuses once 3 calls wait (as ``--max-inflight 7`` does with 4 served):
+    the overshoot of slow start meets a few refusals, then the limit stays under the line."""
+    run = simulate(AdaptiveLimit(64), capacity=4, refuse_over=3)
+    assert 0 < run.refused < 0.01 * 3_000
+    assert run.final_limit <= 6
+
+
+def test_a_refusal_cuts_the_limit_by_a_quarter_at_once() -> None:
+    limit = AdaptiveLimit(64, initial=16)
+    limit.slow_start = False
+    limit.unloaded = 0.020
+    for _ in range(15):
+        limit.sample(0.020, 16, False)
+    assert limit.current == 16  # not a whole window yet
+    limit.sample(0.020, 16, True)
+    assert limit.limit == 12.0
+    assert limit.slow_start is False
+
+
+def test_slow_start_doubles_while_nothing_queues() -> None:
+    limit = AdaptiveLimit(64)
+    seen = [limit.current]
+    while limit.current < 64:
+        for _ in range(limit.current):
+            limit.sample(0.020, limit.current, False)
+        seen.append(limit.current)
+    assert seen == [2, 4, 8, 16, 32, 64]
+
+
+def test_a_run_that_keeps_few_calls_in_flight_teaches_nothing() -> None:
+    limit = AdaptiveLimit(64, initial=16)
+    for _ in range(160):
+        limit.sample(0.020, 3, False)  # the sheet had few rows left, not the gateway's doing
+    assert limit.current == 16
+
+
+def test_the_limit_never_leaves_its_bounds() -> None:
+    limit = AdaptiveLimit(8, initial=50)
+    assert limit.current == 8
+    for _ in range(200):
+        limit.sample(5.0, 8, True)
+    assert limit.current == 1
+    assert AdaptiveLimit(0).ceiling == 1
+
+
+def test_fixed_never_moves() -> None:
+    fixed = FixedLimit(8)
+    for _ in range(100):
+        fixed.sample(9.0, 8, True)
+    assert fixed.current == 8
+
+
+def test_the_gate_never_lets_more_than_the_limit_through() -> None:
+    async def run() -> tuple[int, int, list[tuple[float, int]]]:
+        limit = AdaptiveLimit(16, initial=2)
+        pacer = Pacer(limit)
+        busiest = 0
+
+        async def call(i: int) -> None:
+            nonlocal busiest
+            started = await pacer.acquire()
+            busiest = max(busiest, pacer.in_flight)
+            assert pacer.in_flight <= limit.current
+            await asyncio.sleep(0.001 * (i % 3))
+            pacer.release(started)
+
+        await asyncio.gather(*(call(i) for i in range(200)))
+        return busiest, pacer.in_flight, pacer.history
+
+    busiest, left, history = asyncio.run(run())
+    assert left == 0
+    assert 2 <= busiest <= 16
+    assert history[0] == (0.0, 2)
+    assert [limit for _, limit in history][:4] == [2, 4, 8, 16]
+
+
+def test_a_cancelled_wait_gives_its_turn_to_the_next() -> None:
+    async def run() -> int:
+        pacer = Pacer(FixedLimit(1))
+        first = await pacer.acquire()
+        waiting = asyncio.ensure_future(pacer.acquire())
+        behind = asyncio.ensure_future(pacer.acquire())
+        await asyncio.sleep(0)
+        waiting.cancel()
+        await asyncio.sleep(0)
+        pacer.release(first, answered=False)
+        await asyncio.wait_for(behind, 1)
+        return pacer.in_flight
+
+    assert asyncio.run(run()) == 1
