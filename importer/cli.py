@@ -423,7 +423,21 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="TOML config file (default: ./sip-import.toml if present)."),
 ]
-ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", help="Calls in flight at once.")]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency",
+        help="Most calls in flight at once; below it, the pace is learned from the gateway's "
+        "latency and refusals.",
+    ),
+]
+FixedConcurrencyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fixed-concurrency",
+        help="Keep --concurrency calls in flight instead of learning the gateway's pace.",
+    ),
+]
 MaxRpsOpt = Annotated[
     float | None, typer.Option("--max-rps", help="Cap on requests per second.", show_default=False)
 ]
@@ -468,7 +482,8 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
         lambda: resolve_settings(
             cli["gateway"], cli["config"], body=cli["body"], api_path=cli["api_path"],
             ca_bundle=cli["ca_bundle"], insecure=cli["insecure"],
-            concurrency=cli["concurrency"], max_rps=cli["max_rps"],
+            concurrency=cli["concurrency"], fixed_concurrency=cli["fixed_concurrency"],
+            max_rps=cli["max_rps"],
         )
     )  # fmt: skip
     if settings is not None:
@@ -508,6 +523,7 @@ def import_(
     strict: StrictOpt = False,
     limit: LimitOpt = None,
     concurrency: ConcurrencyOpt = 8,
+    fixed_concurrency: FixedConcurrencyOpt = False,
     max_rps: MaxRpsOpt = None,
     dry_run: DryRunOpt = False,
     resume: ResumeOpt = False,
@@ -562,6 +578,7 @@ def sync(
     ] = None,
     limit: LimitOpt = None,
     concurrency: ConcurrencyOpt = 8,
+    fixed_concurrency: FixedConcurrencyOpt = False,
     max_rps: MaxRpsOpt = None,
     dry_run: DryRunOpt = False,
     resume: ResumeOpt = False,

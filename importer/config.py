@@ -52,7 +52,10 @@ class GatewaySettings:
     login_path: str = "/admin/main.html"
     #: True, False (``--insecure``) or a CA bundle path (``--ca-bundle``).
     verify: bool | str = True
+    #: The most calls in flight at once: the ceiling of the adaptive pace (importer/pacing.py),
+    #: or the pace itself with ``fixed_concurrency``.
     concurrency: int = 8
+    fixed_concurrency: bool = False
     max_rps: float | None = None
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -95,7 +98,7 @@ class FileConfig:
 
 _OPTION_KEYS = {
     "body": str, "api_path": str, "login_path": str, "ca_bundle": str, "insecure": bool,
-    "concurrency": int, "max_rps": float,
+    "concurrency": int, "fixed_concurrency": bool, "max_rps": float,
     "connect_timeout": float, "read_timeout": float, "pool_timeout": float,
     "retry_attempts": int, "retry_timeout": float, "breaker_threshold": int,
 }  # fmt: skip
@@ -164,6 +167,7 @@ def resolve_settings(
     ca_bundle: Path | None = None,
     insecure: bool = False,
     concurrency: int | None = None,
+    fixed_concurrency: bool = False,
     max_rps: float | None = None,
 ) -> tuple[GatewaySettings | None, dict[str, Any], list[str]]:
     """Settings for a remote gateway, or ``None`` for the embedded one, plus the tuning that
@@ -184,6 +188,8 @@ def resolve_settings(
         options["insecure"] = True
     if concurrency is not None:
         options["concurrency"] = concurrency
+    if fixed_concurrency:
+        options["fixed_concurrency"] = True
     if max_rps is not None:
         options["max_rps"] = max_rps
     if options.get("body", "json") not in ("json", "form"):

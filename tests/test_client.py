@@ -31,6 +31,7 @@ pool_timeout = 7.5
 retry_attempts = 4
 retry_timeout = 30
 breaker_threshold = 9
+fixed_concurrency = true
 """
 
 
@@ -52,6 +53,7 @@ def test_timeouts_and_retry_limits_from_the_config_file_reach_the_settings(
         30.0,
         9,
     )
+    assert settings.fixed_concurrency is True
 
 
 @pytest.mark.parametrize(

@@ -473,6 +473,31 @@ def test_max_rps_caps_the_request_rate(
     assert elapsed >= 2.0
 
 
+def test_the_pace_is_learned_below_the_ceiling_unless_fixed(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server()
+    sheet = write_csv(tmp_path / "sheet.csv", make_rows(60))
+    proc, results, summary = run_import(tmp_path, gateway, sheet, "--concurrency", "6")
+    assert proc.returncode == 0, proc.stderr
+    assert outcomes(results) == {"created": 60}
+    pace = summary["concurrency"]
+    assert (pace["ceiling"], pace["adaptive"]) == (6, True)
+    # It starts at 2 and never passes the ceiling.
+    assert pace["history"][0] == [0.0, 2]
+    assert all(1 <= limit <= 6 for _, limit in pace["history"])
+    assert 2 <= pace["peak"] <= 6 and 1 <= pace["final"] <= 6
+
+    gateway_sheet = write_csv(tmp_path / "again.csv", make_rows(60, seed=5))
+    proc, results, summary = run_import(
+        tmp_path, gateway, gateway_sheet, "--concurrency", "4", "--fixed-concurrency", name="f"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert summary["concurrency"] == {
+        "ceiling": 4, "adaptive": False, "peak": 4, "final": 4, "history": [[0.0, 4]],
+    }  # fmt: skip
+
+
 def test_credentials_from_a_config_file_and_a_warning_when_others_can_read_it(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:

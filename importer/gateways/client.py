@@ -37,6 +37,7 @@ import stamina
 
 from ..config import GatewaySettings, redact_url
 from ..errors import GatewayUnavailable
+from .pacing import AdaptiveLimit, FixedLimit, Pacer
 from .transport import build_transport
 
 __all__ = [
@@ -322,6 +323,10 @@ class GatewayClient:
         self.session = _Session(settings)
         self.breaker = CircuitBreaker(settings.breaker_threshold)
         self.limiter = RateLimiter(settings.max_rps)
+        limit = FixedLimit if settings.fixed_concurrency else AdaptiveLimit
+        #: How many calls are in flight at once: learned from the gateway's latency and
+        #: refusals, up to ``settings.concurrency`` (importer/pacing.py).
+        self.pacer = Pacer(limit(settings.concurrency))
         #: HTTP requests sent per method (retries included), for the run's summary.
         self.requests: Counter[str] = Counter()
 
@@ -427,12 +432,20 @@ class _Attempt:
         client.requests[method] += 1
         generation = session.session_generation
         await client.limiter.wait()
+        pacer = client.pacer
+        started = await pacer.acquire()
         try:
             response = await session.post(method, self.parameters)
         except _TRANSPORT_ERRORS as exc:
+            # A timeout is the gateway's load talking; a refused connection says nothing of it.
+            pacer.release(started, dropped=True, answered=isinstance(exc, httpx.TimeoutException))
             breaker.failure(_describe(exc))
             raise _Retryable(_describe(exc)) from exc
+        except BaseException:  # cancelled (Ctrl-C): the slot is free again
+            pacer.release(started, answered=False)
+            raise
         status = response.status_code
+        pacer.release(started, dropped=status in (429, 503))
         if logger.isEnabledFor(logging.DEBUG):  # the check is cached; a log record is not free
             logger.debug("%s: HTTP %d (attempt %d)", method, status, self.attempts)
         if status == 401 or _is_login_page(response):

@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["FixedLimit", "Pacer", "AdaptiveLimit"]
+__all__ = ["AdaptiveLimit", "FixedLimit", "Pacer"]
 
 #: At most this many points of the limit's history are kept (one per change).
 _HISTORY = 2_000

@@ -44,6 +44,7 @@ from ..sheets.normalize import NormalizedSheet
 from ..validate import Problem, Validation
 from .client import GatewayClient, list_endpoints
 from .journal import DONE, Journal, JournalRow, values_hash
+from .pacing import AdaptiveLimit, Pacer
 from .plan import Action, GatewayState, plan_rows, row_values
 from .prune import PrunePlan, delete_endpoints, plan_prune
 from .save import NOT_ATTEMPTED, RowOutcome, outcome_without_call, save_actions
@@ -118,6 +119,21 @@ class _GatewayRun:
     resumed_from: int | None = None
     seconds: float = 0.0
     requests: dict[str, int] = field(default_factory=dict)
+    pacer: Pacer | None = None
+
+
+def _concurrency(pacer: Pacer | None) -> dict[str, Any] | None:
+    """summary.json's ``concurrency``: the ceiling, whether the pace adapted, the highest and
+    last limits, and the limit over the run (``[seconds, limit]`` at each change)."""
+    if pacer is None:
+        return None
+    return {
+        "ceiling": pacer.limit.ceiling,
+        "adaptive": isinstance(pacer.limit, AdaptiveLimit),
+        "peak": pacer.peak,
+        "final": pacer.limit.current,
+        "history": [[t, limit] for t, limit in pacer.history],
+    }
 
 
 def gateway_line(url: str, local: bool = False) -> str:
@@ -293,6 +309,7 @@ class _Job:
     async def _go(self) -> _GatewayRun:
         async with GatewayClient(self.settings) as client:
             self.run.requests = client.requests  # live: counts every request of the run
+            self.run.pacer = client.pacer
             try:
                 await client.login()
                 state = await _read_state(client)
@@ -516,6 +533,7 @@ def run_job(
         "saves_per_second": round(sent / gateway_run.seconds, 1) if gateway_run.seconds else None,
         "resumed_run": gateway_run.resumed_from,
         "requests": dict(gateway_run.requests),
+        "concurrency": _concurrency(gateway_run.pacer),
         "masked_secrets_kept": _masked_rows_kept(normalized.frame, gateway_run.outcomes),
     }  # fmt: skip
     if options.prune:
