@@ -561,7 +561,10 @@ def _save_once(path: Path, rows: int, concurrency: int, tmp: Path, index: int) -
 
     db = tmp / f"gw-c{concurrency}-{index}.db"
     with gateway_process(db, "--latency-ms", "20") as (url, pid):
-        settings = GatewaySettings(url, Credentials(USER, PASSWORD), concurrency=concurrency)
+        # Fixed: this figure measures the client at concurrency 1 and 32, not the pacing.
+        settings = GatewaySettings(
+            url, Credentials(USER, PASSWORD), concurrency=concurrency, fixed_concurrency=True
+        )
         gc.collect()
         gateway_before, steal_before = _proc_cpu(pid), cpu_times()
         cpu_before, started = time.process_time(), time.perf_counter()
