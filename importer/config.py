@@ -21,8 +21,12 @@ from .errors import InputError
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "KIND_WORDS",
+    "OPTION_KEYS",
     "Credentials",
     "GatewaySettings",
+    "check_options",
+    "check_url",
     "load_config",
     "redact_url",
     "resolve_settings",
@@ -96,13 +100,13 @@ class FileConfig:
     warnings: tuple[str, ...] = ()
 
 
-_OPTION_KEYS = {
+OPTION_KEYS = {
     "body": str, "api_path": str, "login_path": str, "ca_bundle": str, "insecure": bool,
     "concurrency": int, "fixed_concurrency": bool, "max_rps": float,
     "connect_timeout": float, "read_timeout": float, "pool_timeout": float,
     "retry_attempts": int, "retry_timeout": float, "breaker_threshold": int,
 }  # fmt: skip
-_KIND_WORDS = {str: "text", bool: "true or false", int: "a whole number", float: "a number"}
+KIND_WORDS = {str: "text", bool: "true or false", int: "a whole number", float: "a number"}
 
 
 def load_config(path: Path | None) -> FileConfig:
@@ -134,13 +138,13 @@ def load_config(path: Path | None) -> FileConfig:
                 f"{path} holds a password and other users can read it; run: chmod 600 {path}"
             )
     options = {}
-    for key, kind in _OPTION_KEYS.items():
+    for key, kind in OPTION_KEYS.items():
         if key in section:
             value = section[key]
             if kind is float and isinstance(value, int):
                 value = float(value)
             if not isinstance(value, kind):
-                raise InputError(f"config file {path}: {key} must be {_KIND_WORDS[kind]}")
+                raise InputError(f"config file {path}: {key} must be {KIND_WORDS[kind]}")
             options[key] = value
     url = section.get("url")
     if url is not None and not isinstance(url, str):
@@ -156,6 +160,58 @@ def env_credentials() -> Credentials | None:
     if not user or password is None:
         raise InputError("set both SIP_IMPORT_USER and SIP_IMPORT_PASSWORD, or neither")
     return Credentials(user, password)
+
+
+def check_options(options: dict[str, Any], where: str = "") -> tuple[bool | str, list[str]]:
+    """Check the tuning options in place (``where`` prefixes each message: which file and
+    gateway); pops ``insecure`` and ``ca_bundle`` and returns what TLS verifies against, and
+    warnings for the user. A relative ``ca_bundle`` is as the caller resolved it."""
+    if options.get("body", "json") not in ("json", "form"):
+        raise InputError(f"{where}body must be json or form")
+
+    def name(key: str) -> str:  # a file's key, or the flag that sets it
+        return f"{where}{key}" if where else "--" + key.replace("_", "-")
+
+    if options.get("concurrency", 8) < 1:
+        raise InputError(f"{name('concurrency')} must be at least 1")
+    if options.get("max_rps") is not None and options["max_rps"] <= 0:
+        raise InputError(f"{name('max_rps')} must be above 0")
+    for key in ("connect_timeout", "read_timeout", "pool_timeout", "retry_timeout"):
+        if key in options and not options[key] > 0:
+            raise InputError(f"{where}{key} must be above 0 seconds")
+    for key in ("retry_attempts", "breaker_threshold"):
+        if key in options and options[key] < 1:
+            raise InputError(f"{where}{key} must be at least 1")
+    warnings = []
+    verify: bool | str = True
+    if options.pop("insecure", False):
+        verify = False
+        warnings.append(
+            f"{where}TLS certificate checks are off" + ("" if where else " (--insecure)")
+        )
+    elif "ca_bundle" in options:
+        bundle = Path(options["ca_bundle"])
+        if not bundle.is_file():
+            raise InputError(f"{where}CA bundle {bundle} does not exist")
+        verify = str(bundle)
+    options.pop("ca_bundle", None)
+    return verify, warnings
+
+
+def check_url(url: str, where: str = "") -> None:
+    """A gateway address must be an http(s) URL with a host and without credentials."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"{where}gateway address {quote(redact_url(url))} is not a URL such as https://10.0.0.5"
+        )
+    if parts.username or parts.password:
+        raise InputError(
+            f"{where}put the gateway credentials in environment variables, not in the URL"
+            if where
+            else "put the gateway credentials in SIP_IMPORT_USER and SIP_IMPORT_PASSWORD, not in "
+            "the URL"
+        )
 
 
 def resolve_settings(
@@ -192,42 +248,14 @@ def resolve_settings(
         options["fixed_concurrency"] = True
     if max_rps is not None:
         options["max_rps"] = max_rps
-    if options.get("body", "json") not in ("json", "form"):
-        raise InputError("body must be json or form")
-    if options.get("concurrency", 8) < 1:
-        raise InputError("--concurrency must be at least 1")
-    if options.get("max_rps") is not None and options["max_rps"] <= 0:
-        raise InputError("--max-rps must be above 0")
-    for key in ("connect_timeout", "read_timeout", "pool_timeout", "retry_timeout"):
-        if key in options and not options[key] > 0:
-            raise InputError(f"{key} must be above 0 seconds")
-    for key in ("retry_attempts", "breaker_threshold"):
-        if key in options and options[key] < 1:
-            raise InputError(f"{key} must be at least 1")
-    verify: bool | str = True
-    if options.pop("insecure", False):
-        verify = False
-        warnings.append("TLS certificate checks are off (--insecure)")
-    elif "ca_bundle" in options:
-        bundle = Path(options["ca_bundle"])
-        if not bundle.is_file():
-            raise InputError(f"CA bundle {bundle} does not exist")
-        verify = str(bundle)
-    options.pop("ca_bundle", None)
+    verify, more_warnings = check_options(options)
+    warnings += more_warnings
     tuning: dict[str, Any] = {**options, "verify": verify}
 
     url = gateway or os.environ.get("SIP_IMPORT_GATEWAY") or file.url
     if not url:
         return None, tuning, warnings
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(
-            f"gateway address {quote(redact_url(url))} is not a URL such as https://10.0.0.5"
-        )
-    if parts.username or parts.password:
-        raise InputError(
-            "put the gateway credentials in SIP_IMPORT_USER and SIP_IMPORT_PASSWORD, not in the URL"
-        )
+    check_url(url)
     credentials = env_credentials() or file.credentials
     if credentials is None:
         raise InputError(
