@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from ..errors import InputError
 
-__all__ = ["DEFAULT_JOURNAL", "Journal", "JournalRow", "values_hash"]
+__all__ = ["DEFAULT_JOURNAL", "Journal", "JournalRow", "JournalRun", "values_hash"]
 
 DEFAULT_JOURNAL = Path(".sip-import") / "journal.db"
 
@@ -71,8 +71,37 @@ class JournalRow:
     outcome: str
 
 
+class JournalRun:
+    """One run against one gateway in an open journal (a fleet's run has one per gateway)."""
+
+    def __init__(self, conn: sqlite3.Connection, run_id: int, resumed_from: int | None) -> None:
+        self.conn = conn
+        self.run_id = run_id
+        self.resumed_from = resumed_from
+
+    def record(
+        self, row_key: str, row: int, digest: str, outcome: str, error_key: str = ""
+    ) -> None:
+        # Autocommit mode: this statement is its own transaction, durable once it returns.
+        self.conn.execute(
+            "INSERT OR REPLACE INTO row_outcomes "
+            "(run_id, row_key, row, values_hash, outcome, error_key, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, row_key, row, digest, outcome, error_key, _now()),
+        )
+
+    def finish(self) -> None:
+        self.conn.execute(
+            "UPDATE runs SET status = 'finished', finished_at = ? WHERE id = ?",
+            (_now(), self.run_id),
+        )
+
+
 class Journal:
-    """``with Journal.open(path) as journal:`` holds the lock for the ``with`` block."""
+    """``with Journal.open(path) as journal:`` holds the lock for the ``with`` block.
+
+    ``start`` opens the one run of a single-gateway job (``record`` and ``finish`` then go to
+    it); ``begin`` opens one more run, for one gateway of a fleet."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, lock: IO[str]) -> None:
         self.path = path
@@ -80,6 +109,7 @@ class Journal:
         self._lock = lock
         self.run_id: int | None = None
         self.resumed_from: int | None = None
+        self.run = JournalRun(conn, 0, None)
 
     @classmethod
     def open(cls, path: Path, command: str = "sync") -> Journal:
@@ -123,6 +153,14 @@ class Journal:
     def start(
         self, command: str, sheet_sha256: str, gateway: str, resume: bool
     ) -> dict[str, JournalRow]:
+        """Open the run (see ``begin``) and return its rows done."""
+        self.run, done = self.begin(command, sheet_sha256, gateway, resume)
+        self.run_id, self.resumed_from = self.run.run_id, self.run.resumed_from
+        return done
+
+    def begin(
+        self, command: str, sheet_sha256: str, gateway: str, resume: bool
+    ) -> tuple[JournalRun, dict[str, JournalRow]]:
         """Open a run. With ``resume``, continue the newest unfinished run for this sheet and
         gateway and return its rows; otherwise unfinished runs for them are marked abandoned."""
         previous = self.conn.execute(
@@ -131,16 +169,15 @@ class Journal:
             (sheet_sha256, gateway),
         ).fetchone()
         done: dict[str, JournalRow] = {}
+        resumed_from: int | None = None
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             if resume and previous is not None:
-                self.run_id = self.resumed_from = int(previous[0])
-                self.conn.execute(
-                    "UPDATE runs SET pid = ? WHERE id = ?", (os.getpid(), self.run_id)
-                )
+                run_id = resumed_from = int(previous[0])
+                self.conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (os.getpid(), run_id))
                 for key, row, digest, outcome in self.conn.execute(
                     "SELECT row_key, row, values_hash, outcome FROM row_outcomes WHERE run_id = ?",
-                    (self.run_id,),
+                    (run_id,),
                 ):
                     done[key] = JournalRow(row, digest, outcome)
             else:
@@ -154,22 +191,13 @@ class Journal:
                     "VALUES (?, ?, 'running', ?, ?, ?)",
                     (command, _now(), sheet_sha256, gateway, os.getpid()),
                 )
-                self.run_id = int(cursor.lastrowid or 0)
-        return done
+                run_id = int(cursor.lastrowid or 0)
+        return JournalRun(self.conn, run_id, resumed_from), done
 
     def record(
         self, row_key: str, row: int, digest: str, outcome: str, error_key: str = ""
     ) -> None:
-        # Autocommit mode: this statement is its own transaction, durable once it returns.
-        self.conn.execute(
-            "INSERT OR REPLACE INTO row_outcomes "
-            "(run_id, row_key, row, values_hash, outcome, error_key, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, row_key, row, digest, outcome, error_key, _now()),
-        )
+        self.run.record(row_key, row, digest, outcome, error_key)
 
     def finish(self) -> None:
-        self.conn.execute(
-            "UPDATE runs SET status = 'finished', finished_at = ? WHERE id = ?",
-            (_now(), self.run_id),
-        )
+        self.run.finish()
