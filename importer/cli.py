@@ -91,7 +91,8 @@ def _guard(job: Callable[[], T]) -> T:
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title=f"{summary['command']}: {summary['input']['path']}", title_justify="left")
     table.add_column("outcome")
-    table.add_column("rows", justify="right")
+    # A fleet's outcomes are per (row, gateway); its total stays the sheet's rows.
+    table.add_column("rows x gateways" if "fleet" in summary else "rows", justify="right")
     outcomes = summary["outcomes"]
     for name in _OUTCOME_ORDER:
         if name in outcomes:
@@ -108,6 +109,28 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if summary.get("error_keys"):
         keys = ", ".join(f"{k} {v}" for k, v in sorted(summary["error_keys"].items()))
         out.print(f"problems: {keys}", markup=False)
+    if fleet := summary.get("fleet"):
+        _print_fleet(fleet)
+
+
+def _print_fleet(fleet: dict[str, Any]) -> None:
+    """One line a gateway: its rows' outcomes, pace and availability."""
+    table = Table(title="gateways", title_justify="left")
+    for column in ("gateway", "rows", "outcomes", "saves/s", "concurrency", "state"):
+        table.add_column(column, justify="right" if column in ("rows", "saves/s") else "left")
+    for name, gw in fleet["gateways"].items():
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(gw.get("outcomes", {}).items()))
+        pace = gw.get("concurrency") or {}
+        reached = f"{pace['peak']} of {pace['ceiling']}" if pace else ""
+        state = gw["availability"]
+        if gw.get("unavailable"):
+            state = f"unavailable: {gw['unavailable']}"
+        elif gw.get("not_started"):
+            state = f"not started: {gw['not_started']}"
+        table.add_row(
+            name, str(gw["rows"]), outcomes, str(gw.get("saves_per_second") or ""), reached, state
+        )
+    out.print(table)
 
 
 SheetArg = Annotated[
@@ -410,6 +433,93 @@ class _Progress:
             self.bar = None
 
 
+class _FleetProgress:
+    """A fleet's progress: on a terminal, one rich bar per gateway that is saving plus the
+    total; otherwise (cron, CI) every few seconds one line per gateway that is saving."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+        self.total_task: Any = None
+        self.done: dict[str, int] = {}
+        self.totals: dict[str, int] = {}
+        self.started: dict[str, float] = {}
+        self.active: set[str] = set()
+        self.last_line = time.monotonic()
+
+    def sink(self, name: str) -> _GatewaySink:
+        return _GatewaySink(self, name)
+
+    def start(self, name: str, total: int) -> None:
+        self.totals[name], self.done[name] = total, 0
+        self.started[name] = time.monotonic()
+        self.active.add(name)
+        if not self.enabled or not err.is_terminal:
+            return
+        if self.bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} rows/s"),
+                console=err,
+                transient=True,
+            )
+            self.total_task = self.bar.add_task("total", total=0, rate="-")
+            self.bar.start()
+        self.tasks[name] = self.bar.add_task(name, total=total, rate="-")
+        self.bar.update(self.total_task, total=sum(self.totals.values()))
+
+    def advance(self, name: str) -> None:
+        self.done[name] = self.done.get(name, 0) + 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.bar is not None and name in self.tasks:
+            rate = self.done[name] / max(now - self.started[name], 1e-9)
+            self.bar.update(self.tasks[name], advance=1, rate=f"{rate:,.0f}")
+            self.bar.update(self.total_task, advance=1)
+        elif self.bar is None and now - self.last_line >= 5.0:
+            self.last_line = now
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            for gateway in sorted(self.active):
+                rate = self.done[gateway] / max(now - self.started[gateway], 1e-9)
+                err.print(
+                    f"{stamp} {gateway}: saving {self.done[gateway]}/{self.totals[gateway]} "
+                    f"rows ({rate:,.0f} rows/s)",
+                    markup=False,
+                )
+
+    def stop(self, name: str) -> None:
+        self.active.discard(name)
+        if self.bar is not None and name in self.tasks:
+            self.bar.remove_task(self.tasks.pop(name))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+class _GatewaySink:
+    """One gateway's view of a ``_FleetProgress`` (what the job reports its rows to)."""
+
+    def __init__(self, progress: _FleetProgress, name: str) -> None:
+        self.progress, self.name = progress, name
+
+    def start(self, total: int) -> None:
+        self.progress.start(self.name, total)
+
+    def advance(self, outcome: Any) -> None:
+        self.progress.advance(self.name)
+
+    def stop(self) -> None:
+        self.progress.stop(self.name)
+
+
 GatewayOpt = Annotated[
     str | None,
     typer.Option(
@@ -468,14 +578,124 @@ DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Show the plan and write reports; send nothing.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")]
+InventoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--inventory",
+        help="A fleet's gateways (TOML, see the README); rows go to the gateways their "
+        "'gateway' column names. Default: inventory in sip-import.toml, if any.",
+        show_default=False,
+    ),
+]
+GatewaysOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gateways",
+        help="With --inventory and no 'gateway' column: the gateways every row goes to "
+        "(names separated by commas, tag:NAME, or *). Default: all.",
+        show_default=False,
+    ),
+]
+OnlyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--only", help="With --inventory: run only these gateways (names, tag:NAME).",
+        show_default=False,
+    ),
+]  # fmt: skip
+CanaryOpt = Annotated[
+    int,
+    typer.Option(
+        "--canary", help="With --inventory: run the first N gateways first; stop if one failed."
+    ),
+]
+MaxFailOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-fail-percent",
+        help="With --inventory: start no more gateways once more than this % of them failed.",
+        show_default=False,
+    ),
+]
+MaxConnectionsOpt = Annotated[
+    int,
+    typer.Option("--max-connections", help="With --inventory: connections across the fleet."),
+]
+
+
+def _fleet_job(options: Any, sheet_file: Path, cli: dict[str, Any], inventory_path: Path) -> None:
+    """import and sync on a fleet (``--inventory``)."""
+    from .errors import InputError
+    from .gateways.fleet import FleetOptions, run_fleet
+    from .gateways.inventory import load_inventory
+    from .sheets.limits import parse_limits
+
+    def fleet() -> FleetOptions:
+        if cli["gateway"]:
+            raise InputError("give --gateway or --inventory, not both")
+        if cli["max_connections"] < 1:
+            raise InputError("--max-connections must be at least 1")
+        if cli["canary"] < 0:
+            raise InputError("--canary must be 0 or more")
+        inventory = load_inventory(inventory_path)
+        for entry in inventory.gateways:
+            _secret_filter.secrets.add(entry.settings.credentials.password)
+        return FleetOptions(
+            inventory, cli["gateways"], cli["only"], cli["canary"], cli["max_fail_percent"],
+            cli["max_connections"],
+        )  # fmt: skip
+
+    limits = _guard(lambda: parse_limits(cli["limit"] or ()))
+    _setup_logging(cli["verbose"], cli["quiet"] or cli["json_out"])
+    chosen = _guard(fleet)
+    quiet = cli["quiet"] or cli["json_out"]
+    progress = _FleetProgress(enabled=not quiet)
+    try:
+        result = _guard(
+            lambda: run_fleet(
+                sheet_file, fleet=chosen, options=options, sheet=cli["sheet"],
+                mapping=cli["mapping"], preset=cli["preset"], report_dir=cli["report_dir"],
+                strict=cli["strict"], limits=limits, progress=progress.sink,
+                notice=lambda line: None if quiet else err.print(line, markup=False),
+                announce=_announcer(list(chosen.inventory.warnings), cli["quiet"]),
+            )
+        )  # fmt: skip
+    finally:
+        progress.close()
+    _finish_job(result, cli)
+
+
+def _finish_job(result: Any, cli: dict[str, Any]) -> None:
+    _show(result, cli["json_out"], cli["quiet"])
+    reason = result.summary.get("gateway_unavailable")
+    if result.summary.get("interrupted"):
+        reason = (
+            "interrupted: the rows not sent or not confirmed are marked failed in the reports; "
+            "run the same command with --resume to finish"
+        )
+    if reason:
+        err.print(f"[bold red]error:[/] {escape(reason)}", markup=True, highlight=False)
+    raise typer.Exit(result.exit_code)
 
 
 def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     """What import and sync share: settings, logging, progress, the run, the exit code."""
-    from .config import resolve_settings
+    from .config import configured_inventory, resolve_settings
+    from .errors import InputError
     from .gateways.upload import run_job
     from .sheets.limits import parse_limits
 
+    inventory = cli["inventory"] or _guard(lambda: configured_inventory(cli["config"]))
+    if inventory is not None:
+        return _fleet_job(options, sheet_file, cli, inventory)
+
+    def no_fleet() -> None:
+        for flag, key in (("--gateways", "gateways"), ("--only", "only"), ("--canary", "canary"),
+                          ("--max-fail-percent", "max_fail_percent")):  # fmt: skip
+            if cli[key]:
+                raise InputError(f"{flag} is for a fleet: give its --inventory too")
+
+    _guard(no_fleet)
     limits = _guard(lambda: parse_limits(cli["limit"] or ()))
     _setup_logging(cli["verbose"], cli["quiet"] or cli["json_out"])
     settings, tuning, warnings = _guard(
@@ -499,16 +719,7 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
             announce=_announcer(warnings, cli["quiet"]),
         )
     )  # fmt: skip
-    _show(result, cli["json_out"], cli["quiet"])
-    reason = result.summary.get("gateway_unavailable")
-    if result.summary.get("interrupted"):
-        reason = (
-            "interrupted: the rows not sent or not confirmed are marked failed in the reports; "
-            "run the same command with --resume to finish"
-        )
-    if reason:
-        err.print(f"[bold red]error:[/] {escape(reason)}", markup=True, highlight=False)
-    raise typer.Exit(result.exit_code)
+    _finish_job(result, cli)
 
 
 @app.command("import")
@@ -525,6 +736,12 @@ def import_(
     concurrency: ConcurrencyOpt = 8,
     fixed_concurrency: FixedConcurrencyOpt = False,
     max_rps: MaxRpsOpt = None,
+    inventory: InventoryOpt = None,
+    gateways: GatewaysOpt = None,
+    only: OnlyOpt = None,
+    canary: CanaryOpt = 0,
+    max_fail_percent: MaxFailOpt = None,
+    max_connections: MaxConnectionsOpt = 64,
     dry_run: DryRunOpt = False,
     resume: ResumeOpt = False,
     journal: JournalOpt = None,
@@ -580,6 +797,12 @@ def sync(
     concurrency: ConcurrencyOpt = 8,
     fixed_concurrency: FixedConcurrencyOpt = False,
     max_rps: MaxRpsOpt = None,
+    inventory: InventoryOpt = None,
+    gateways: GatewaysOpt = None,
+    only: OnlyOpt = None,
+    canary: CanaryOpt = 0,
+    max_fail_percent: MaxFailOpt = None,
+    max_connections: MaxConnectionsOpt = 64,
     dry_run: DryRunOpt = False,
     resume: ResumeOpt = False,
     journal: JournalOpt = None,

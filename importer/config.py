@@ -98,6 +98,8 @@ class FileConfig:
     credentials: Credentials | None = None
     options: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: ``inventory = "fleet.toml"`` (top level): a fleet's gateways, relative to the file.
+    inventory: Path | None = None
 
 
 OPTION_KEYS = {
@@ -149,7 +151,22 @@ def load_config(path: Path | None) -> FileConfig:
     url = section.get("url")
     if url is not None and not isinstance(url, str):
         raise InputError(f"config file {path}: url must be text")
-    return FileConfig(path, url, credentials, options, tuple(warnings))
+    inventory = data.get("inventory")
+    if inventory is not None and not isinstance(inventory, str):
+        raise InputError(f"config file {path}: inventory must be text (a file name)")
+    return FileConfig(
+        path,
+        url,
+        credentials,
+        options,
+        tuple(warnings),
+        path.parent / Path(inventory).expanduser() if inventory else None,
+    )
+
+
+def configured_inventory(config_path: Path | None) -> Path | None:
+    """The inventory a config file names (``inventory = "fleet.toml"``), if any."""
+    return load_config(config_path).inventory
 
 
 def env_credentials() -> Credentials | None:

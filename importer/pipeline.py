@@ -29,7 +29,7 @@ from .reports.report import (
 )
 from .sheets.limits import DEFAULT_LIMITS, Limits
 from .sheets.load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
-from .sheets.mapping import Mapping, load_mapping
+from .sheets.mapping import ROUTING, Mapping, load_mapping
 from .sheets.normalize import NormalizedSheet, name_header, normalize, skip_headers
 from .validate import Problem, Validation, check_rows, duplicate_names, validate
 
@@ -45,6 +45,7 @@ __all__ = [
     "prepare_sheet",
     "tool_version",
     "validate_file",
+    "validation_results",
 ]
 
 EXIT_OK, EXIT_ROWS, EXIT_INPUT, EXIT_GATEWAY = 0, 1, 2, 3
@@ -98,7 +99,7 @@ class _Tally:
         # Lines without a row number are gateway endpoints a prune deleted, not sheet rows.
         on_sheet = results["row"].astype(str) != ""
         data = results[on_sheet]
-        self.rows += len(data)
+        self.rows += data["row"].nunique()  # a fleet has a line per (row, gateway)
         self.outcomes.update({str(k): int(v) for k, v in data["outcome"].value_counts().items()})
         self.deleted += int((~on_sheet & (results["outcome"] == "deleted")).sum())
         warned = set()
@@ -153,7 +154,8 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
     return merged.sort_values("row", kind="stable", ignore_index=True)
 
 
-def _validation_results(validation: Validation) -> pd.DataFrame:
+def validation_results(validation: Validation) -> pd.DataFrame:
+    """results.csv lines of a validated sheet: ``valid`` or ``rejected``, and ``skipped``."""
     return _results_frame(validation.sheet, validation.problems)
 
 
@@ -200,11 +202,16 @@ def prepare_sheet(
     strict: bool,
     preset: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    *,
+    routing: bool = False,
 ) -> tuple[NormalizedSheet, Validation, Clock]:
     """Load, normalize and validate a whole sheet: the first half of the import and sync jobs
-    (validate reads in chunks instead, see ``validate_file``)."""
+    (validate reads in chunks instead, see ``validate_file``). With ``routing`` (a fleet run),
+    a ``gateway`` column routes rows and is no parameter to warn about."""
     clock = Clock()
     mapping = load_mapping(mapping_file, preset=preset)
+    if routing:
+        mapping = ROUTING.extended_by(mapping)
     # A mapping may name the 'name' column otherwise (the loader finds the header row by it)
     # and may let columns that are no parameter repeat.
     loaded = load_sheet(

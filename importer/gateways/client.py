@@ -318,8 +318,10 @@ class _Session:
 class GatewayClient:
     """``async with GatewayClient(settings) as client: await client.call(method, params)``."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, *, gate: asyncio.Semaphore | None = None) -> None:
         self.settings = settings
+        #: Connections in flight across a whole fleet (``--max-connections``), if any.
+        self.gate = gate
         self.session = _Session(settings)
         self.breaker = CircuitBreaker(settings.breaker_threshold)
         self.limiter = RateLimiter(settings.max_rps)
@@ -432,10 +434,18 @@ class _Attempt:
         client.requests[method] += 1
         generation = session.session_generation
         await client.limiter.wait()
-        pacer = client.pacer
+        pacer, gate = client.pacer, client.gate
         started = await pacer.acquire()
         try:
-            response = await session.post(method, self.parameters)
+            if gate is None:
+                response = await session.post(method, self.parameters)
+            else:
+                await gate.acquire()
+                started = pacer.clock()  # the fleet's queue is not the gateway's latency
+                try:
+                    response = await session.post(method, self.parameters)
+                finally:
+                    gate.release()
         except _TRANSPORT_ERRORS as exc:
             # A timeout is the gateway's load talking; a refused connection says nothing of it.
             pacer.release(started, dropped=True, answered=isinstance(exc, httpx.TimeoutException))

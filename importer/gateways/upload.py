@@ -34,16 +34,16 @@ from ..pipeline import (
     EXIT_OK,
     EXIT_ROWS,
     RunResult,
-    _validation_results,
     finish_run,
     prepare_sheet,
+    validation_results,
 )
 from ..reports.report import RESULT_COLUMNS
 from ..sheets.limits import DEFAULT_LIMITS, Limits
 from ..sheets.normalize import NormalizedSheet
 from ..validate import Problem, Validation
 from .client import GatewayClient, list_endpoints
-from .journal import DONE, Journal, JournalRow, values_hash
+from .journal import DONE, Journal, JournalRow, JournalRun, values_hash
 from .pacing import AdaptiveLimit, Pacer
 from .plan import Action, GatewayState, plan_rows, row_values
 from .prune import PrunePlan, delete_endpoints, plan_prune
@@ -51,17 +51,27 @@ from .save import NOT_ATTEMPTED, RowOutcome, outcome_without_call, save_actions
 
 __all__ = [
     "EMBEDDED_DB",
+    "SUCCESS",
+    "GatewayJob",
+    "GatewayRun",
     "JobOptions",
+    "NoProgress",
     "ProgressSink",
+    "concurrency_report",
     "embedded_gateway",
     "gateway_line",
+    "gateway_problems",
+    "journal_identity",
+    "masked_rows_kept",
+    "merge_results",
+    "run_frozen",
     "run_job",
 ]
 
 #: Where the embedded local gateway keeps its endpoints between runs.
 EMBEDDED_DB = Path(".sip-import") / "gateway.db"
 
-_SUCCESS = frozenset({"created", "updated", "renamed", "unchanged", "deleted", "skipped", "valid"})
+SUCCESS = frozenset({"created", "updated", "renamed", "unchanged", "deleted", "skipped", "valid"})
 _FIELD_PREFIX = re.compile(r"^([a-z_-]+): ")
 _DRY = {"create": "created", "update": "updated", "rename": "renamed", "save": "created"}
 INTERRUPTED_IN_FLIGHT = (
@@ -79,7 +89,7 @@ class ProgressSink(Protocol):
     def stop(self) -> None: ...
 
 
-class _NoProgress:
+class NoProgress:
     def start(self, total: int) -> None:
         pass
 
@@ -105,7 +115,7 @@ class JobOptions:
 # runner's last ``signal.getsignal`` formats that task (an enum lookup error message), result
 # included. A generated repr of thousands of outcomes and actions cost 0.2 s per 5,000 rows.
 @dataclass(repr=False)
-class _GatewayRun:
+class GatewayRun:
     outcomes: dict[int, RowOutcome] = field(default_factory=dict)
     deletions: list[RowOutcome] = field(default_factory=list)
     unavailable: str | None = None
@@ -122,7 +132,7 @@ class _GatewayRun:
     pacer: Pacer | None = None
 
 
-def _concurrency(pacer: Pacer | None) -> dict[str, Any] | None:
+def concurrency_report(pacer: Pacer | None) -> dict[str, Any] | None:
     """summary.json's ``concurrency``: the ceiling, whether the pace adapted, the highest and
     last limits, and the limit over the run (``[seconds, limit]`` at each change)."""
     if pacer is None:
@@ -186,7 +196,7 @@ def _dry_outcome(action: Action) -> RowOutcome:
     return RowOutcome(action.row, action.name, _DRY[action.kind], message=message)
 
 
-class _Job:
+class GatewayJob:
     """One run against one gateway: the async half of ``run_job``."""
 
     def __init__(
@@ -196,17 +206,25 @@ class _Job:
         valid_rows: list[int],
         options: JobOptions,
         progress: ProgressSink,
-        journal: Journal | None,
+        journal: Journal | JournalRun | None,
         done: dict[str, JournalRow],
+        *,
+        gate: asyncio.Semaphore | None = None,
+        scope: list[int] | None = None,
     ) -> None:
         self.settings = settings
+        #: A fleet's bound on connections across its gateways (``--max-connections``).
+        self.gate = gate
+        #: The sheet rows this gateway is given, valid or not (default: every row); its prune
+        #: keeps their names and counts their problems.
+        self.scope = scope
         self.normalized = normalized
         self.valid_rows = valid_rows
         self.options = options
         self.progress = progress
         self.journal = journal
         self.done = done
-        self.run = _GatewayRun(resumed_from=journal.resumed_from if journal else None)
+        self.run = GatewayRun(resumed_from=journal.resumed_from if journal else None)
         self.hashes: dict[int, tuple[str, str]] = {}
         self.in_flight: set[int] = set()
         #: The rows to plan and send, read one at a time (a generator: nothing is read yet).
@@ -214,7 +232,7 @@ class _Job:
         #: True while the progress bar runs: skipped rows then count as done on it.
         self.counting = False
 
-    def _unavailable(self, reason: str) -> _GatewayRun:
+    def _unavailable(self, reason: str) -> GatewayRun:
         self._skip_the_rest()
         names = self.normalized.frame["name"]
         for row in self.valid_rows:
@@ -224,7 +242,7 @@ class _Job:
         self.run.unavailable = reason
         return self.run
 
-    def _interrupted(self) -> _GatewayRun:
+    def _interrupted(self) -> GatewayRun:
         """Ctrl-C: every row not finished yet gets an outcome that says so (none is lost)."""
         self._skip_the_rest()
         names = self.normalized.frame["name"]
@@ -292,7 +310,7 @@ class _Job:
             self.run.plan[action.kind] += 1
             yield action
 
-    async def go(self) -> _GatewayRun:
+    async def go(self) -> GatewayRun:
         started = time.perf_counter()
         try:
             return await self._go()
@@ -306,8 +324,8 @@ class _Job:
         finally:
             self.run.seconds = time.perf_counter() - started
 
-    async def _go(self) -> _GatewayRun:
-        async with GatewayClient(self.settings) as client:
+    async def _go(self) -> GatewayRun:
+        async with GatewayClient(self.settings, gate=self.gate) as client:
             self.run.requests = client.requests  # live: counts every request of the run
             self.run.pacer = client.pacer
             try:
@@ -346,6 +364,8 @@ class _Job:
 
     async def _prune(self, client: GatewayClient, state: GatewayState) -> None:
         frame = self.normalized.frame
+        if self.scope is not None:
+            frame = frame.loc[self.scope]
         kept = set(frame["name"].dropna().str.lower())
         # A row the mapping skips is not managed by the sheet: its endpoint is not pruned either.
         kept |= {row.name.lower() for row in self.normalized.skipped if row.name}
@@ -376,7 +396,7 @@ class _Job:
         await delete_endpoints(client, plan.candidates, self.run.deletions.append)
 
 
-def _gateway_problems(outcomes: dict[int, RowOutcome]) -> list[Problem]:
+def gateway_problems(outcomes: dict[int, RowOutcome]) -> list[Problem]:
     """Gateway rejections as problems, pointing at the cell when the text names a field."""
     problems = []
     for o in outcomes.values():
@@ -391,10 +411,10 @@ def _gateway_problems(outcomes: dict[int, RowOutcome]) -> list[Problem]:
     return problems
 
 
-def _merge_results(
+def merge_results(
     validation: Validation, outcomes: dict[int, RowOutcome], deletions: list[RowOutcome]
 ) -> pd.DataFrame:
-    results = _validation_results(validation)
+    results = validation_results(validation)
     warnings = results["message"].copy()
     picked = [outcomes.get(int(r)) for r in results["row"]]
     for column in ("outcome", "error_key", "message", "attempts"):
@@ -417,17 +437,17 @@ def _merge_results(
     return results
 
 
-def _masked_rows_kept(frame: pd.DataFrame, outcomes: dict[int, RowOutcome]) -> int:
+def masked_rows_kept(frame: pd.DataFrame, outcomes: dict[int, RowOutcome]) -> int:
     """Rows whose masked secret cells left the gateway's secret as it was."""
     masked = pd.Series(False, index=frame.index)
     for column in SECRET_FIELDS & set(frame.columns):
         masked |= (frame[column] == MASK).fillna(False).astype(bool)
     return sum(
-        1 for row in frame.index[masked] if row in outcomes and outcomes[row].outcome in _SUCCESS
+        1 for row in frame.index[masked] if row in outcomes and outcomes[row].outcome in SUCCESS
     )
 
 
-def _run_frozen(job: Coroutine[Any, Any, T]) -> T:
+def run_frozen(job: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` with the objects that exist before it out of the garbage collector's
     sight (``gc.freeze``). The sheet, pandas and every imported module are long-lived; a full
     collection that walked them paused all workers for about 0.1 s, once or twice a run."""
@@ -438,7 +458,7 @@ def _run_frozen(job: Coroutine[Any, Any, T]) -> T:
         gc.unfreeze()
 
 
-def _journal_identity(settings: GatewaySettings | None) -> str:
+def journal_identity(settings: GatewaySettings | None) -> str:
     if settings is None:
         return f"embedded:{EMBEDDED_DB.resolve()}"
     return redact_url(settings.url)
@@ -474,7 +494,7 @@ def run_job(
     )
     rejected = validation.rejected_rows
     valid_rows = [int(r) for r in normalized.frame.index if int(r) not in rejected]
-    sink = progress or _NoProgress()
+    sink = progress or NoProgress()
 
     with ExitStack() as stack:
         journal: Journal | None = None
@@ -484,7 +504,7 @@ def run_job(
             done = journal.start(
                 options.command,
                 normalized.loaded.sha256,
-                _journal_identity(settings),
+                journal_identity(settings),
                 options.resume,
             )
         if settings is None:
@@ -494,16 +514,16 @@ def run_job(
             announce(gateway_line(settings.url))
         if journal is not None and options.resume and journal.resumed_from is None:
             notice("nothing to resume for this sheet and gateway: starting a new run")
-        job = _Job(resolved, normalized, valid_rows, options, sink, journal, done)
-        gateway_run = _run_frozen(job.go())
+        job = GatewayJob(resolved, normalized, valid_rows, options, sink, journal, done)
+        gateway_run = run_frozen(job.go())
         if journal is not None and gateway_run.unavailable is None and not gateway_run.interrupted:
             journal.finish()
     clock.lap("save")
 
-    results = _merge_results(validation, gateway_run.outcomes, gateway_run.deletions)
+    results = merge_results(validation, gateway_run.outcomes, gateway_run.deletions)
     problems = tuple(
         sorted(
-            (*validation.problems, *_gateway_problems(gateway_run.outcomes)),
+            (*validation.problems, *gateway_problems(gateway_run.outcomes)),
             key=lambda p: (p.row, p.severity != "error"),
         )
     )
@@ -512,7 +532,7 @@ def run_job(
         exit_code = EXIT_INTERRUPTED
     elif gateway_run.unavailable:
         exit_code = EXIT_GATEWAY
-    elif set(results["outcome"]) <= _SUCCESS and not (prune and prune.refused and prune.candidates):
+    elif set(results["outcome"]) <= SUCCESS and not (prune and prune.refused and prune.candidates):
         exit_code = EXIT_OK
     else:
         exit_code = EXIT_ROWS
@@ -533,8 +553,8 @@ def run_job(
         "saves_per_second": round(sent / gateway_run.seconds, 1) if gateway_run.seconds else None,
         "resumed_run": gateway_run.resumed_from,
         "requests": dict(gateway_run.requests),
-        "concurrency": _concurrency(gateway_run.pacer),
-        "masked_secrets_kept": _masked_rows_kept(normalized.frame, gateway_run.outcomes),
+        "concurrency": concurrency_report(gateway_run.pacer),
+        "masked_secrets_kept": masked_rows_kept(normalized.frame, gateway_run.outcomes),
     }  # fmt: skip
     if options.prune:
         extra["prune"] = {
@@ -552,7 +572,7 @@ def run_job(
         clock,
         report_dir,
         exit_code,
-        gateway=_journal_identity(settings) if settings is None else redact_url(settings.url),
+        gateway=journal_identity(settings) if settings is None else redact_url(settings.url),
         warnings=tuple(warnings),
         **extra,
     )

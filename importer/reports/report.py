@@ -27,6 +27,7 @@ from ..validate import Problem
 from .workbook import RejectedRow, WorkbookWriter
 
 __all__ = [
+    "FLEET_RESULT_COLUMNS",
     "RESULT_COLUMNS",
     "ReportPaths",
     "ReportWriter",
@@ -38,6 +39,17 @@ __all__ = [
 ]
 
 RESULT_COLUMNS = ["row", "sheet", "name", "outcome", "error_key", "message", "attempts"]
+#: A fleet run's results.csv: one line per (row, gateway), the gateway after the name.
+FLEET_RESULT_COLUMNS = [
+    "row",
+    "sheet",
+    "name",
+    "gateway",
+    "outcome",
+    "error_key",
+    "message",
+    "attempts",
+]
 _REJECT_META = ["_row", "_sheet", "_outcome", "_error_key", "_errors"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
@@ -112,6 +124,9 @@ def _rejections_frame(
     sheet: NormalizedSheet, results: pd.DataFrame, by_row: Mapping[int, list[Problem]]
 ) -> pd.DataFrame:
     bad = results[results["outcome"].isin(_OUTCOMES_TO_REPORT)]
+    if "gateway" in bad.columns:
+        # A fleet's row failed on several gateways is one line; its errors name each gateway.
+        bad = bad.drop_duplicates("row")
     header_to_param = {h: p for p, h in sheet.source_headers.items()}
     original = mask_secrets(sheet.loaded.frame.loc[bad["row"].to_numpy()], header_to_param)
     original = original[_rejection_headers(sheet)[len(_REJECT_META) :]]
@@ -199,12 +214,13 @@ class ReportWriter:
         self._rejections: IO[str] | None = None
         self._workbook: WorkbookWriter | None = None
         self._field_column: dict[str, int] = {}
+        self._columns = RESULT_COLUMNS
         self._sheet_name = ""
         self._made_directory = False
 
-    def _open(self, sheet: NormalizedSheet) -> None:
+    def _open(self, sheet: NormalizedSheet, columns: list[str]) -> None:
         try:
-            self._open_files(sheet)
+            self._open_files(sheet, columns)
         except OSError as exc:
             self._stack.close()
             raise InputError(
@@ -212,7 +228,7 @@ class ReportWriter:
                 f"({exc.strerror or exc.__class__.__name__})"
             ) from None
 
-    def _open_files(self, sheet: NormalizedSheet) -> None:
+    def _open_files(self, sheet: NormalizedSheet, columns: list[str]) -> None:
         self._made_directory = not self.paths.directory.exists()
         self.paths.directory.mkdir(parents=True, exist_ok=True)
         # newline="": the frames are written with CRLF (RFC 4180); the csv module quotes a
@@ -225,9 +241,8 @@ class ReportWriter:
             self.paths.rejections_csv.open("w", encoding="utf-8", newline="")
         )
         headers = _rejection_headers(sheet)
-        pd.DataFrame(columns=RESULT_COLUMNS).to_csv(
-            self._results, index=False, lineterminator="\r\n"
-        )
+        self._columns = columns
+        pd.DataFrame(columns=columns).to_csv(self._results, index=False, lineterminator="\r\n")
         # Headers are cells too: a header '=cmd|...' must not run when the CSV is opened.
         pd.DataFrame(columns=[neutralize(h) for h in headers]).to_csv(
             self._rejections, index=False, lineterminator="\r\n"
@@ -244,14 +259,16 @@ class ReportWriter:
     def add(
         self, sheet: NormalizedSheet, results: pd.DataFrame, problems: Iterable[Problem]
     ) -> None:
-        """Append the rows of one chunk; ``results`` has ``RESULT_COLUMNS``."""
+        """Append the rows of one chunk; ``results`` has ``RESULT_COLUMNS`` (a fleet's also a
+        ``gateway`` column: ``FLEET_RESULT_COLUMNS``)."""
         if self._results is None:
-            self._open(sheet)
+            fleet = "gateway" in results.columns
+            self._open(sheet, FLEET_RESULT_COLUMNS if fleet else RESULT_COLUMNS)
         assert self._results is not None and self._rejections is not None and self._workbook
         by_row: dict[int, list[Problem]] = defaultdict(list)
         for p in problems:
             by_row[p.row].append(p)
-        _neutralize_frame(results[RESULT_COLUMNS]).to_csv(
+        _neutralize_frame(results[self._columns]).to_csv(
             self._results, index=False, header=False, lineterminator="\r\n"
         )
         rejections = _rejections_frame(sheet, results, by_row)

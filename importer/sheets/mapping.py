@@ -26,7 +26,16 @@ from schemas.text import header_key
 
 from ..errors import InputError
 
-__all__ = ["IGNORE", "Mapping", "SkipRule", "load_mapping", "preset_names", "presets"]
+__all__ = [
+    "IGNORE",
+    "ROUTING",
+    "ROUTING_KEYS",
+    "Mapping",
+    "SkipRule",
+    "load_mapping",
+    "preset_names",
+    "presets",
+]
 
 #: The target that leaves a column out without a warning.
 IGNORE = "ignore"
@@ -94,6 +103,12 @@ class Mapping:
             skip={**self.skip, **other.skip},
             sources=(*self.sources, *other.sources),
         )
+
+
+#: Header keys of the column that sends each row of a fleet run to its gateways.
+ROUTING_KEYS = frozenset({"gateway", "gateways"})
+#: What a fleet run adds under any mapping: its routing column is no parameter to warn about.
+ROUTING = Mapping(aliases=dict.fromkeys(ROUTING_KEYS, IGNORE))
 
 
 def presets() -> dict[str, str]:
