@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import DEFAULT_DB, GatewayConfig
-from .server import serve
+from .server import fleet_configs, serve, serve_fleet
 
 __all__ = ["main", "parse_args"]
 
@@ -25,7 +25,8 @@ def _rate(text: str) -> float:
     return value
 
 
-def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
+def parse_args(argv: Sequence[str] | None = None) -> tuple[int, GatewayConfig]:
+    """(how many gateways, the settings of the first)."""
     parser = argparse.ArgumentParser(
         prog="python -m gateway", description="Run the sip-import local gateway."
     )
@@ -42,6 +43,19 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
     add("--rate-limit", type=float, default=None, help="requests per second (429 beyond)")
     add("--drop-rate", type=_rate, default=0.0, help="share of calls closed without an answer")
     add("--max-inflight", type=int, default=None, help="503 beyond this many concurrent calls")
+    add(
+        "--capacity",
+        type=int,
+        default=None,
+        help="process at most N calls at once, the rest wait in a queue (a load model)",
+    )
+    add(
+        "--fleet",
+        type=int,
+        default=1,
+        help="run N independent gateways on N consecutive ports from --port (databases "
+        "DB-1, DB-2, ... beside --db), one listening line each",
+    )
     add(
         "--fault-after-commit",
         action="store_true",
@@ -69,8 +83,10 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
     add("--tls-cert", type=Path, default=None, help="serve HTTPS with this PEM certificate")
     add("--tls-key", type=Path, default=None, help="the private key of --tls-cert (PEM)")
     args = parser.parse_args(argv)
+    if args.fleet < 1:
+        parser.error("--fleet must be at least 1")
     try:
-        return GatewayConfig(
+        return args.fleet, GatewayConfig(
             host=args.host,
             port=args.port,
             db=args.db,
@@ -83,6 +99,7 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
             rate_limit=args.rate_limit,
             drop_rate=args.drop_rate,
             max_inflight=args.max_inflight,
+            capacity=args.capacity,
             fault_after_commit=args.fault_after_commit,
             synchronous=args.synchronous,
             access_log=args.access_log,
@@ -96,9 +113,12 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
+    fleet, config = parse_args(argv)
     try:
-        serve(config)
+        if fleet == 1:
+            serve(config)
+        else:
+            serve_fleet(fleet_configs(config, fleet))
     except ValueError as exc:  # e.g. only one of the two credential variables set
         print(f"gateway: {exc}", file=sys.stderr)
         return 2

@@ -7,10 +7,12 @@ Order of events for one ``POST /json`` (the README's fault table follows it):
 2. draw the call's random fate (kind, delay) — for every logged-in call, so ``--seed`` replays
    by arrival order;
 3. rate limit (429) and in-flight cap (503): rejected before anything else happens;
-4. injected latency;
-5. the drawn fault (drop / 500 / 503), unless ``fault_after_commit`` defers drop and 500;
-6. request parsing (400), method lookup, the method itself;
-7. with ``fault_after_commit``: the deferred drop or 500 replaces the method's answer.
+4. the capacity queue (``--capacity``): the call waits for one of N places; steps 5-7 run in
+   that place, so the injected latency is service time and waiting adds to it;
+5. injected latency;
+6. the drawn fault (drop / 500 / 503), unless ``fault_after_commit`` defers drop and 500;
+7. request parsing (400), method lookup, the method itself;
+8. with ``fault_after_commit``: the deferred drop or 500 replaces the method's answer.
 
 So by default a faulted call changed nothing; with ``fault_after_commit`` it ran (a save is
 committed) and the client does not hear about it.
@@ -50,7 +52,7 @@ from .errors import (
     ApiError,
     error_body,
 )
-from .faults import FaultInjector, FaultKind, InflightLimiter, TokenBucket
+from .faults import Draw, FaultInjector, FaultKind, InflightLimiter, TokenBucket
 from .methods import METHODS
 from .sessions import COOKIE_NAME, SessionStore
 from .sipconf import UnsafeConfigValue, render_sip_conf
@@ -205,6 +207,7 @@ class _Gateway:
         self.faults = FaultInjector(config)
         self.bucket = TokenBucket(config.rate_limit) if config.rate_limit else None
         self.inflight = InflightLimiter(config.max_inflight)
+        self.capacity = asyncio.Semaphore(config.capacity) if config.capacity else None
         self.logins = LoginThrottle()
         self.stats = Stats()
 
@@ -297,20 +300,27 @@ class _Gateway:
                 SERVER_BUSY, f"more than {self.inflight.limit} calls in progress; retry later", 503
             )
         try:
-            if self.config.has_latency and draw.delay_s > 0:
-                self.stats.faults["latency"] += 1
-                await asyncio.sleep(draw.delay_s)
-            deferred = self.config.fault_after_commit and draw.kind in ("drop", "error")
-            if draw.kind is not None and not deferred:
-                return await self._inject(request, draw.kind)
-            response = await self._dispatch(request)
-            if deferred and draw.kind is not None:
-                return await self._inject(request, draw.kind)
-            if self.config.has_latency:
-                response.headers[DELAY_HEADER] = f"{draw.delay_s * 1000:.3f}"
-            return response
+            if self.capacity is None:
+                return await self._serve(request, draw)
+            async with self.capacity:
+                return await self._serve(request, draw)
         finally:
             self.inflight.leave()
+
+    async def _serve(self, request: Request, draw: Draw) -> Response:
+        """Steps 5-8 of the module's docstring."""
+        if self.config.has_latency and draw.delay_s > 0:
+            self.stats.faults["latency"] += 1
+            await asyncio.sleep(draw.delay_s)
+        deferred = self.config.fault_after_commit and draw.kind in ("drop", "error")
+        if draw.kind is not None and not deferred:
+            return await self._inject(request, draw.kind)
+        response = await self._dispatch(request)
+        if deferred and draw.kind is not None:
+            return await self._inject(request, draw.kind)
+        if self.config.has_latency:
+            response.headers[DELAY_HEADER] = f"{draw.delay_s * 1000:.3f}"
+        return response
 
     async def _inject(self, request: Request, kind: FaultKind) -> Response:
         self.stats.faults[kind] += 1

@@ -47,6 +47,10 @@ class GatewayConfig:
     drop_rate: float = 0.0
     #: More concurrent ``/json`` calls than this answer 503 ``SERVER_BUSY``; ``None`` = unlimited.
     max_inflight: int | None = None
+    #: A load model: at most this many ``/json`` calls are processed at once (their latency
+    #: included); the others wait their turn, so latency grows with load as on a real box whose
+    #: CPU serves the API and its calls alike. ``None`` = no queue.
+    capacity: int | None = None
     #: Drops and 500s happen *after* the method ran (a save is committed, the client hears
     #: nothing or a 500). Default: they happen before, so nothing changed.
     fault_after_commit: bool = False
@@ -95,6 +99,8 @@ class GatewayConfig:
             problems.append("rate_limit must be above 0 requests per second")
         if self.max_inflight is not None and self.max_inflight < 1:
             problems.append("max_inflight must be at least 1")
+        if self.capacity is not None and self.capacity < 1:
+            problems.append("capacity must be at least 1")
         if self.synchronous not in ("FULL", "NORMAL"):
             problems.append("synchronous must be FULL or NORMAL")
         if (self.user is None) != (self.password is None):

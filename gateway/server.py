@@ -7,10 +7,11 @@ import asyncio
 import gc
 import json
 import logging
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,15 @@ from .app import CLOSE_CONNECTION, create_app
 from .config import Credentials, GatewayConfig, resolve_credentials
 from .errors import SERVER_BUSY, error_body
 
-__all__ = ["GatewayStartError", "RunningGateway", "announce", "serve", "start_local_gateway"]
+__all__ = [
+    "GatewayStartError",
+    "RunningGateway",
+    "announce",
+    "fleet_configs",
+    "serve",
+    "serve_fleet",
+    "start_local_gateway",
+]
 
 logger = logging.getLogger("gateway")
 
@@ -250,6 +259,70 @@ def serve(config: GatewayConfig, on_listening: Callable[[str], None] = announce)
     credentials = resolve_credentials(config)
     server = _Server(_uvicorn_config(config, credentials, _LOG_CONFIG), _frozen(on_listening))
     server.run()
+
+
+def fleet_configs(config: GatewayConfig, count: int) -> list[GatewayConfig]:
+    """``--fleet N``: N gateways like ``config``, each with its own database (``gw-1.db``,
+    ``gw-2.db``, ... beside ``--db``), its own fault generator (seed, seed+1, ...) and port
+    (``--port``, ``--port``+1, ...; 0 lets each pick a free one)."""
+    if count < 1:
+        raise ValueError("invalid gateway settings: fleet must be at least 1")
+    if config.port and config.port + count - 1 > 65535:
+        raise ValueError(f"invalid gateway settings: ports {config.port}+{count} pass 65535")
+    db = Path(config.db)
+    return [
+        replace(
+            config,
+            port=config.port + i if config.port else 0,
+            db=db.with_name(f"{db.stem}-{i + 1}{db.suffix}"),
+            seed=None if config.seed is None else config.seed + i,
+        )
+        for i in range(count)
+    ]
+
+
+class _FleetMember(_Server):
+    """One gateway of ``serve_fleet``: the fleet, not each member, answers the signals."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def serve_fleet(
+    configs: list[GatewayConfig], on_listening: Callable[[str], None] = announce
+) -> None:
+    """Run several independent gateways in one process (``--fleet N``) until SIGINT/SIGTERM;
+    ``on_listening(url)`` once per gateway as it accepts connections."""
+    credentials = [resolve_credentials(config) for config in configs]
+    waiting = len(configs)
+
+    def listening(url: str) -> None:
+        nonlocal waiting
+        waiting -= 1
+        on_listening(url)
+        if not waiting:
+            _frozen(lambda _: None)(url)  # once all are up (freezing is process-wide)
+
+    servers = [
+        _FleetMember(_uvicorn_config(config, creds, _LOG_CONFIG), listening)
+        for config, creds in zip(configs, credentials, strict=True)
+    ]
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            for server in servers:
+                # A second signal stops at once, as a single uvicorn server does.
+                server.force_exit = server.should_exit
+                server.should_exit = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop)
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(main())
 
 
 def _frozen(on_listening: Callable[[str], None]) -> Callable[[str], None]:

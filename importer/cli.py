@@ -877,6 +877,20 @@ def gateway_(
     max_inflight: Annotated[
         int | None, typer.Option("--max-inflight", help="503 beyond this many concurrent calls.")
     ] = None,
+    capacity: Annotated[
+        int | None,
+        typer.Option(
+            "--capacity", help="Process at most N calls at once; the rest wait (a load model)."
+        ),
+    ] = None,
+    fleet: Annotated[
+        int,
+        typer.Option(
+            "--fleet",
+            help="Run N independent gateways on N consecutive ports from --port (databases "
+            "DB-1, DB-2, ... beside --db); one listening line each.",
+        ),
+    ] = 1,
     fault_after_commit: Annotated[
         bool,
         typer.Option("--fault-after-commit", help="Drops and 500s happen after a save committed."),
@@ -915,6 +929,7 @@ def gateway_(
         sip-import gateway --port 0 --db /tmp/gw.db --latency-ms 20 --error-rate 0.1 --seed 1
     """
     from gateway import GatewayConfig, serve
+    from gateway.server import fleet_configs, serve_fleet
 
     def run() -> None:
         try:
@@ -922,13 +937,17 @@ def gateway_(
                 host=host, port=port, db=db, session_ttl=session_ttl, seed=seed,
                 latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate,
                 busy_rate=busy_rate, rate_limit=rate_limit, drop_rate=drop_rate,
-                max_inflight=max_inflight, fault_after_commit=fault_after_commit,
+                max_inflight=max_inflight, capacity=capacity,
+                fault_after_commit=fault_after_commit,
                 synchronous=synchronous.upper(), access_log=access_log,  # type: ignore[arg-type]
                 tls_cert=tls_cert, tls_key=tls_key, header_timeout=header_timeout,
                 body_timeout=body_timeout,
             )  # fmt: skip
             db.parent.mkdir(parents=True, exist_ok=True)
-            serve(config)
+            if fleet == 1:
+                serve(config)
+            else:
+                serve_fleet(fleet_configs(config, fleet))
         except ValueError as exc:
             from .errors import InputError
 
