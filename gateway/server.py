@@ -293,20 +293,25 @@ def serve_fleet(
     configs: list[GatewayConfig], on_listening: Callable[[str], None] = announce
 ) -> None:
     """Run several independent gateways in one process (``--fleet N``) until SIGINT/SIGTERM;
-    ``on_listening(url)`` once per gateway as it accepts connections."""
+    once all accept connections, ``on_listening(url)`` for each, in ``configs`` order."""
     credentials = [resolve_credentials(config) for config in configs]
-    waiting = len(configs)
+    urls: dict[int, str] = {}
 
-    def listening(url: str) -> None:
-        nonlocal waiting
-        waiting -= 1
-        on_listening(url)
-        if not waiting:
-            _frozen(lambda _: None)(url)  # once all are up (freezing is process-wide)
+    def listening_as(index: int) -> Callable[[str], None]:
+        def listening(url: str) -> None:
+            urls[index] = url
+            if len(urls) == len(configs):
+                # In the gateways' order (so line i is database i), once all are up; then
+                # freeze (process-wide, so once).
+                _frozen(lambda _: None)(url)
+                for i in range(len(configs)):
+                    on_listening(urls[i])
+
+        return listening
 
     servers = [
-        _FleetMember(_uvicorn_config(config, creds, _LOG_CONFIG), listening)
-        for config, creds in zip(configs, credentials, strict=True)
+        _FleetMember(_uvicorn_config(config, creds, _LOG_CONFIG), listening_as(i))
+        for i, (config, creds) in enumerate(zip(configs, credentials, strict=True))
     ]
 
     async def main() -> None:

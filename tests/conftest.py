@@ -118,25 +118,40 @@ def _env(overrides: dict[str, str | None]) -> dict[str, str]:
 
 def _wait_for_url(proc: subprocess.Popen[str], log: Path) -> str:
     """Read the one stdout line; fail with the gateway's log if it never comes."""
+    return _wait_for_urls(proc, log, 1)[0]
+
+
+def _wait_for_urls(proc: subprocess.Popen[str], log: Path, count: int) -> list[str]:
+    """Read ``count`` listening lines (straight from the pipe: a buffered reader could hold
+    the later lines where the selector cannot see them); fail with the log if they never come."""
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
     selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
+    selector.register(fd, selectors.EVENT_READ)
     deadline = time.monotonic() + _START_TIMEOUT_S
+    pending = b""
+    urls: list[str] = []
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and len(urls) < count:
             if selector.select(timeout=0.1):
-                line = proc.stdout.readline()
-                if line.startswith(
-                    ("gateway listening on http://", "gateway listening on https://")
-                ):
-                    return line.strip().rsplit(" ", 1)[-1]
-                if line == "" and proc.poll() is not None:
+                chunk = os.read(fd, 65536)
+                if not chunk:
                     break
-                raise AssertionError(f"unexpected gateway output {line!r}")
-            if proc.poll() is not None:
+                pending += chunk
+                while b"\n" in pending and len(urls) < count:
+                    raw, pending = pending.split(b"\n", 1)
+                    line = raw.decode()
+                    if not line.startswith(
+                        ("gateway listening on http://", "gateway listening on https://")
+                    ):
+                        raise AssertionError(f"unexpected gateway output {line!r}")
+                    urls.append(line.strip().rsplit(" ", 1)[-1])
+            elif proc.poll() is not None:
                 break
     finally:
         selector.close()
+    if len(urls) == count:
+        return urls
     proc.kill()
     proc.wait()
     raise AssertionError(f"gateway did not start (rc={proc.returncode}):\n{log.read_text()}")
@@ -177,6 +192,34 @@ class GatewayLauncher:
         )
         self.started.append(gateway)
         return gateway
+
+    def fleet(self, count: int, *flags: str, name: str = "fleet") -> list[GatewayProcess]:
+        """``python -m gateway --fleet COUNT``: COUNT gateways in one process (databases
+        ``NAME-1.db`` ...; the listening lines come in that order). Killing one kills all."""
+        n = len(self.started)
+        db = self.directory / f"{name}.db"
+        log = self.directory / f"gateway-{n}.log"
+        merged_env = _env({})
+        cmd = [sys.executable, "-m", "gateway", "--port", "0", "--db", str(db), "--fleet",
+               str(count), *flags]  # fmt: skip
+        with log.open("w") as err:
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=merged_env, stdout=subprocess.PIPE, stderr=err, text=True
+            )
+        urls = _wait_for_urls(proc, log, count)
+        members = [
+            GatewayProcess(
+                url=url,
+                db=db.with_name(f"{name}-{i + 1}.db"),
+                proc=proc,
+                log=log,
+                user=TEST_USER,
+                password=TEST_PASSWORD,
+            )
+            for i, url in enumerate(urls)
+        ]
+        self.started.extend(members)
+        return members
 
     def close(self) -> None:
         for gateway in self.started:
