@@ -368,7 +368,10 @@ def test_a_twelve_gateway_fleet_syncs_6000_rows_and_resumes_after_sigkill(
     proc, results, summary = run_fleet(tmp_path, sheet, command="sync", name="again")
     assert proc.returncode == 3
     for name in names[:11]:
-        assert summary["fleet"]["gateways"][name]["requests"] == {"sip_endpoints.list": 1}
+        gateway_summary = summary["fleet"]["gateways"][name]
+        assert gateway_summary["outcomes"] == {"unchanged": len(expected[name])}, name
+        # Only the list (the flaky gateway's may be retried), no save.
+        assert set(gateway_summary["requests"]) == {"sip_endpoints.list"}, name
 
     # Every secret changes; the run is killed midway, then resumed: no successful save twice.
     for row in rows:
