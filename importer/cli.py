@@ -277,10 +277,15 @@ def export_(
     api_path: ApiPathOpt = None,
     ca_bundle: CaBundleOpt = None,
     insecure: InsecureOpt = False,
+    inventory: InventoryOpt = None,
+    only: OnlyOpt = None,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write every endpoint on a gateway to a sheet that imports back unchanged.
+
+    With --inventory, every gateway of the fleet (or those --only selects) goes into one sheet
+    with a 'gateway' column; an endpoint identical on several gateways is one row naming them.
 
     Same columns as the template (only those some endpoint uses). Secrets are masked as ********
     unless --include-secrets; a masked cell imported back keeps the gateway's secret.
@@ -290,10 +295,19 @@ def export_(
     \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import export today.xlsx --gateway https://10.0.0.5
     """
-    from .config import resolve_settings
+    from .config import configured_inventory, resolve_settings
     from .reports.export import export_endpoints
 
     _setup_logging(verbose, quiet)
+    fleet = inventory or _guard(lambda: configured_inventory(config))
+    if fleet is not None:
+        result = _guard(
+            lambda: _export_fleet(out_file, fleet, gateway, only, include_secrets, quiet)
+        )
+        _say_exported(result, quiet)
+        return
+    if only:
+        raise _fail("--only is for a fleet: give its --inventory too", EXIT_INPUT)
     settings, tuning, warnings = _guard(
         lambda: resolve_settings(
             gateway, config, body=body, api_path=api_path, ca_bundle=ca_bundle, insecure=insecure
@@ -308,6 +322,35 @@ def export_(
             announce=_announcer(warnings, quiet),
         )
     )  # fmt: skip
+    _say_exported(result, quiet)
+
+
+def _export_fleet(
+    out_file: Path, path: Path, gateway: str | None, only: str | None, secrets: bool, quiet: bool
+) -> Any:
+    from .errors import InputError
+    from .gateways.inventory import UnknownGateway, load_inventory
+    from .reports.export import export_fleet
+
+    if gateway:
+        raise InputError("give --gateway or --inventory, not both")
+    inventory = load_inventory(path)
+    try:
+        chosen = inventory.select(only or "*")
+    except UnknownGateway as exc:
+        from schemas.text import quote
+
+        raise InputError(f"--only {quote(only or '')}: {exc}") from None
+    for entry in chosen:
+        _secret_filter.secrets.add(entry.settings.credentials.password)
+    return export_fleet(
+        out_file, gateways=[(g.name, g.settings) for g in chosen], include_secrets=secrets,
+        notice=lambda line: None if quiet else err.print(line, markup=False),
+        announce=_announcer(list(inventory.warnings), quiet), where=str(path),
+    )  # fmt: skip
+
+
+def _say_exported(result: Any, quiet: bool) -> None:
     if not quiet:
         masked = (
             f"; {result.secrets_masked} secret(s) masked in {result.rows_masked} row(s) "

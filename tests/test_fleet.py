@@ -297,6 +297,55 @@ def test_sync_prunes_each_gateway_to_its_own_rows(
     assert summary["fleet"]["gateways"]["lon-1"]["prune"]["deleted"] == ["p9"]
 
 
+def test_a_fleet_exports_to_one_sheet_that_syncs_back_unchanged(
+    tmp_path: Path, three: tuple[list[GatewayProcess], int]
+) -> None:
+    (lon, par), _down = three
+    write_inventory(
+        tmp_path / "fleet.toml", [("lon-1", lon.url, ["london"]), ("par-1", par.url, [])]
+    )
+    rows = [
+        endpoint("x1", gateway="*"),
+        endpoint("x2", gateway="lon-1"),
+        endpoint("x3", gateway="lon-1", port="5070"),
+        endpoint("x3", gateway="par-1", port="5080"),  # one name, a version per gateway
+    ]
+    proc, results, _summary = run_fleet(tmp_path, write_csv(tmp_path / "a.csv", rows))
+    assert proc.returncode == 0, proc.stderr
+    assert {(r["name"], r["gateway"], r["outcome"]) for r in results} == {
+        ("x1", "lon-1", "created"), ("x1", "par-1", "created"), ("x2", "lon-1", "created"),
+        ("x3", "lon-1", "created"), ("x3", "par-1", "created"),
+    }  # fmt: skip
+    assert (lon.stored()["x3"]["port"], par.stored()["x3"]["port"]) == ("5070", "5080")
+    proc = run_cli(
+        "export", "fleet.csv", "--inventory", "fleet.toml", "--include-secrets",
+        cwd=tmp_path, env=ENV,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        "exported 4 endpoint(s) from 2 gateways of fleet.toml to fleet.csv (5 columns)"
+    )
+    exported = read_csv(tmp_path / "fleet.csv")
+    assert [(r["name"], r["port"], r["gateway"]) for r in exported] == [
+        ("x1", "", "lon-1,par-1"),
+        ("x2", "", "lon-1"),
+        ("x3", "5070", "lon-1"),
+        ("x3", "5080", "par-1"),
+    ]
+    proc, results, _summary = run_fleet(tmp_path, tmp_path / "fleet.csv", command="sync", name="b")
+    assert proc.returncode == 0, proc.stderr
+    assert {r["outcome"] for r in results} == {"unchanged"}
+    assert len(results) == 5
+    # The same name twice for one gateway is still a duplicate.
+    rows.append(endpoint("x2", gateway="lon-1"))
+    proc, results, _summary = run_fleet(tmp_path, write_csv(tmp_path / "d.csv", rows), name="d")
+    assert proc.returncode == 1
+    assert [r["message"] for r in results if r["outcome"] == "rejected"] == [
+        "name: 'x2' is also on row 6 for gateway lon-1",
+        "name: 'x2' is also on row 3 for gateway lon-1",
+    ]
+
+
 @pytest.mark.slow
 def test_a_twelve_gateway_fleet_syncs_6000_rows_and_resumes_after_sigkill(
     tmp_path: Path, launcher: GatewayLauncher

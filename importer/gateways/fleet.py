@@ -152,6 +152,35 @@ def _route(sheet: NormalizedSheet, fleet: FleetOptions) -> _Routes:
     return routes
 
 
+def _duplicates(sheet: NormalizedSheet, routes: _Routes) -> list[Problem]:
+    """``duplicate-name`` for rows that name one endpoint twice on one gateway."""
+    names = sheet.frame["name"]
+    seen: dict[tuple[str, str], list[int]] = {}
+    for row, gateways in routes.to.items():
+        name = names.get(row)
+        if name is None or pd.isna(name):
+            continue
+        for entry in gateways:
+            seen.setdefault((entry.name, str(name).lower()), []).append(row)
+    problems: dict[int, Problem] = {}
+    for (gateway, _name), rows in seen.items():
+        if len(rows) < 2:
+            continue
+        for row in rows:
+            others = ", ".join(str(r) for r in rows[:21] if r != row)
+            if len(rows) > 21:
+                others += f" and {len(rows) - 21} more"
+            problems.setdefault(
+                row,
+                Problem(
+                    row, "name", "duplicate-name",
+                    f"name: {quote(names[row])} is also on row {others} for gateway {gateway}",
+                    "error",
+                ),
+            )  # fmt: skip
+    return list(problems.values())
+
+
 def _failed(run: GatewayRun) -> bool:
     return run.unavailable is not None or any(o.outcome == "failed" for o in run.outcomes.values())
 
@@ -279,10 +308,12 @@ def run_fleet(
         path, sheet, mapping, strict, preset, limits, routing=True
     )
     routes = _route(normalized, fleet)
-    # As in run_job: the plan, not the sheet check, decides what a masked secret means.
+    # As in run_job: the plan, not the sheet check, decides what a masked secret means. A name
+    # may stand once per gateway: an endpoint that differs between gateways is a row each.
+    kept = (p for p in validation.problems if p.code not in ("masked-secret", "duplicate-name"))
     problems = tuple(
         sorted(
-            (*(p for p in validation.problems if p.code != "masked-secret"), *routes.problems),
+            (*kept, *routes.problems, *_duplicates(normalized, routes)),
             key=lambda p: (p.row, p.severity != "error"),
         )
     )

@@ -33,6 +33,7 @@ from ..gateways.client import GatewayClient, list_endpoints
 from ..gateways.plan import GatewayState
 from .report import neutralize
 from .template import (
+    GATEWAY_COLUMN,
     TEMPLATE_ROWS,
     TEXT_COLUMNS,
     check_writable,
@@ -42,7 +43,14 @@ from .template import (
     unwritable,
 )
 
-__all__ = ["EXPORT_FORMATS", "ExportResult", "export_columns", "export_endpoints"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportResult",
+    "export_columns",
+    "export_endpoints",
+    "export_fleet",
+    "merge_fleet_rows",
+]
 
 EXPORT_FORMATS = (".csv", ".xlsx")
 #: Never exported: they address an endpoint for a rename; a row describes the endpoint itself.
@@ -130,6 +138,10 @@ def _read_back_problems(
 
     if not rows:
         return []
+    # A fleet's sheet may name an endpoint once per version (the fleet run checks names per
+    # gateway); its gateway column is routing, not a parameter to compare.
+    fleet = GATEWAY_COLUMN in columns
+    columns = [c for c in columns if c != GATEWAY_COLUMN]
     try:
         sheet = normalize(load_sheet(path))
     except InputError as exc:
@@ -141,6 +153,8 @@ def _read_back_problems(
         checked[field] = checked[field].where(checked[field] != MASK, "kept")
     found: list[str] = []
     for problem in validate(replace(sheet, frame=checked)).problems:
+        if fleet and problem.code == "duplicate-name":
+            continue
         if problem.severity == "error":
             name = rows[problem.row - 2]["name"] if 2 <= problem.row < len(rows) + 2 else "?"
             if problem.field in SECRET_FIELDS:
@@ -238,7 +252,22 @@ def export_endpoints(
         url = settings.url
 
     rows, warnings = _canonical_rows(endpoints)
-    columns = export_columns(rows)
+    return _write_export(out, suffix, rows, export_columns(rows), warnings, include_secrets,
+                         notice, redact_url(url))  # fmt: skip
+
+
+def _write_export(
+    out: Path,
+    suffix: str,
+    rows: list[dict[str, str]],
+    columns: tuple[str, ...],
+    warnings: list[str],
+    include_secrets: bool,
+    notice: Callable[[str], None],
+    gateway: str,
+) -> ExportResult:
+    """Write the rows (masked unless ``include_secrets``), read them back, say what would not
+    import back exactly."""
     masked = rows_masked = 0
     written = rows
     if not include_secrets:
@@ -281,6 +310,66 @@ def export_endpoints(
         columns=columns,
         secrets_masked=masked,
         rows_masked=rows_masked,
-        gateway=redact_url(url),
+        gateway=gateway,
         warnings=tuple(warnings),
     )
+
+
+def merge_fleet_rows(by_gateway: Mapping[str, list[dict[str, str]]]) -> list[dict[str, str]]:
+    """One row per endpoint that is the same on several gateways, naming them all (in the
+    order given); an endpoint that differs between gateways is one row per version. Rows are
+    in name order, each name's versions in the order their first gateway comes."""
+    merged: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+    for gateway, rows in by_gateway.items():
+        for row in rows:
+            key = tuple(sorted(row.items()))
+            if key in merged:
+                merged[key][GATEWAY_COLUMN] += f",{gateway}"
+            else:
+                merged[key] = {**row, GATEWAY_COLUMN: gateway}
+    return sorted(merged.values(), key=lambda r: r["name"].lower())
+
+
+def export_fleet(
+    out: str | Path,
+    *,
+    gateways: Sequence[tuple[str, GatewaySettings]],
+    include_secrets: bool = False,
+    notice: Callable[[str], None] = lambda _: None,
+    announce: Callable[[str], None] = lambda _: None,
+    where: str = "",
+) -> ExportResult:
+    """Every endpoint of every gateway (``(name, settings)`` pairs) in one sheet with a
+    ``gateway`` column (last): an endpoint identical on several gateways is one row naming them
+    all, so the file syncs back to the same fleet with ``--inventory``. Any gateway that cannot
+    be read stops the export (``GatewayUnavailable`` naming it): a partial export would look
+    whole. ``where`` names the fleet in the result (e.g. the inventory's path)."""
+    out = Path(out)
+    suffix = _check_target(out)
+    stamina.instrumentation.set_on_retry_hooks([])
+
+    async def read_all() -> list[list[dict[str, Any]] | BaseException]:
+        return await asyncio.gather(
+            *(_list_endpoints(settings) for _name, settings in gateways), return_exceptions=True
+        )
+
+    announce(f"gateways: {len(gateways)}{f' from {where}' if where else ''}: "
+             + ", ".join(f"{name} ({redact_url(s.url)})" for name, s in gateways[:10])
+             + (f", and {len(gateways) - 10} more" if len(gateways) > 10 else ""))  # fmt: skip
+    listed = asyncio.run(read_all())
+    by_gateway: dict[str, list[dict[str, str]]] = {}
+    warnings: list[str] = []
+    for (name, _settings), endpoints in zip(gateways, listed, strict=True):
+        if isinstance(endpoints, GatewayUnavailable):
+            raise GatewayUnavailable(f"{name}: {endpoints}") from None
+        if isinstance(endpoints, BaseException):
+            raise endpoints
+        rows, found = _canonical_rows(endpoints)
+        by_gateway[name] = rows
+        warnings += [f"{name}: {w}" for w in found]
+    rows = merge_fleet_rows(by_gateway)
+    columns = (*export_columns(rows), GATEWAY_COLUMN)
+    return _write_export(
+        out, suffix, rows, columns, warnings, include_secrets, notice,
+        f"{len(gateways)} gateways" + (f" of {where}" if where else ""),
+    )  # fmt: skip

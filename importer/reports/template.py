@@ -44,6 +44,7 @@ from ..errors import InputError
 
 __all__ = [
     "COMMON_COLUMNS",
+    "GATEWAY_COLUMN",
     "HELP_SHEET",
     "LISTS_SHEET",
     "RENAME_COLUMNS",
@@ -104,6 +105,10 @@ _WIDTHS = {
     "callingpres": 24, "audio_codecs": 32, "codec_order": 24, "t38pt_udptl": 16,
     "t1min": 9, "extension": 12, "old_name": 24,
 }  # fmt: skip
+
+
+#: The column of a fleet's sheet that names each row's gateways (see importer/gateways/fleet.py).
+GATEWAY_COLUMN = "gateway"
 
 
 def _header_fill(name: str) -> PatternFill:
@@ -297,15 +302,19 @@ def endpoint_workbook(columns: Sequence[str], last_row: int) -> tuple[Workbook, 
     header and print settings; the caller appends data rows (cells from ``text_cell``) to the
     returned sheet and saves with ``save_workbook``.
     """
-    unknown = [c for c in columns if c not in PARAMETERS]
+    unknown = [c for c in columns if c not in PARAMETERS and c != GATEWAY_COLUMN]
     if unknown:
         raise InputError(f"unknown parameter column(s): {', '.join(unknown)}")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(TEMPLATE_SHEET)
     lists = _Lists()
     for index, name in enumerate(columns, start=1):
-        param = PARAMETERS[name]
         letter = get_column_letter(index)
+        if name == GATEWAY_COLUMN:  # a fleet export's: which gateways hold the row
+            sheet.column_dimensions[letter].width = 24
+            sheet.column_dimensions[letter].number_format = _TEXT_FORMAT
+            continue
+        param = PARAMETERS[name]
         dimension = sheet.column_dimensions[letter]
         dimension.width = _width(param)
         if name in TEXT_COLUMNS:
@@ -329,7 +338,7 @@ def endpoint_workbook(columns: Sequence[str], last_row: int) -> tuple[Workbook, 
         cell.number_format = _TEXT_FORMAT
         header.append(cell)
     sheet.append(header)
-    add_help_sheet(workbook, columns)
+    add_help_sheet(workbook, [c for c in columns if c != GATEWAY_COLUMN])
     if lists.columns:
         _write_lists(workbook, lists)
     return workbook, sheet
