@@ -60,7 +60,7 @@ def simulate(
         now = done
         refused += was_refused
         latencies.append(done - start)
-        limit.sample(done - start, in_flight, was_refused)
+        limit.sample(done - start, in_flight, was_refused, done)
         peak = max(peak, limit.current)
     return Simulated(calls / now, statistics.median(latencies), refused, limit.current, peak)
 
@@ -109,10 +109,10 @@ def test_a_refusal_cuts_the_limit_by_a_quarter_at_once() -> None:
     limit = AdaptiveLimit(64, initial=16)
     limit.slow_start = False
     limit.unloaded = 0.020
-    for _ in range(15):
-        limit.sample(0.020, 16, False)
+    for i in range(15):
+        limit.sample(0.020, 16, False, 1 + i / 1000)
     assert limit.current == 16  # not a whole window yet
-    limit.sample(0.020, 16, True)
+    limit.sample(0.020, 16, True, 1.02)
     assert limit.limit == 12.0
     assert limit.slow_start is False
 
@@ -120,33 +120,35 @@ def test_a_refusal_cuts_the_limit_by_a_quarter_at_once() -> None:
 def test_slow_start_doubles_while_nothing_queues() -> None:
     limit = AdaptiveLimit(64)
     seen = [limit.current]
+    now = 0.0
     while limit.current < 64:
+        now += 0.020
         for _ in range(limit.current):
-            limit.sample(0.020, limit.current, False)
+            limit.sample(0.020, limit.current, False, now)
         seen.append(limit.current)
     assert seen == [2, 4, 8, 16, 32, 64]
 
 
 def test_a_run_that_keeps_few_calls_in_flight_teaches_nothing() -> None:
     limit = AdaptiveLimit(64, initial=16)
-    for _ in range(160):
-        limit.sample(0.020, 3, False)  # the sheet had few rows left, not the gateway's doing
+    for i in range(160):
+        limit.sample(0.020, 3, False, i / 100)  # the sheet had few rows left, not the gateway's
     assert limit.current == 16
 
 
 def test_the_limit_never_leaves_its_bounds() -> None:
     limit = AdaptiveLimit(8, initial=50)
     assert limit.current == 8
-    for _ in range(200):
-        limit.sample(5.0, 8, True)
+    for i in range(200):
+        limit.sample(5.0, 8, True, float(i))
     assert limit.current == 1
     assert AdaptiveLimit(0).ceiling == 1
 
 
 def test_fixed_never_moves() -> None:
     fixed = FixedLimit(8)
-    for _ in range(100):
-        fixed.sample(9.0, 8, True)
+    for i in range(100):
+        fixed.sample(9.0, 8, True, float(i))
     assert fixed.current == 8
 
 

@@ -3,16 +3,24 @@
 A gateway's CPU serves the API and its live calls alike, so the right concurrency is the
 gateway's knee: close to its best throughput while its queue (and so everything else it does)
 does not grow. A fixed ``--concurrency`` is too timid for an idle gateway and too much for a
-busy one; instead, as TCP Vegas and Netflix's concurrency-limits do, the limit is learned:
+busy one; instead the limit is learned, as TCP BBR and Netflix's concurrency-limits learn
+theirs, from two things the answers show:
 
-- the lowest latency seen (a window's median) is the gateway's unloaded latency;
-- each window of about one limit's worth of answers compares its median latency with that:
-  at ``ratio`` times the unloaded latency, about ``limit / ratio`` calls are being served and
-  the rest wait in the gateway's queue;
-- the limit starts low and doubles while latency stays within 10% of the unloaded (slow
-  start), then grows while it stays within 20%, and past 40% is cut to 1.25 times what the
-  gateway serves at once;
-- a refusal (HTTP 429 or 503) or a timeout cuts it by a quarter at once, at most once a window.
+- the gateway's unloaded latency: the lowest median latency of a window (about one limit's
+  worth of answers);
+- its best delivery rate: the most answers per second of a recent window.
+
+Their product is what the gateway can hold in work without a queue (its "bandwidth-delay
+product"); the limit aims at 1.2 times it. Below the knee, each window delivers more than the
+last, so the aim rises by a fifth a window; past it, the rate stops growing, latency takes the
+excess, and the aim stays put with about a fifth of a call's time in queue. So:
+
+- the limit starts low and doubles while latency stays within 10% of the unloaded (slow start);
+- then it is 1.2 x best rate x unloaded latency, window after window (and one more while
+  latency stays near the unloaded);
+- a refusal (HTTP 429 or 503) or a timeout cuts it by a quarter at once, at most once a window;
+- a window in which the run itself kept few calls in flight (the sheet running out) teaches
+  nothing.
 
 ``--concurrency`` is the ceiling; ``--fixed-concurrency`` turns the learning off. ``AdaptiveLimit``
 is arithmetic only (answers in, limit out), so it is tested against a simulated server;
@@ -22,7 +30,6 @@ is arithmetic only (answers in, limit out), so it is tested against a simulated 
 from __future__ import annotations
 
 import asyncio
-import math
 import statistics
 import time
 from collections import deque
@@ -32,13 +39,13 @@ __all__ = ["AdaptiveLimit", "FixedLimit", "Pacer"]
 
 #: At most this many points of the limit's history are kept (one per change).
 _HISTORY = 2_000
-#: Latency over the unloaded latency: slow start doubles below the first, the limit grows
-#: below the second and is cut above the third, to the fourth (so the median call takes at
-#: most about 1.25-1.4 times as long as on an idle gateway).
+#: Slow start doubles the limit while a window's latency is below this many unloaded ones.
 _SLOW_START_UNTIL = 1.1
-_GROW_BELOW = 1.2
-_SHRINK_ABOVE = 1.4
-_AIM = 1.25
+#: The limit aims at this many bandwidth-delay products (so about 1.2 unloaded latencies).
+_AIM = 1.2
+#: The best delivery rate is the best of this many recent windows (a gateway that slows down
+#: is followed within that many windows).
+_RATE_WINDOWS = 10
 
 
 class FixedLimit:
@@ -48,7 +55,7 @@ class FixedLimit:
         self.ceiling = ceiling
         self.current = ceiling
 
-    def sample(self, latency: float, in_flight: int, dropped: bool) -> None:
+    def sample(self, latency: float, in_flight: int, dropped: bool, now: float) -> None:
         pass
 
 
@@ -56,7 +63,8 @@ class AdaptiveLimit:
     """The learned limit of one gateway (see the module's docstring).
 
     ``sample`` takes each answered call: its latency in seconds, the calls in flight when it
-    was answered (itself included), and whether the gateway refused it or it timed out.
+    was answered (itself included), whether the gateway refused it or it timed out, and when
+    (seconds on any steady clock).
     """
 
     def __init__(self, ceiling: int, *, initial: int = 2, floor: int = 1) -> None:
@@ -66,42 +74,49 @@ class AdaptiveLimit:
         self.current = int(self.limit)
         #: The gateway's latency with nothing queued: the lowest window median seen.
         self.unloaded: float | None = None
+        #: Answers per second of the recent windows.
+        self.rates: deque[float] = deque(maxlen=_RATE_WINDOWS)
         self.slow_start = True
         self._latencies: list[float] = []
         self._dropped = False
         self._busiest = 0
+        self._window_start: float | None = None
 
-    def sample(self, latency: float, in_flight: int, dropped: bool) -> None:
+    def sample(self, latency: float, in_flight: int, dropped: bool, now: float) -> None:
+        if self._window_start is None:
+            self._window_start = now - latency
         self._latencies.append(latency)
         self._dropped = self._dropped or dropped
         self._busiest = max(self._busiest, in_flight)
         if len(self._latencies) >= self.current:
-            self._close_window()
+            self._close_window(now)
 
-    def _close_window(self) -> None:
+    def _close_window(self, now: float) -> None:
         latency = statistics.median(self._latencies)
+        answers, elapsed = len(self._latencies), now - (self._window_start or now)
         dropped, busiest = self._dropped, self._busiest
         self._latencies, self._dropped, self._busiest = [], False, 0
-        if not dropped and (self.unloaded is None or latency < self.unloaded):
-            self.unloaded = latency
-        unloaded = self.unloaded or latency
+        self._window_start = now
         if dropped:
             self.slow_start = False
             self._set(self.limit * 0.75)
             return
         if busiest * 2 < self.current:
             return  # the run, not the gateway, kept the calls few: nothing learned
-        ratio = latency / unloaded if unloaded > 0 else 1.0
+        if self.unloaded is None or latency < self.unloaded:
+            self.unloaded = latency
+        if elapsed > 0:
+            self.rates.append(answers / elapsed)
+        ratio = latency / self.unloaded if self.unloaded > 0 else 1.0
         if self.slow_start and ratio < _SLOW_START_UNTIL:
             self._set(self.limit * 2)
             return
         self.slow_start = False
-        if ratio < _GROW_BELOW:
-            self._set(self.limit + max(0.5, math.log10(self.limit)))
-        elif ratio > _SHRINK_ABOVE:
-            # limit / ratio is about what the gateway serves at once (the rest queue): aim just
-            # above it, so it never waits for work and its queue stays short.
-            self._set(self.limit / ratio * _AIM)
+        if self.rates and self.unloaded > 0:
+            aim = _AIM * max(self.rates) * self.unloaded
+            # Below the knee latency stays near the unloaded: grow by at least one call, or a
+            # limit cut low (after a refusal) could round down to itself for ever.
+            self._set(max(aim, self.limit + 1) if ratio < _SLOW_START_UNTIL else aim)
 
     def _set(self, limit: float) -> None:
         self.limit = min(float(self.ceiling), max(float(self.floor), limit))
@@ -150,7 +165,8 @@ class Pacer:
         self.in_flight -= 1
         if answered:
             before = self.limit.current
-            self.limit.sample(self.clock() - started, in_flight, dropped)
+            now = self.clock()
+            self.limit.sample(now - started, in_flight, dropped, now)
             if self.limit.current != before:
                 self._note(self.limit.current)
         self._wake()
