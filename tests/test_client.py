@@ -270,3 +270,29 @@ def test_nothing_listening_is_refused_or_unreachable_at_once() -> None:
     assert str(caught.value) == (
         f"cannot reach the gateway at http://127.0.0.1:{port}: connection refused or unreachable"
     )
+
+
+def test_a_locked_out_login_says_so_instead_of_blaming_the_password(
+    gateway_server: Callable[..., GatewayProcess],
+) -> None:
+    gateway = gateway_server()
+
+    async def login(password: str) -> str:
+        settings = GatewaySettings(gateway.url, Credentials(TEST_USER, password), concurrency=1)
+        try:
+            async with GatewayClient(settings) as client:
+                await client.login()
+        except GatewayUnavailable as exc:
+            return str(exc)
+        return "logged in"
+
+    wrong = [asyncio.run(login("wrong")) for _ in range(5)]
+    assert set(wrong) == {
+        f"the gateway at {gateway.url} refused the login for user '{TEST_USER}'; check "
+        "SIP_IMPORT_USER and SIP_IMPORT_PASSWORD"
+    }
+    # The gateway now locks this address out (30 s); even the right password is refused.
+    assert asyncio.run(login(TEST_PASSWORD)) == (
+        f"the gateway at {gateway.url} refuses logins from this address for now (too many "
+        "failed logins); try again in 30 s"
+    )

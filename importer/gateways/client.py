@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import ssl
 import time
 from collections import Counter
@@ -277,6 +278,15 @@ class _Session:
                 data={"admin_uid": creds.user, "admin_password": creds.password},
             )
         )
+        if response.status_code == 429:
+            # A login lockout (too many failed logins from here) lasts minutes, not the
+            # seconds a retry waits: say so at once rather than blame the password.
+            wait = _retry_after(response)
+            after = f"; try again in {math.ceil(wait)} s" if wait is not None else ""
+            raise GatewayUnavailable(
+                f"the gateway at {redact_url(self.settings.url)} refuses logins from this "
+                f"address for now (too many failed logins){after}"
+            )
         refused = response.status_code in (401, 403)
         if not refused and "json" in response.headers.get("content-type", ""):
             try:
