@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,14 @@ _CONTROL_OR_SPACE = re.compile(
 _LIST_SEPARATOR = r"[ \t]*[,;][ \t]*"
 # Separators other systems use in lists; only the hint of a message looks for them.
 _OTHER_SEPARATORS = re.compile(r"[&/|:+\s]+")
+
+
+def _separated_otherwise(item: str, allowed: Collection[str]) -> list[str] | None:
+    """``item``'s parts when it is a list of allowed values joined by another separator."""
+    parts = [p for p in _OTHER_SEPARATORS.split(item) if p]
+    return parts if len(parts) > 1 and all(p in allowed for p in parts) else None
+
+
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._+\-]+")
 _DIGITS = re.compile(r"[0-9]+")
 # The most digits a whole number may have: beyond them no int64 (the gateway's SQLite INTEGER,
@@ -500,8 +508,7 @@ class Transport(Domain):
         items = value.split(",")
         for item in items:
             if item not in self.values:
-                parts = [p for p in _OTHER_SEPARATORS.split(item) if p]
-                if len(parts) > 1 and all(p in self.values for p in parts):
+                if parts := _separated_otherwise(item, self.values):
                     return (
                         f"{quote(item)} is not one of {_join_or(self.values)}; separate them "
                         f"with commas ({','.join(parts)})"
@@ -547,9 +554,8 @@ class _CodecList(Domain):
     def _list_problem(self, items: list[str]) -> str | None:
         for item in items:
             if item not in self.codecs:
-                parts = [p for p in _OTHER_SEPARATORS.split(item) if p]
-                if len(parts) > 1 and all(p in self.codecs for p in parts):
-                    # FreePBX writes 'ulaw&alaw', others 'ulaw/alaw' or 'ulaw alaw'.
+                # FreePBX writes 'ulaw&alaw', others 'ulaw/alaw' or 'ulaw alaw'.
+                if parts := _separated_otherwise(item, self.codecs):
                     return (
                         f"{quote(item)} is not a codec; separate codecs with commas "
                         f"({','.join(parts)})"
