@@ -38,10 +38,10 @@ def _save(profiler: Profiler, name: str) -> Path:
 
 
 def profile_validate(rows: int) -> None:
-    from importer.load import load_sheet
-    from importer.normalize import normalize
     from importer.pipeline import _validation_results
-    from importer.report import write_reports
+    from importer.reports.report import write_reports
+    from importer.sheets.load import load_sheet
+    from importer.sheets.normalize import normalize
     from importer.validate import validate
 
     sheet = generate.sheet(rows, "csv")
@@ -54,7 +54,7 @@ def profile_validate(rows: int) -> None:
 
 
 def profile_xlsx(rows: int) -> None:
-    from importer.load import load_sheet
+    from importer.sheets.load import load_sheet
 
     sheet = generate.sheet(rows, "xlsx")
     load_sheet(generate.sheet(2_000, "xlsx").path)
@@ -65,7 +65,7 @@ def profile_xlsx(rows: int) -> None:
 
 def profile_client(rows: int) -> None:
     from importer.config import Credentials, GatewaySettings
-    from importer.upload import JobOptions, run_job
+    from importer.gateways.upload import JobOptions, run_job
 
     sheet = generate.sheet(rows, "csv", seed=2, bad_share=0.0)
     with (

@@ -53,6 +53,18 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
         default="FULL",
         help="SQLite synchronous mode (FULL also survives power loss)",
     )
+    add(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a request's headers may take to arrive (default 10; then 408, closed)",
+    )
+    add(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a request's body may take to arrive (default 10; then 408, closed)",
+    )
     add("--access-log", action="store_true", help="log every request to stderr")
     add("--tls-cert", type=Path, default=None, help="serve HTTPS with this PEM certificate")
     add("--tls-key", type=Path, default=None, help="the private key of --tls-cert (PEM)")
@@ -74,6 +86,8 @@ def parse_args(argv: Sequence[str] | None = None) -> GatewayConfig:
             fault_after_commit=args.fault_after_commit,
             synchronous=args.synchronous,
             access_log=args.access_log,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
         )

@@ -2,15 +2,24 @@
 
 Order of events for one ``POST /json`` (the README's fault table follows it):
 
-1. draw the call's random fate (kind, delay) — always, so ``--seed`` replays by arrival order;
-2. rate limit (429) and in-flight cap (503): rejected before anything else happens;
-3. injected latency;
-4. the drawn fault (drop / 500 / 503), unless ``fault_after_commit`` defers drop and 500;
-5. session check (401), request parsing (400), method lookup, the method itself;
-6. with ``fault_after_commit``: the deferred drop or 500 replaces the method's answer.
+1. session check (401): an anonymous call is answered at once and spends nothing (no draw, no
+   rate-limit token, no in-flight slot, no latency);
+2. draw the call's random fate (kind, delay) — for every logged-in call, so ``--seed`` replays
+   by arrival order;
+3. rate limit (429) and in-flight cap (503): rejected before anything else happens;
+4. injected latency;
+5. the drawn fault (drop / 500 / 503), unless ``fault_after_commit`` defers drop and 500;
+6. request parsing (400), method lookup, the method itself;
+7. with ``fault_after_commit``: the deferred drop or 500 replaces the method's answer.
 
 So by default a faulted call changed nothing; with ``fault_after_commit`` it ran (a save is
 committed) and the client does not hear about it.
+
+Hostile input is refused at two layers, whatever its shape: parsing (invalid JSON, nesting
+deeper than ``_MAX_DEPTH``, a body that does not arrive in time) and the method layer, where
+the exception classes a value can raise when it cannot be used at all (``OverflowError``,
+``ValueError``, e.g. a number too large for SQLite) become ``INVALID_PARAMETER``. Both answer
+HTTP 400 in the SPEC's error shape; neither reaches uvicorn as a traceback.
 """
 
 from __future__ import annotations
@@ -25,12 +34,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .config import Credentials, GatewayConfig, resolve_credentials
 from .errors import (
+    INVALID_PARAMETER,
     LOGIN_FAILED,
     MALFORMED_REQUEST,
     NOT_LOGGED_IN,
@@ -46,6 +56,7 @@ from .sessions import COOKIE_NAME, SessionStore
 from .sipconf import UnsafeConfigValue, render_sip_conf
 from .stats import Stats
 from .store import Store, all_rows
+from .throttle import LoginThrottle
 
 __all__ = ["CLOSE_CONNECTION", "DELAY_HEADER", "create_app"]
 
@@ -59,6 +70,13 @@ DELAY_HEADER = "X-Injected-Delay-Ms"
 #: No SPEC request comes near this; larger bodies are refused (413) before they are parsed.
 _MAX_BODY = 1 << 20
 _FORM = "application/x-www-form-urlencoded"
+#: The deepest SPEC request is 4 levels (call, parameters, audio_codecs, one codec); anything
+#: much deeper is refused before any code walks it (recursive reprs would overflow the stack).
+_MAX_DEPTH = 16
+#: SQLite's INTEGER holds 19 digits; JSON numbers longer than that are refused while parsing.
+_MAX_DIGITS = 19
+#: Quoted exception texts are cut here, so an answer cannot echo a huge value back.
+_MAX_QUOTE = 200
 
 
 def _json_error(
@@ -71,6 +89,64 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def _cap(text: str) -> str:
+    return text if len(text) <= _MAX_QUOTE else text[: _MAX_QUOTE - 1] + "…"
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _whole_number(text: str) -> int:
+    # Checked before int() runs: int() of a few thousand digits fails with a message about
+    # sys.set_int_max_str_digits, and anything past SQLite's 19 digits is useless anyway.
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_DIGITS:
+        raise ApiError(
+            INVALID_PARAMETER,
+            f"the request holds a number of {digits} digits; at most {_MAX_DIGITS} are allowed",
+            400,
+        )
+    return int(text)
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests deeper than ``_MAX_DEPTH``; iterative, so any depth is safe."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > _MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _loads(text: str) -> Any:
+    too_deep = ApiError(
+        MALFORMED_REQUEST, f"the request is nested deeper than {_MAX_DEPTH} levels", 400
+    )
+    try:
+        # NaN and Infinity are Python's extensions, not JSON.
+        value = json.loads(text, parse_constant=_not_json, parse_int=_whole_number)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:
+        raise ApiError(
+            MALFORMED_REQUEST, f"the request is not valid JSON: {_cap(str(exc))}", 400
+        ) from exc
+    # Counting brackets (in C) spares the walk for every ordinary request; strings holding
+    # brackets only make it walk when it need not.
+    if text.count("[") + text.count("{") > _MAX_DEPTH and _too_deep(value):
+        raise too_deep
+    return value
+
+
 def _parse_form(body: bytes) -> dict[str, list[str]]:
     try:
         return parse_qs(body.decode("utf-8"), keep_blank_values=True)
@@ -78,10 +154,21 @@ def _parse_form(body: bytes) -> dict[str, list[str]]:
         raise ApiError(MALFORMED_REQUEST, "the form is not valid UTF-8", 400) from exc
 
 
-async def _parse_call(request: Request) -> tuple[str, dict[str, Any]]:
+async def _read_body(request: Request, timeout_s: float) -> bytes:
+    """The whole body, or 408 when it does not arrive within ``timeout_s`` (a stalled or
+    trickling upload must not hold the call, or its in-flight slot, for ever)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await request.body()
+    except TimeoutError:
+        raise ApiError(
+            MALFORMED_REQUEST, f"the request body did not arrive within {timeout_s:g} s", 408
+        ) from None
+
+
+def _parse_call(body: bytes, content_type: str) -> tuple[str, dict[str, Any]]:
     """``{"method", "parameters"}`` from a JSON body or from the form field ``request``."""
-    body = await request.body()
-    if _content_type(request) == _FORM:
+    if content_type == _FORM:
         field = _parse_form(body).get("request")
         if not field:
             raise ApiError(MALFORMED_REQUEST, "the form has no 'request' field", 400)
@@ -91,10 +178,7 @@ async def _parse_call(request: Request) -> tuple[str, dict[str, Any]]:
             text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ApiError(MALFORMED_REQUEST, "the body is not valid UTF-8", 400) from exc
-    try:
-        call = json.loads(text)
-    except ValueError as exc:
-        raise ApiError(MALFORMED_REQUEST, f"the request is not valid JSON: {exc}", 400) from exc
+    call = _loads(text)
     if not isinstance(call, dict):
         raise ApiError(
             MALFORMED_REQUEST, 'the request must be a JSON object {"method", "parameters"}', 400
@@ -121,6 +205,7 @@ class _Gateway:
         self.faults = FaultInjector(config)
         self.bucket = TokenBucket(config.rate_limit) if config.rate_limit else None
         self.inflight = InflightLimiter(config.max_inflight)
+        self.logins = LoginThrottle()
         self.stats = Stats()
 
     @asynccontextmanager
@@ -144,26 +229,44 @@ class _Gateway:
     def _not_logged_in() -> JSONResponse:
         return _json_error(NOT_LOGGED_IN, "not logged in", 401)
 
+    @staticmethod
+    def _refused(exc: ApiError) -> JSONResponse:
+        # After a 408 the rest of the body may still be on its way: the connection cannot
+        # carry another request, so uvicorn closes it after this answer.
+        headers = {"Connection": "close"} if exc.status == 408 else None
+        return JSONResponse(exc.body(), exc.status, headers=headers)
+
     # -- POST /admin/main.html ------------------------------------------------------------------
 
     async def login(self, request: Request) -> Response:
+        address = request.client.host if request.client else ""
+        if (wait := self.logins.retry_after(address)) is not None:
+            # Refused before the password is even read: guessing during a lockout gains nothing.
+            return _json_error(
+                RATE_LIMITED,
+                f"too many failed logins from {address}; retry in {wait} s",
+                429,
+                {"Retry-After": str(wait)},
+            )
         # Only urlencoded forms: that is what browsers and httpx's data= send, and it keeps
         # python-multipart out of the dependencies.
-        body = await request.body()
-        if body and _content_type(request) != _FORM:
-            return _json_error(
-                MALFORMED_REQUEST, f"send admin_uid and admin_password as {_FORM}", 400
-            )
         try:
+            body = await _read_body(request, self.config.body_timeout)
+            if body and _content_type(request) != _FORM:
+                raise ApiError(
+                    MALFORMED_REQUEST, f"send admin_uid and admin_password as {_FORM}", 400
+                )
             form = _parse_form(body)
         except ApiError as exc:
-            return JSONResponse(exc.body(), exc.status)
+            return self._refused(exc)
         user = (form.get("admin_uid") or [""])[0]
         password = (form.get("admin_password") or [""])[0]
         token = self.sessions.login(user, password)
         if token is None:
+            self.logins.failed(address)
             # 401, not 200: a client that ignores the body must still not believe it is in.
             return _json_error(LOGIN_FAILED, "login failed: wrong user name or password", 401)
+        self.logins.succeeded(address)
         response = JSONResponse({"result": "success"})
         response.set_cookie(
             COOKIE_NAME,
@@ -177,6 +280,8 @@ class _Gateway:
     # -- POST /json -----------------------------------------------------------------------------
 
     async def call(self, request: Request) -> Response:
+        if not self._logged_in(request):
+            return self._not_logged_in()
         draw = self.faults.draw()
         if self.bucket is not None and (wait := self.bucket.take()) is not None:
             self.stats.faults["rate_limit"] += 1
@@ -234,20 +339,27 @@ class _Gateway:
         return Response(status_code=500)
 
     async def _dispatch(self, request: Request) -> Response:
-        if not self._logged_in(request):
-            return self._not_logged_in()
         try:
-            name, params = await _parse_call(request)
+            body = await _read_body(request, self.config.body_timeout)
+            name, params = _parse_call(body, _content_type(request))
             method = METHODS.get(name)
             if method is None:
                 known = ", ".join(METHODS)
                 raise ApiError(UNKNOWN_METHOD, f"unknown method {name!r} (known: {known})")
             self.stats.calls[method.name] += 1
-            method.check(params)
-            run = self.store.write if method.writes else self.store.read
-            result = await run(lambda conn: method.apply(conn, params))
+            try:
+                method.check(params)
+                run = self.store.write if method.writes else self.store.read
+                result = await run(lambda conn: method.apply(conn, params))
+            except (OverflowError, ValueError) as exc:
+                # A value the checks let through that cannot be used at all (a number too
+                # large for SQLite or for int()): the client's fault, whichever value it was.
+                logger.info("refused a %s call: %s", method.name, _cap(str(exc)))
+                raise ApiError(
+                    INVALID_PARAMETER, f"a parameter value cannot be used: {_cap(str(exc))}", 400
+                ) from exc
         except ApiError as exc:
-            return JSONResponse(exc.body(), status_code=exc.status)
+            return self._refused(exc)
         if method.name == "sip_endpoint.save":
             self.stats.saves_by_name[params["name"]] += 1
         return JSONResponse(result)
@@ -271,6 +383,16 @@ class _Gateway:
         return JSONResponse(self.stats.snapshot())
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A client that hung up mid-call (an importer stopped with Ctrl-C) is routine: one info
+    line, no traceback. The response goes nowhere; uvicorn drops it."""
+    client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+    logger.info(
+        "%s disconnected before %s %s was answered", client, request.method, request.url.path
+    )
+    return Response(status_code=400)
+
+
 def create_app(config: GatewayConfig, credentials: Credentials | None = None) -> Starlette:
     """The local gateway as an ASGI app. The database opens on lifespan startup."""
     if credentials is None:
@@ -282,4 +404,9 @@ def create_app(config: GatewayConfig, credentials: Credentials | None = None) ->
         Route("/admin/sip.conf", gateway.sip_conf, methods=["GET"]),
         Route("/admin/stats", gateway.stats_view, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=gateway.lifespan, max_body_size=_MAX_BODY)
+    return Starlette(
+        routes=routes,
+        lifespan=gateway.lifespan,
+        max_body_size=_MAX_BODY,
+        exception_handlers={ClientDisconnect: _client_gone},
+    )

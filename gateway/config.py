@@ -58,6 +58,13 @@ class GatewayConfig:
     #: Serve HTTPS with this PEM certificate (chain) and private key; both or neither.
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: A connection must deliver a request's complete headers within this many seconds of its
+    #: first byte (or of being opened), else it is closed: slow-header ("slowloris") clients
+    #: cannot hold connections open for ever.
+    header_timeout: float = 10.0
+    #: A request's body must arrive within this many seconds once the app reads it, else the
+    #: answer is 408 and the connection is closed.
+    body_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         # Fail at construction, with the flag's name, rather than deep inside the server.
@@ -78,6 +85,10 @@ class GatewayConfig:
         # exactly the asked share of calls instead of being thinned by the others.
         if sum(rates.values()) > 1.0 + 1e-9:
             problems.append("error_rate + busy_rate + drop_rate must not exceed 1")
+        for name in ("header_timeout", "body_timeout"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                problems.append(f"{name} must be above 0 seconds")
         if self.rate_limit is not None and not (
             math.isfinite(self.rate_limit) and self.rate_limit > 0
         ):

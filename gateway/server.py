@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .app import CLOSE_CONNECTION, create_app
 from .config import Credentials, GatewayConfig, resolve_credentials
+from .errors import SERVER_BUSY, error_body
 
 __all__ = ["GatewayStartError", "RunningGateway", "announce", "serve", "start_local_gateway"]
 
@@ -44,28 +46,134 @@ _LOG_CONFIG: dict[str, Any] = {
 }
 
 
+#: Request headers larger than this close the connection (h11 has its own limit; httptools
+#: would otherwise collect headers for as long as a client sends them).
+_MAX_HEAD = 64 * 1024
+_CLOSING = b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_TIMEOUT_408 = b"HTTP/1.1 408 Request Timeout" + _CLOSING
+_TOO_LARGE_431 = b"HTTP/1.1 431 Request Header Fields Too Large" + _CLOSING
+
+
+_SHUTTING_DOWN = "the gateway is shutting down; retry later"
+
+
+async def _send_json(send: Any, status: int, body: dict[str, str]) -> None:
+    content = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
+
+
 class _Closable:
-    """A uvicorn HTTP protocol, plus a way for the app to close the connection unanswered.
+    """A uvicorn HTTP protocol, plus a way for the app to close the connection unanswered,
+    plus a deadline on request headers.
 
     ASGI has no "drop this connection" message and uvicorn answers 500 to an app that raises
     before responding, so ``--drop-rate`` needs the transport. This mixin hands the app a
-    closer through the scope's ``extensions`` (the ASGI place for server extras); it relies
-    only on the protocol's ``app`` and ``transport`` attributes, which uvicorn's h11 and
-    httptools protocols both have.
+    closer through the scope's ``extensions`` (the ASGI place for server extras).
+
+    uvicorn's ``timeout_keep_alive`` only runs between requests, and only once a first request
+    was answered: a client that opens a connection and sends headers one byte at a time
+    ("slowloris") holds it for ever. So a request's headers must be complete within
+    ``header_timeout`` seconds of the connection opening or of the request's first byte; if
+    not, the client gets a 408 and the connection is closed.
+
+    It relies only on the protocol's ``app``, ``transport``, ``loop``, ``client`` and ``cycle``
+    attributes, which uvicorn's h11 and httptools protocols both have (a new ``cycle`` starts
+    when a request's headers are complete).
     """
 
     app: Any
     transport: Any
+    loop: asyncio.AbstractEventLoop
+    client: tuple[str, int] | None
+    cycle: Any
+    #: Set per server by ``_uvicorn_config``.
+    header_timeout: float = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_cycle: Any = None
+        self._head_bytes = 0
         inner = self.app
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             scope.setdefault("extensions", {})[CLOSE_CONNECTION] = self._close_unanswered
-            await inner(scope, receive, send)
+            started = False
+
+            async def tracked_send(message: Any) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+            try:
+                await inner(scope, receive, tracked_send)
+            except asyncio.CancelledError:
+                # uvicorn cancels the calls still running when a shutdown's grace period ends
+                # (a gateway stopped during a long --latency-ms, or an importer's embedded one
+                # on Ctrl-C). Routine: one line, and a 503 the client may retry elsewhere,
+                # instead of a traceback and a bare 500.
+                logger.info(
+                    "cancelled %s %s in progress: the gateway is shutting down",
+                    scope.get("method"),
+                    scope.get("path"),
+                )
+                if not started:
+                    await _send_json(send, 503, error_body(SERVER_BUSY, _SHUTTING_DOWN))
 
         self.app = app
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_done()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._await_head()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)  # type: ignore[misc]
+        if self._head_timer is None:
+            return
+        if self.cycle is not self._head_cycle:
+            self._head_done()
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > _MAX_HEAD:
+            self._refuse_head(
+                f"sent more than {_MAX_HEAD} bytes of request headers", _TOO_LARGE_431
+            )
+
+    def _await_head(self) -> None:
+        self._head_cycle = self.cycle
+        self._head_bytes = 0
+        self._head_timer = self.loop.call_later(
+            self.header_timeout,
+            self._refuse_head,
+            f"did not send complete request headers within {self.header_timeout:g} s",
+            _TIMEOUT_408,
+        )
+
+    def _head_done(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _refuse_head(self, reason: str, answer: bytes) -> None:
+        self._head_done()
+        if self.transport.is_closing():
+            return
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        logger.info("closed the connection from %s: it %s", client, reason)
+        self.transport.write(answer)
+        self.transport.close()
 
     def _close_unanswered(self) -> None:
         # close(), not abort(): a clean FIN, so the client reliably sees "server disconnected
@@ -114,7 +222,8 @@ def _uvicorn_config(
         create_app(config, credentials),
         host=config.host,
         port=config.port,
-        http=_HTTP_PROTOCOL,
+        # A subclass per server carries its header deadline (uvicorn instantiates the class).
+        http=type("_Protocol", (_HTTP_PROTOCOL,), {"header_timeout": config.header_timeout}),
         ws="none",
         # A database that cannot open must stop the server, not leave it answering 500s.
         lifespan="on",

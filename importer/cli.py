@@ -26,6 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: flags appear as flags (rich help shows '--strict <bool>', which invites
+    # '--strict true', an error).
+    rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -40,8 +43,23 @@ _OUTCOME_ORDER = (
 )  # fmt: skip
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .pipeline import tool_version
+
+        out.print(f"sip-import {tool_version()}", markup=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
     """Bulk-load SIP endpoints from spreadsheets into Digium/Sangoma gateways."""
 
 
@@ -79,6 +97,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         if name in outcomes:
             table.add_row(name, str(outcomes[name]))
     table.add_row("blank (skipped)", str(summary["blank"]), style="dim")
+    if summary.get("title_rows"):
+        table.add_row("title rows above the header", str(summary["title_rows"]), style="dim")
     table.add_row("total data rows", str(summary["rows"]), style="bold")
     out.print(table)
     for warning in summary["warnings"]:
@@ -101,7 +121,18 @@ SheetOpt = Annotated[
 MappingOpt = Annotated[
     Path | None,
     typer.Option(
-        "--mapping", help='TOML file of header aliases: \\[aliases] "Trunk Name" = "name".'
+        "--mapping",
+        help='TOML mapping file: header aliases (or "ignore"), value translations, list '
+        "separators, rows to skip (see the README). Extends --preset.",
+    ),
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="A shipped mapping for another system's export: freepbx or switchvox "
+        "(sip-import presets lists them).",
+        show_default=False,
     ),
 ]
 ReportDirOpt = Annotated[
@@ -128,6 +159,7 @@ def validate(
     sheet_file: SheetArg,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     limit: LimitOpt = None,
@@ -141,20 +173,39 @@ def validate(
 
     Example:
 
+    \b
         sip-import validate carriers.xlsx --report-dir reports/today --limit rows=2000000
     """
-    from .limits import parse_limits
     from .pipeline import validate_file
+    from .sheets.limits import parse_limits
 
     limits = _guard(lambda: parse_limits(limit or ()))
     result = _guard(
         lambda: validate_file(
-            sheet_file, sheet=sheet, mapping=mapping, report_dir=report_dir, strict=strict,
-            limits=limits,
+            sheet_file, sheet=sheet, mapping=mapping, preset=preset, report_dir=report_dir,
+            strict=strict, limits=limits,
         )
     )  # fmt: skip
     _show(result, json_out, quiet)
     raise typer.Exit(result.exit_code)
+
+
+@app.command("presets")
+def presets_() -> None:
+    """List the shipped mappings that --preset takes (exports of other systems).
+
+    Each is a mapping file inside the package; docs/presets.md shows what each translates.
+    A --mapping file given with --preset extends it.
+
+    Example:
+
+    \b
+        sip-import validate freepbx-export.csv --preset freepbx
+    """
+    from .sheets.mapping import presets
+
+    for name, description in _guard(presets).items():
+        out.print(f"{name}: {description}", markup=False)
 
 
 @app.command("template")
@@ -171,9 +222,10 @@ def template_(
 
     Example:
 
+    \b
         sip-import template carriers.xlsx
     """
-    from .template import TEMPLATE_COLUMNS, write_template
+    from .reports.template import TEMPLATE_COLUMNS, write_template
 
     _guard(lambda: write_template(out_file))
     if not quiet:
@@ -212,12 +264,13 @@ def export_(
 
     Example:
 
+    \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import export today.xlsx --gateway https://10.0.0.5
     """
     from .config import resolve_settings
-    from .export import export_endpoints
+    from .reports.export import export_endpoints
 
-    _setup_logging(verbose)
+    _setup_logging(verbose, quiet)
     settings, tuning, warnings = _guard(
         lambda: resolve_settings(
             gateway, config, body=body, api_path=api_path, ca_bundle=ca_bundle, insecure=insecure
@@ -225,12 +278,11 @@ def export_(
     )
     if settings is not None:
         _secret_filter.secrets.add(settings.credentials.password)
-    for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
     result = _guard(
         lambda: export_endpoints(
             out_file, settings=settings, tuning=tuning, include_secrets=include_secrets,
             notice=lambda line: None if quiet else err.print(line, markup=False),
+            announce=_announcer(warnings, quiet),
         )
     )  # fmt: skip
     if not quiet:
@@ -245,6 +297,22 @@ def export_(
             f"({len(result.columns)} columns){masked}",
             markup=False,
         )
+
+
+def _announcer(warnings: list[str], quiet: bool) -> Callable[[str], None]:
+    """The job's first lines on stderr: which gateway it talks to (not with --quiet, which
+    prints nothing but errors and warnings; still with --json, whose stdout stays JSON), then
+    the configuration's warnings. A job stopped by unusable input before it reaches a gateway
+    prints only its one error line."""
+
+    def announce(line: str) -> None:
+        if not quiet:
+            err.print(line, markup=False)
+        for warning in warnings:
+            err.print(f"warning: {warning}", markup=False)
+        warnings.clear()
+
+    return announce
 
 
 class _SecretFilter(logging.Filter):
@@ -277,7 +345,7 @@ def _setup_logging(verbose: bool, quiet: bool = False) -> None:
     root.handlers[:] = [handler]
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
     root.setLevel(level)
-    for noisy in ("aiohttp", "uvicorn", "uvicorn.error", "gateway"):
+    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "gateway"):
         logging.getLogger(noisy).setLevel(level if verbose else max(level, logging.WARNING))
 
 
@@ -391,8 +459,8 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Treat warnings as err
 def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     """What import and sync share: settings, logging, progress, the run, the exit code."""
     from .config import resolve_settings
-    from .limits import parse_limits
-    from .upload import run_job
+    from .gateways.upload import run_job
+    from .sheets.limits import parse_limits
 
     limits = _guard(lambda: parse_limits(cli["limit"] or ()))
     _setup_logging(cli["verbose"], cli["quiet"] or cli["json_out"])
@@ -406,14 +474,14 @@ def _gateway_job(options: Any, sheet_file: Path, cli: dict[str, Any]) -> None:
     if settings is not None:
         _secret_filter.secrets.add(settings.credentials.password)
     quiet = cli["quiet"] or cli["json_out"]
-    for warning in warnings:
-        err.print(f"warning: {warning}", markup=False)
     result = _guard(
         lambda: run_job(
             sheet_file, settings=settings, tuning=tuning, options=options,
-            sheet=cli["sheet"], mapping=cli["mapping"], report_dir=cli["report_dir"],
-            strict=cli["strict"], limits=limits, progress=_Progress(enabled=not quiet),
+            sheet=cli["sheet"], mapping=cli["mapping"], preset=cli["preset"],
+            report_dir=cli["report_dir"], strict=cli["strict"], limits=limits,
+            progress=_Progress(enabled=not quiet),
             notice=lambda line: None if quiet else err.print(line, markup=False),
+            announce=_announcer(warnings, cli["quiet"]),
         )
     )  # fmt: skip
     _show(result, cli["json_out"], cli["quiet"])
@@ -435,6 +503,7 @@ def import_(
     config: ConfigOpt = None,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: StrictOpt = False,
     limit: LimitOpt = None,
@@ -459,10 +528,11 @@ def import_(
 
     Example:
 
+    \b
         SIP_IMPORT_USER=admin SIP_IMPORT_PASSWORD=... sip-import import carriers.xlsx --gateway https://10.0.0.5 --concurrency 16
     """
-    from .journal import DEFAULT_JOURNAL
-    from .upload import JobOptions
+    from .gateways.journal import DEFAULT_JOURNAL
+    from .gateways.upload import JobOptions
 
     options = JobOptions("import", dry_run, journal or DEFAULT_JOURNAL, resume)
     _gateway_job(options, sheet_file, locals())
@@ -475,6 +545,7 @@ def sync(
     config: ConfigOpt = None,
     sheet: SheetOpt = None,
     mapping: MappingOpt = None,
+    preset: PresetOpt = None,
     report_dir: ReportDirOpt = None,
     strict: StrictOpt = False,
     prune: Annotated[
@@ -512,10 +583,11 @@ def sync(
 
     Example:
 
+    \b
         sip-import sync master.xlsx --gateway https://10.0.0.5 --prune --max-prune 5 --json
     """
-    from .journal import DEFAULT_JOURNAL
-    from .upload import JobOptions
+    from .gateways.journal import DEFAULT_JOURNAL
+    from .gateways.upload import JobOptions
 
     options = JobOptions("sync", dry_run, journal or DEFAULT_JOURNAL, resume, prune, max_prune)
     _gateway_job(options, sheet_file, locals())
@@ -526,6 +598,8 @@ def _show(result: Any, json_out: bool, quiet: bool) -> None:
         print(json.dumps(result.summary))
     elif not quiet:
         _print_summary(result.summary)
+        if names := result.summary.get("prune", {}).get("names"):
+            out.print(names, markup=False)
         out.print(f"reports: {result.paths.directory}", markup=False)
 
 
@@ -583,6 +657,12 @@ def gateway_(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="The private key of --tls-cert (PEM).")
     ] = None,
+    header_timeout: Annotated[
+        float, typer.Option("--header-timeout", help="Seconds for a request's headers (then 408).")
+    ] = 10.0,
+    body_timeout: Annotated[
+        float, typer.Option("--body-timeout", help="Seconds for a request's body (then 408).")
+    ] = 10.0,
 ) -> None:
     """Run the local gateway: the sip_endpoint API of SPEC.md over HTTP, with fault injection.
 
@@ -591,6 +671,7 @@ def gateway_(
 
     Example:
 
+    \b
         sip-import gateway --port 0 --db /tmp/gw.db --latency-ms 20 --error-rate 0.1 --seed 1
     """
     from gateway import GatewayConfig, serve
@@ -603,7 +684,8 @@ def gateway_(
                 busy_rate=busy_rate, rate_limit=rate_limit, drop_rate=drop_rate,
                 max_inflight=max_inflight, fault_after_commit=fault_after_commit,
                 synchronous=synchronous.upper(), access_log=access_log,  # type: ignore[arg-type]
-                tls_cert=tls_cert, tls_key=tls_key,
+                tls_cert=tls_cert, tls_key=tls_key, header_timeout=header_timeout,
+                body_timeout=body_timeout,
             )  # fmt: skip
             db.parent.mkdir(parents=True, exist_ok=True)
             serve(config)

@@ -19,10 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import InputError
-from .limits import DEFAULT_LIMITS, Limits
-from .load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
-from .normalize import NormalizedSheet, load_mapping, name_header, normalize
-from .report import (
+from .reports.report import (
     RESULT_COLUMNS,
     ReportPaths,
     ReportWriter,
@@ -30,6 +27,10 @@ from .report import (
     write_reports,
     write_summary,
 )
+from .sheets.limits import DEFAULT_LIMITS, Limits
+from .sheets.load import CHUNK_ROWS, LoadedSheet, SheetReader, load_sheet, open_sheet
+from .sheets.mapping import Mapping, load_mapping
+from .sheets.normalize import NormalizedSheet, name_header, normalize, skip_headers
 from .validate import Problem, Validation, check_rows, duplicate_names, validate
 
 __all__ = [
@@ -38,7 +39,10 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_ROWS",
+    "Clock",
     "RunResult",
+    "finish_run",
+    "prepare_sheet",
     "tool_version",
     "validate_file",
 ]
@@ -62,7 +66,9 @@ class RunResult:
     exit_code: int
 
 
-class _Clock:
+class Clock:
+    """Laps of a job's stages, for summary.json's ``timings``."""
+
     def __init__(self) -> None:
         self.start = time.perf_counter()
         self.last = self.start
@@ -123,7 +129,7 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
     rejected = frame.index.isin(list(first_error))
     # Only rows with problems have a key or a message: fill those, not a dict lookup per row.
     index = pd.Index(rows)
-    return pd.DataFrame(
+    results = pd.DataFrame(
         {
             "row": rows,
             "sheet": sheet.loaded.sheet,
@@ -137,6 +143,14 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
         },
         columns=RESULT_COLUMNS,
     )
+    if not sheet.skipped:
+        return results
+    skipped = pd.DataFrame(
+        [(s.row, sheet.loaded.sheet, s.name, "skipped", "", s.message, 0) for s in sheet.skipped],
+        columns=RESULT_COLUMNS,
+    )
+    merged = pd.concat([results, skipped], ignore_index=True)
+    return merged.sort_values("row", kind="stable", ignore_index=True)
 
 
 def _validation_results(validation: Validation) -> pd.DataFrame:
@@ -148,7 +162,7 @@ def _summary(
     loaded: LoadedSheet,
     sheet_warnings: tuple[str, ...],
     tally: _Tally,
-    clock: _Clock,
+    clock: Clock,
     gateway: str | None = None,
     warnings: tuple[str, ...] = (),
 ) -> dict[str, Any]:
@@ -167,6 +181,8 @@ def _summary(
         "gateway": gateway,
         "rows": tally.rows,
         "blank": tally.blank,
+        # Rows above the header (a title block, '#' comments): neither data nor blank.
+        "title_rows": loaded.title_rows,
         "outcomes": dict(tally.outcomes),
         "deleted": tally.deleted,
         "warnings": [*sheet_warnings, *warnings],
@@ -177,35 +193,41 @@ def _summary(
     }
 
 
-def _name_aliases(aliases: dict[str, str]) -> list[str]:
-    # A mapping may name the 'name' column otherwise; the loader uses it to find the header.
-    return [alias for alias, param in aliases.items() if param == "name"]
-
-
-def _prepare(
+def prepare_sheet(
     path: str | Path,
     sheet: str | None,
-    mapping: str | Path | None,
+    mapping_file: str | Path | None,
     strict: bool,
+    preset: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
-) -> tuple[NormalizedSheet, Validation, _Clock]:
-    clock = _Clock()
-    aliases = load_mapping(mapping)
-    loaded = load_sheet(path, sheet=sheet, name_aliases=_name_aliases(aliases), limits=limits)
+) -> tuple[NormalizedSheet, Validation, Clock]:
+    """Load, normalize and validate a whole sheet: the first half of the import and sync jobs
+    (validate reads in chunks instead, see ``validate_file``)."""
+    clock = Clock()
+    mapping = load_mapping(mapping_file, preset=preset)
+    # A mapping may name the 'name' column otherwise (the loader finds the header row by it)
+    # and may let columns that are no parameter repeat.
+    loaded = load_sheet(
+        path,
+        sheet=sheet,
+        name_keys=mapping.name_keys,
+        parameter_keys=mapping.parameter_keys,
+        limits=limits,
+    )
     clock.lap("load")
-    normalized = normalize(loaded, aliases)
+    normalized = normalize(loaded, mapping)
     clock.lap("normalize")
     validation = validate(normalized, strict=strict)
     clock.lap("validate")
     return normalized, validation, clock
 
 
-def _finish(
+def finish_run(
     command: str,
     normalized: NormalizedSheet,
     results: pd.DataFrame,
     problems: tuple[Problem, ...],
-    clock: _Clock,
+    clock: Clock,
     report_dir: str | Path | None,
     exit_code: int,
     *,
@@ -213,6 +235,7 @@ def _finish(
     warnings: tuple[str, ...] = (),
     **extra: Any,
 ) -> RunResult:
+    """Write a job's reports and summary.json: the last stage of the import and sync jobs."""
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
     paths = write_reports(directory, normalized, results, problems)
     clock.lap("report")
@@ -238,21 +261,23 @@ def _size(reader: SheetReader) -> int:
         return 0
 
 
-def _duplicates(reader: SheetReader, aliases: dict[str, str]) -> dict[int, list[Problem]]:
+def _duplicates(reader: SheetReader, mapping: Mapping) -> dict[int, list[Problem]]:
     """Duplicate-name problems by row, from a first pass over the name column alone.
 
     What stays in memory is 16 bytes a row (row number and a 64-bit hash of the lowercased
     name) plus the names themselves as Arrow text; only rows whose hash repeats are then
     compared by ``duplicate_names``, which decides on the names, not the hashes.
     """
-    key = name_header(reader.meta, aliases)
+    key = name_header(reader.meta, mapping)
+    # Rows the mapping skips are no endpoints: their names cannot clash with any.
+    wanted = [key, *(h for h in skip_headers(reader.meta, mapping) if h != key)]
     rows: list[np.ndarray] = []
     hashes: list[np.ndarray] = []
     names: list[pa.Array] = []
     release = pa.default_memory_pool().release_unused
-    for chunk in reader.chunks([key]):
+    for chunk in reader.chunks(wanted):
         release()
-        column = normalize(chunk, aliases).frame["name"].dropna()  # no name: another problem
+        column = normalize(chunk, mapping).frame["name"].dropna()  # no name: another problem
         rows.append(column.index.to_numpy(dtype=np.int64))
         hashes.append(pd.util.hash_pandas_object(column.str.lower(), index=False).to_numpy())
         names.append(pa.array(column, type=pa.large_string()))
@@ -288,6 +313,7 @@ def validate_file(
     report_dir: str | Path | None = None,
     strict: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    preset: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> RunResult:
     """``sip-import validate``: check every row, save nothing, write the reports.
@@ -296,12 +322,17 @@ def validate_file(
     stays flat however long it is; only the name column is gathered whole, first, because a
     duplicate name may be a million rows away.
     """
-    clock = _Clock()
-    aliases = load_mapping(mapping)
+    clock = Clock()
+    mapping_ = load_mapping(mapping, preset=preset)
     reader = open_sheet(
-        path, sheet, name_aliases=_name_aliases(aliases), chunk_rows=chunk_rows, limits=limits
+        path,
+        sheet,
+        name_keys=mapping_.name_keys,
+        parameter_keys=mapping_.parameter_keys,
+        chunk_rows=chunk_rows,
+        limits=limits,
     )
-    duplicates = _duplicates(reader, aliases)
+    duplicates = _duplicates(reader, mapping_)
     # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
     # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).
     release = pa.default_memory_pool().release_unused
@@ -309,7 +340,8 @@ def validate_file(
     clock.lap("names")
 
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
-    # Past a few MB of sheet, rejections.xlsx is worth a second core (see importer.workbook).
+    # Past a few MB of sheet, rejections.xlsx is worth a second core (see
+    # importer.reports.workbook).
     writer = ReportWriter(directory, workbook_process=_size(reader) > _WORKBOOK_PROCESS_BYTES)
     tally = _Tally()
     laps: dict[str, float] = defaultdict(float)
@@ -323,7 +355,7 @@ def validate_file(
             if not len(chunk.frame):
                 waited = time.perf_counter()
                 continue
-            normalized = normalize(chunk, aliases)
+            normalized = normalize(chunk, mapping_)
             sheet_warnings = normalized.warnings
             normalized_at = time.perf_counter()
             problems = check_rows(normalized, strict=strict)

@@ -29,7 +29,7 @@ from schemas.sheet import (
 )
 from schemas.text import quote
 
-from .normalize import NormalizedSheet
+from .sheets.normalize import NormalizedSheet
 
 __all__ = ["CODES", "Problem", "Validation", "check_rows", "duplicate_names", "validate"]
 
@@ -154,6 +154,8 @@ def check_rows(sheet: NormalizedSheet, *, strict: bool = False) -> list[Problem]
 
     letters = sheet.loaded.column_letters or (get_column_letter(len(sheet.loaded.headers)),)
     for row, extra in sorted(sheet.loaded.extra_cells.items()):
+        if row not in frame.index:
+            continue  # a row the mapping skips
         problems.append(
             Problem(
                 row,

@@ -2,6 +2,9 @@
 
 carrier_onboarding.xlsx        about 50 clean rows, as a carrier onboarding team would fill them
 carrier_onboarding_messy.csv   an Excel export full of the mistakes real sheets have
+carrier_title_block.xlsx       a carrier's sheet with a title, a version line and a blank row
+                               above the header
+freepbx_export.csv             a FreePBX Bulk Handler extension export (--preset freepbx)
 """
 
 from __future__ import annotations
@@ -171,7 +174,46 @@ def write_messy(path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
 
 
+def write_title_block(path: Path) -> None:
+    """A carrier's own sheet: a title block above the header, spreadsheet-style headers."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "SIP trunks"
+    sheet.append(["Globex Telecom: SIP trunk provisioning sheet"])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(["Version 4.2", "Issued 2026-11-02", "Contact: noc@globex.example.net"])
+    sheet.append([])
+    sheet.append(["Name", "Host", "Port", "Transport", "DTMF Mode", "Audio Codecs"])
+    for cell in sheet[4]:
+        cell.font = Font(bold=True)
+    rng = random.Random(42)
+    for i in range(12):
+        sheet.append(
+            [
+                f"globex-sip-{i + 1:02d}",
+                f"198.51.100.{20 + i}",
+                rng.choice([5060, 5060, 5061]),
+                rng.choice(["UDP", "UDP,TCP", "TLS"]),
+                "RFC2833",
+                rng.choice(["ulaw,alaw", "ulaw,alaw,g729"]),
+            ]
+        )
+    # Two mistakes a carrier makes: a port typed with a letter, a codec list with '/'.
+    sheet["C9"] = "5O60"
+    sheet["F12"] = "ulaw/g729"
+    book.save(path)
+
+
+def write_freepbx(path: Path) -> None:
+    from pbx_exports import freepbx_rows, write  # beside this file
+
+    write(path, *freepbx_rows(40))
+
+
 if __name__ == "__main__":
     write_clean(HERE / "carrier_onboarding.xlsx")
     write_messy(HERE / "carrier_onboarding_messy.csv")
-    print("wrote", HERE / "carrier_onboarding.xlsx", "and", HERE / "carrier_onboarding_messy.csv")
+    write_title_block(HERE / "carrier_title_block.xlsx")
+    write_freepbx(HERE / "freepbx_export.csv")
+    print("wrote the samples in", HERE)

@@ -61,6 +61,8 @@ _CONTROL_OR_SPACE = re.compile(
     "[\\x00-\\x20\\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
 _LIST_SEPARATOR = r"[ \t]*[,;][ \t]*"
+# Separators other systems use in lists; only the hint of a message looks for them.
+_OTHER_SEPARATORS = re.compile(r"[&/|:+\s]+")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9._+\-]+")
 _DIGITS = re.compile(r"[0-9]+")
 # The most digits a whole number may have: beyond them no int64 (the gateway's SQLite INTEGER,
@@ -498,6 +500,12 @@ class Transport(Domain):
         items = value.split(",")
         for item in items:
             if item not in self.values:
+                parts = [p for p in _OTHER_SEPARATORS.split(item) if p]
+                if len(parts) > 1 and all(p in self.values for p in parts):
+                    return (
+                        f"{quote(item)} is not one of {_join_or(self.values)}; separate them "
+                        f"with commas ({','.join(parts)})"
+                    )
                 return f"{quote(item)} is not one of {_join_or(self.values)}"
         dup = next((i for i in items if items.count(i) > 1), None)
         if dup:
@@ -539,6 +547,13 @@ class _CodecList(Domain):
     def _list_problem(self, items: list[str]) -> str | None:
         for item in items:
             if item not in self.codecs:
+                parts = [p for p in _OTHER_SEPARATORS.split(item) if p]
+                if len(parts) > 1 and all(p in self.codecs for p in parts):
+                    # FreePBX writes 'ulaw&alaw', others 'ulaw/alaw' or 'ulaw alaw'.
+                    return (
+                        f"{quote(item)} is not a codec; separate codecs with commas "
+                        f"({','.join(parts)})"
+                    )
                 return f"{quote(item)} is not a codec; use {_join_or(self.codecs)}"
         dup = next((i for i in items if items.count(i) > 1), None)
         if dup:

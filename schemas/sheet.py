@@ -1,8 +1,8 @@
 """The sheet schema: SPEC.md section 3 domains and section 4 rules as pandera schemas.
 
-Frames here hold canonical text (see ``importer.normalize``), one column per parameter, NA for an
-empty cell. Every check is vectorized over whole columns; messages are made afterwards, only for
-the rows that failed, by ``Rule.explain`` and ``Domain.problem``.
+Frames here hold canonical text (see ``importer.sheets.normalize``), one column per parameter,
+NA for an empty cell. Every check is vectorized over whole columns; messages are made afterwards,
+only for the rows that failed, by ``Rule.explain`` and ``Domain.problem``.
 """
 
 from __future__ import annotations

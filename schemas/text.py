@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["SHOWN_CHARS", "clip", "quote"]
+__all__ = ["SHOWN_CHARS", "clip", "header_key", "quote"]
 
 #: Characters of a value a message shows before it cuts the rest off with '…'.
 SHOWN_CHARS: Final = 80
 # C0 and C1 controls, DEL and the Unicode line and paragraph separators: each would break the
 # line or hide what is there. Everything else (accents, CJK, emoji) is shown as typed.
 _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_KEY_JUNK: Final = re.compile(r"[\s_-]+")
 
 
 def _shown(ch: str) -> str:
@@ -47,3 +48,13 @@ def clip(text: str, limit: int = SHOWN_CHARS) -> str:
 def quote(value: object, limit: int = SHOWN_CHARS) -> str:
     """A value as a message shows it: ``'société-trunk'``, ``'bad\\x01name'``, ``'xxx…'``."""
     return "'" + clip(str(value), limit) + "'"
+
+
+def header_key(text: str) -> str:
+    """Header matching key: lowercase, with '-', '_' and whitespace removed. The loader finds
+    the header row by it, the mapping and normalize match columns by it, the reports spot
+    secret columns by it.
+
+    'Session Timers' -> 'sessiontimers'; 'SESSION_EXPIRES' -> 'sessionexpires'.
+    """
+    return _KEY_JUNK.sub("", text.lower())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -239,10 +240,13 @@ def test_mapping_not_toml(tmp_path: Path, clean_csv: Path) -> None:
     ("text", "message"),
     [
         ("[other]\nx = 1\n",
+         "mapping file map.toml has [other], which is not a mapping table (they are [aliases], "
+         "[values], [separators] and [skip])"),
+        ("[aliases]\n",
          'mapping file map.toml needs an [aliases] table, e.g. "Trunk Name" = "name"'),
         ('[aliases]\n"Trunk" = "nonsense"\n',
          "mapping file map.toml maps 'Trunk' to 'nonsense', which is not a sip_endpoint "
-         "parameter"),
+         'parameter (map it to "ignore" to leave the column out)'),
     ],
 )  # fmt: skip
 def test_bad_mapping(tmp_path: Path, clean_csv: Path, text: str, message: str) -> None:
@@ -301,6 +305,21 @@ def test_help_shows_an_example(tmp_path: Path, command: str) -> None:
     assert f"sip-import {command}" in proc.stdout
 
 
+def test_version(tmp_path: Path) -> None:
+    proc = run_cli("--version", cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert re.fullmatch(r"sip-import \d+\.\d+\.\d+\S*\n", proc.stdout)
+
+
+@pytest.mark.parametrize("command", ["validate", "import", "sync", "export", "gateway"])
+def test_help_shows_flags_as_flags(tmp_path: Path, command: str) -> None:
+    text = run_cli(command, "--help", cwd=tmp_path).stdout
+    assert "<bool>" not in text
+    assert re.search(r"^  -q, --quiet +Print nothing but errors\.$", text, re.M) or (
+        command == "gateway"
+    )
+
+
 # --- the samples ----------------------------------------------------------------------------
 
 
@@ -338,3 +357,57 @@ def test_clean_sample_exits_0(tmp_path: Path) -> None:
     summary = json.loads(proc.stdout)
     assert summary["outcomes"] == {"valid": summary["rows"]}
     assert 40 <= summary["rows"] <= 60
+
+
+def test_title_block_sample(tmp_path: Path) -> None:
+    proc = validate(tmp_path, str(ROOT / "samples" / "carrier_title_block.xlsx"), "--json",
+                    "--report-dir", "r")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["title_rows"], summary["outcomes"]) == (2, {"valid": 10, "rejected": 2})
+    rejected = [r for r in read_csv(tmp_path / "r" / "results.csv") if r["outcome"] != "valid"]
+    assert [(r["row"], r["message"]) for r in rejected] == [
+        ("9", "port: '5O60' is not a whole number"),
+        ("12", "audio_codecs: 'ulaw/g729' is not a codec; separate codecs with commas (ulaw,g729)"),
+    ]
+
+
+def test_freepbx_sample(tmp_path: Path) -> None:
+    proc = validate(tmp_path, str(ROOT / "samples" / "freepbx_export.csv"), "--preset",
+                    "freepbx", "--json", "--report-dir", "r")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["outcomes"] == {"valid": 34, "skipped": 4, "rejected": 2}
+    assert summary["warnings"] == []
+
+
+# --- title rows above the header -------------------------------------------------------------
+
+
+def test_xlsx_with_three_title_rows_numbers_results_as_the_file_does(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["ACME Telecom: SIP trunk onboarding"])
+    sheet.append(["version 3", "2026-01-05"])
+    sheet.append(["Fill in one trunk a row; name is required"])
+    sheet.append(["name", "host", "port"])
+    sheet.append(["trunk-1", "203.0.113.1", 5060])
+    sheet.append(["trunk-2", "203.0.113.2", 70000])
+    sheet.append(["trunk-3", "sip.example.com", 5061])
+    book.save(tmp_path / "titled.xlsx")
+    proc = validate(tmp_path, "titled.xlsx", "--json", "--report-dir", "r")
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["rows"], summary["title_rows"], summary["blank"]) == (3, 3, 0)
+    assert summary["outcomes"] == {"valid": 2, "rejected": 1}
+    results = read_csv(tmp_path / "r" / "results.csv")
+    assert [(r["row"], r["name"], r["outcome"]) for r in results] == [
+        ("5", "trunk-1", "valid"),
+        ("6", "trunk-2", "rejected"),
+        ("7", "trunk-3", "valid"),
+    ]
+    rejections = read_csv(tmp_path / "r" / "rejections.csv")
+    assert [(r["_row"], r["name"]) for r in rejections] == [("6", "trunk-2")]
+    text = validate(tmp_path, "titled.xlsx", "--report-dir", "r2").stdout
+    assert "│ title rows above the header │    3 │" in text.splitlines()

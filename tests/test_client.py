@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,9 +17,9 @@ import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
 from helpers import run_cli, write_csv
 
-from importer.client import GatewayClient, GaveUp
 from importer.config import Credentials, GatewaySettings, resolve_settings
 from importer.errors import GatewayUnavailable, InputError
+from importer.gateways.client import GatewayClient, GaveUp
 
 CONFIG = """[gateway]
 url = "http://127.0.0.1:9"
@@ -204,4 +205,66 @@ def test_a_login_without_a_session_cookie_is_one_clear_error(
     assert str(caught.value) == (
         f"the gateway at {url} answered the login without a session cookie; "
         "is --gateway the gateway's address?"
+    )
+
+
+class _HangUpGateway(BaseHTTPRequestHandler):
+    """Logs in like a gateway, then closes the connection on every API call without answering
+    (as a gateway does when its process dies mid-call)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path != "/admin/main.html":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        body = b'{"result": "success"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Set-Cookie", "sid=1; Path=/")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_gateway_that_hangs_up_without_answering_is_retried_then_named() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HangUpGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings = _settings(url).with_overrides(retry_attempts=3, retry_wait_initial=0.01)
+
+    async def call() -> tuple[GaveUp, dict[str, int]]:
+        async with GatewayClient(settings) as client:
+            await client.login()
+            with pytest.raises(GaveUp) as caught:
+                await client.call("sip_endpoint.save", {"name": "a"})
+            return caught.value, dict(client.requests)
+
+    try:
+        gave_up, requests = asyncio.run(call())
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Not "timed out": the transport's own name for a dropped connection is not what users read.
+    assert str(gave_up) == "gave up after 3 attempts: connection closed without an answer"
+    assert requests == {"sip_endpoint.save": 3}
+
+
+def test_nothing_listening_is_refused_or_unreachable_at_once() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = _settings(f"http://127.0.0.1:{port}")
+
+    async def login() -> None:
+        async with GatewayClient(settings) as client:
+            await client.login()
+
+    with pytest.raises(GatewayUnavailable) as caught:
+        asyncio.run(login())
+    assert str(caught.value) == (
+        f"cannot reach the gateway at http://127.0.0.1:{port}: connection refused or unreachable"
     )

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from importer.errors import InputError
-from importer.load import header_key
 from importer.pipeline import RunResult, validate_file
+from schemas.text import header_key
 
 HEADERS = [
     "host", "HOST ", "port", "Secret", "remotesecret", "auth", "transport", "Registration",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -101,8 +102,9 @@ def test_login_sets_a_session_cookie(shared_gateway: GatewayProcess) -> None:
     ],
     ids=["wrong-password", "default-admin-not-active", "longer-password", "no-password", "empty"],
 )
-def test_bad_login_is_login_failed(shared_gateway: GatewayProcess, form: dict[str, str]) -> None:
-    with httpx.Client(base_url=shared_gateway.url) as client:
+def test_bad_login_is_login_failed(gateway_server: Launch, form: dict[str, str]) -> None:
+    # A gateway of its own: failed logins count towards this address's login throttle.
+    with httpx.Client(base_url=gateway_server().url) as client:
         response = client.post("/admin/main.html", data=form)
         error(response, "LOGIN_FAILED", status=401)
         assert "set-cookie" not in response.headers
@@ -653,3 +655,223 @@ def test_sigkill_loses_no_acknowledged_save(gateway_server: Launch, synchronous:
     assert not missing, f"{len(missing)} acknowledged saves lost: {sorted(missing)[:5]}"
     with sqlite3.connect(restarted.db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# -- hostile clients: login guessing, malformed requests, slow clients --------------------------
+
+
+def _login(client: httpx.Client, password: str) -> httpx.Response:
+    return client.post(
+        "/admin/main.html", data={"admin_uid": TEST_USER, "admin_password": password}
+    )
+
+
+def test_sixth_wrong_login_within_a_minute_is_429(gateway_server: Launch) -> None:
+    gw = gateway_server()
+    with httpx.Client(base_url=gw.url) as client:
+        for _ in range(5):
+            error(_login(client, "guess"), "LOGIN_FAILED", 401)
+        for password in ("guess", TEST_PASSWORD):  # locked out: not even the right one is read
+            response = _login(client, password)
+            text = error(response, "RATE_LIMITED", 429)
+            assert text == "too many failed logins from 127.0.0.1; retry in 30 s"
+            assert response.headers["retry-after"] == "30"
+            assert "set-cookie" not in response.headers
+    assert "Traceback" not in gw.log.read_text()
+
+
+def test_a_good_login_resets_the_count(gateway_server: Launch) -> None:
+    gw = gateway_server()
+    with httpx.Client(base_url=gw.url) as client:
+        for _ in range(4):
+            error(_login(client, "guess"), "LOGIN_FAILED", 401)
+        assert _login(client, TEST_PASSWORD).status_code == 200
+        for _ in range(5):
+            error(_login(client, "guess"), "LOGIN_FAILED", 401)
+        error(_login(client, "guess"), "RATE_LIMITED", 429)
+
+
+def test_login_lockouts_double_while_failures_go_on() -> None:
+    from gateway.throttle import LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(4):
+        throttle.failed("10.0.0.1")
+        assert throttle.retry_after("10.0.0.1") is None
+    throttle.failed("10.0.0.1")
+    assert throttle.retry_after("10.0.0.1") == 30
+    assert throttle.retry_after("10.0.0.2") is None  # per address
+    waits = []
+    for _ in range(9):  # one more failure each time the lockout ends
+        now[0] += throttle.retry_after("10.0.0.1") or 0
+        assert throttle.retry_after("10.0.0.1") is None
+        throttle.failed("10.0.0.1")
+        waits.append(throttle.retry_after("10.0.0.1"))
+    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    # A quiet minute after the lockout ended forgets the address: five tries again.
+    now[0] += 3600 + 60
+    for _ in range(4):
+        throttle.failed("10.0.0.1")
+    assert throttle.retry_after("10.0.0.1") is None
+    throttle.succeeded("10.0.0.1")  # and a good login forgets it at once
+    for _ in range(4):
+        throttle.failed("10.0.0.1")
+    assert throttle.retry_after("10.0.0.1") is None
+
+
+DEEP = 3000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[" * DEEP + "]" * DEEP, "the request is nested deeper than 16 levels"),
+        ('{"a":' * DEEP + "1" + "}" * DEEP, "the request is nested deeper than 16 levels"),
+        (
+            '{"method": "sip_endpoint.save", "parameters": {"name": "deep", "transport": '
+            + "[" * DEEP
+            + "]" * DEEP
+            + "}}",
+            "the request is nested deeper than 16 levels",
+        ),
+        # Just past the limit, where the parser itself would still cope.
+        ("[" * 17 + "]" * 17, "the request is nested deeper than 16 levels"),
+        (
+            '{"method": "sip_endpoints.list", "parameters": {"x": NaN}}',
+            "the request is not valid JSON: NaN is not JSON",
+        ),
+    ],
+    ids=["array-3000", "object-3000", "parameter-3000", "17-levels", "nan"],
+)
+def test_malformed_json_of_any_depth_is_400(
+    shared_gateway: GatewayProcess, content: str, message: str
+) -> None:
+    for body in ({"content": content.encode()}, {"data": {"request": content}}):
+        response = shared_gateway.client.post(
+            "/json", headers={"content-type": "application/json"} if "content" in body else {},
+            **body,  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert response.status_code == 400, response.text
+        assert response.json() == {
+            "result": "error", "error": message, "error_key": "MALFORMED_REQUEST"
+        }  # fmt: skip
+    assert "Traceback" not in shared_gateway.log.read_text()
+
+
+NINES_30 = "9" * 30
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "message"),
+    [
+        # JSON numbers are refused while parsing, whatever the parameter table says.
+        (
+            "sip_endpoint.save",
+            f'{{"name": "big", "object_id": {NINES_30}}}',
+            "the request holds a number of 30 digits; at most 19 are allowed",
+        ),
+        (
+            "sip_endpoint.delete",
+            f'{{"object_id": {NINES_30}}}',
+            "the request holds a number of 30 digits; at most 19 are allowed",
+        ),
+        (
+            "sip_endpoint.save",
+            '{"name": "big", "port": -' + "9" * 5000 + "}",
+            "the request holds a number of 5000 digits; at most 19 are allowed",
+        ),
+        # A value the table's checks let through but no method can use (here int() refuses
+        # 5,000 digits, leading zeros included) is caught at the method layer.
+        (
+            "sip_endpoint.save",
+            '{"name": "big", "port": "' + "0" * 4999 + '5"}',
+            "a parameter value cannot be used: Exceeds the limit (4300 digits) for integer string "
+            "conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the "
+            "limit",
+        ),
+    ],
+    ids=[
+        "save-object_id-30-digits",
+        "delete-object_id-30-digits",
+        "port-5000-digits",
+        "port-5000-digits-with-leading-zeros",
+    ],
+)
+def test_numbers_of_any_size_are_400(
+    shared_gateway: GatewayProcess, method: str, params: str, message: str
+) -> None:
+    response = shared_gateway.client.post(
+        "/json",
+        content=f'{{"method": "{method}", "parameters": {params}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "result": "error",
+        "error": message,
+        "error_key": "INVALID_PARAMETER",
+    }
+    error(shared_gateway.call("sip_endpoint.list", {"object_name": "big"}), "ENDPOINT_NOT_FOUND")
+    assert "Traceback" not in shared_gateway.log.read_text()
+
+
+def _raw(gw: GatewayProcess, request: bytes, pause_s: float = 0.0) -> tuple[bytes, float]:
+    """Send ``request`` byte by byte, ``pause_s`` apart, then read until the server closes;
+    returns what it sent and when it closed (seconds after the first byte)."""
+    host, port = gw.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        started = time.monotonic()
+        chunks = [request[i : i + 1] for i in range(len(request))] if pause_s else [request]
+        for chunk in chunks:
+            try:
+                sock.sendall(chunk)
+            except OSError:  # closed by the server while we were still sending
+                break
+            time.sleep(pause_s)
+        received = b""
+        while data := sock.recv(65536):
+            received += data
+        return received, time.monotonic() - started
+
+
+def test_slow_request_headers_are_cut_off(gateway_server: Launch) -> None:
+    gw = gateway_server("--header-timeout", "1")
+    # One header byte every 0.2 s would take 10 s; the deadline does not restart per byte.
+    trickle = b"POST /json HTTP/1.1\r\nHost: gateway\r\nX-Slow: " + b"x" * 40
+    answer, closed_after = _raw(gw, trickle, pause_s=0.2)
+    assert (
+        answer == b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    assert closed_after < 5
+    silent, _ = _raw(gw, b"")  # a connection that never sends a byte is closed too
+    assert silent.startswith(b"HTTP/1.1 408 ")
+    huge = b"POST /json HTTP/1.1\r\n" + b"X-Big: " + b"x" * 100_000 + b"\r\n"
+    answer, _ = _raw(gw, huge)
+    assert answer.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    log = gw.log.read_text()
+    assert log.count("did not send complete request headers within 1 s") == 2
+    assert "sent more than 65536 bytes of request headers" in log
+    assert "Traceback" not in log
+    ok(gw.call("sip_endpoints.list"))  # everyone else is served as before
+
+
+@pytest.mark.parametrize("path", ["/json", "/admin/main.html"])
+def test_a_stalled_body_is_408_and_closes_the_connection(gateway_server: Launch, path: str) -> None:
+    gw = gateway_server("--body-timeout", "1")
+    cookie = gw.login_cookies()["sip_import_session"]
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/x-www-form-urlencoded"
+        f"\r\nContent-Length: 100\r\nCookie: sip_import_session={cookie}\r\n\r\n"
+    ).encode()
+    answer, _ = _raw(gw, head + b"request=")  # 8 of the 100 bytes, then nothing
+    status, _, rest = answer.partition(b"\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout"
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"connection: close" in headers.lower().split(b"\r\n")
+    assert json.loads(body) == {
+        "result": "error",
+        "error": "the request body did not arrive within 1 s",
+        "error_key": "MALFORMED_REQUEST",
+    }
+    assert "Traceback" not in gw.log.read_text()

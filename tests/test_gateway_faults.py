@@ -4,9 +4,13 @@ replays the same sequence, and a fault never half-applies a save."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -188,3 +192,114 @@ def test_max_inflight(gateway_server: Launch) -> None:
     # Not random, so it repeats exactly.
     assert asyncio.run(_concurrent(gw, 16)) == [200] * 4 + [503] * 12
     assert gw.stats()["faults"] == {"max_inflight": 24, "latency": 8}
+
+
+# -- anonymous calls and clients that hang up ---------------------------------------------------
+
+
+async def _saves_among_anonymous_calls(gw: GatewayProcess) -> tuple[list[int], list[float]]:
+    """Two logged-in saves and six anonymous calls sent at the same moment: the saves'
+    statuses and how long each anonymous call took."""
+    limits = httpx.Limits(max_connections=8)
+    async with (
+        httpx.AsyncClient(base_url=gw.url, cookies=gw.login_cookies(), timeout=30) as user,
+        httpx.AsyncClient(base_url=gw.url, limits=limits, timeout=30) as anonymous,
+    ):
+        # Connections are opened first, so "the same moment" is not spread by TCP handshakes.
+        await asyncio.gather(*(c.get("/admin/stats") for c in (user, user, *[anonymous] * 6)))
+
+        async def anonymous_call() -> float:
+            started = time.monotonic()
+            response = await anonymous.post("/json", json={"method": "sip_endpoints.list"})
+            assert response.status_code == 401 and response.json()["error_key"] == "NOT_LOGGED_IN"
+            return time.monotonic() - started
+
+        async def save(name: str) -> int:
+            body = {"method": "sip_endpoint.save", "parameters": {"name": name}}
+            return (await user.post("/json", json=body)).status_code
+
+        results = await asyncio.gather(
+            save("anon-a"), save("anon-b"), *(anonymous_call() for _ in range(6))
+        )
+    return [int(r) for r in results[:2]], [float(r) for r in results[2:]]
+
+
+def test_anonymous_calls_spend_no_slot_and_no_latency(gateway_server: Launch) -> None:
+    gw = gateway_server("--max-inflight", "2", "--latency-ms", "1500")
+    statuses, anonymous_s = asyncio.run(_saves_among_anonymous_calls(gw))
+    assert statuses == [200, 200]  # both slots were free for the logged-in saves
+    assert max(anonymous_s) < 0.75, anonymous_s  # answered at once, not after the latency
+    stats = gw.stats()
+    assert stats["faults"] == {"latency": 2}
+    assert stats["saves_by_name"] == {"anon-a": 1, "anon-b": 1}
+
+
+def test_anonymous_calls_spend_no_fault_and_no_rate_token(gateway_server: Launch) -> None:
+    gw = gateway_server("--rate-limit", "1", "--error-rate", "1")
+    with httpx.Client(base_url=gw.url, timeout=10) as anonymous:
+        for _ in range(6):
+            response = anonymous.post("/json", json={"method": "sip_endpoints.list"})
+            assert response.status_code == 401  # not the 500 every call draws, nor a 429
+    assert gw.stats()["faults"] == {}
+    with gw.login_client() as client:  # the one token of the second is still there
+        assert outcome(client, {"name": "after-anonymous"}) == "error"
+    assert gw.stats()["faults"] == {"error": 1}
+
+
+_HANGING_CLIENT = """
+import asyncio, sys, httpx
+
+async def main(url, cookie):
+    async with httpx.AsyncClient(base_url=url, cookies={"sip_import_session": cookie}) as c:
+        calls = [c.post("/json", json={"method": "sip_endpoint.save",
+                                       "parameters": {"name": f"gone-{i}"}}) for i in range(4)]
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        await asyncio.sleep(0.5)
+        print("sent", flush=True)
+        await asyncio.gather(*tasks)
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+def test_a_client_killed_mid_call_is_one_info_line(gateway_server: Launch) -> None:
+    gw = gateway_server("--latency-ms", "1500")
+    cookie = gw.login_cookies()["sip_import_session"]
+    client = subprocess.Popen(
+        [sys.executable, "-c", _HANGING_CLIENT, gw.url, cookie], stdout=subprocess.PIPE, text=True
+    )
+    assert client.stdout is not None and client.stdout.readline() == "sent\n"
+    client.kill()  # SIGKILL while its four calls wait in the injected latency
+    client.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while gw.log.read_text().count("disconnected before") < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [line for line in gw.log.read_text().splitlines() if "disconnected before" in line]
+    assert len(lines) == 4, gw.log.read_text()
+    for line in lines:
+        assert line.split(" ", 2)[2].startswith("INFO gateway: 127.0.0.1:"), line
+        assert line.endswith(" disconnected before POST /json was answered"), line
+    assert "Traceback" not in gw.log.read_text()
+    assert "Exception in ASGI application" not in gw.log.read_text()
+    assert gw.stored() == {}  # the calls never reached a method
+
+
+def test_a_call_cut_short_by_shutdown_is_a_503_and_one_info_line(gateway_server: Launch) -> None:
+    gw = gateway_server("--latency-ms", "20000")
+    with gw.login_client(timeout=30) as client, ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(client.post, "/json", json={"method": "sip_endpoints.list"})
+        deadline = time.monotonic() + 10
+        while "latency" not in gw.stats()["faults"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gw.proc.send_signal(signal.SIGTERM)  # uvicorn waits 5 s, then cancels the call
+        response = pending.result(timeout=25)
+    assert response.status_code == 503
+    assert response.json() == {
+        "result": "error",
+        "error": "the gateway is shutting down; retry later",
+        "error_key": "SERVER_BUSY",
+    }
+    assert gw.proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal
+    log = gw.log.read_text()
+    assert "INFO gateway: cancelled POST /json in progress: the gateway is shutting down" in log
+    assert "Traceback" not in log

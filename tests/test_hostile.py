@@ -22,7 +22,7 @@ import pytest
 from conftest import TEST_PASSWORD, TEST_USER
 from helpers import SIP_IMPORT, _cli_env, read_csv
 
-from importer.limits import show_size
+from importer.sheets.limits import show_size
 from schemas import PARAMETERS
 
 MEMORY_CAP = 1 << 30
@@ -296,10 +296,11 @@ def test_a_header_over_128_kib_in_a_file_over_4_mb_still_gets_its_reports(
     book = openpyxl.load_workbook(tmp_path / "reports" / "rejections.xlsx", read_only=True)
     header = next(book["rejections"].iter_rows(max_row=1, values_only=True))
     assert list(header[5:]) == ["name", "host", *wide]
-    shown = "'" + "a" * 79 + "…'"
-    assert f"warning: column C ({shown}) is not a sip_endpoint parameter and was ignored" in (
-        run.stdout.splitlines()
-    )
+    first, second = ("'" + c * 79 + "…'" for c in "ab")
+    assert (
+        f"warning: columns C ({first}), D ({second}) and 3 more are not sip_endpoint parameters "
+        "and were ignored"
+    ) in run.stdout.splitlines()
 
 
 def test_long_headers_without_a_name_column_make_a_short_line(tmp_path: Path) -> None:

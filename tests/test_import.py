@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
+import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
-from helpers import read_csv, run_cli, start_cli, write_csv
+from conftest import ROOT, TEST_PASSWORD, TEST_USER, GatewayProcess
+from helpers import _cli_env, read_csv, run_cli, start_cli, write_csv
 
 CODECS = ("ulaw", "alaw", "g722", "g726", "g729", "gsm")
 ENV = {"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD}
@@ -418,6 +423,8 @@ def test_secrets_never_appear_in_output_logs_or_reports(
     assert proc.returncode == 1, proc.stderr
     # --verbose really logged: the client's line for every call, and the libraries' debug lines.
     assert "DEBUG sip_import.client: sip_endpoint.save: HTTP 200 (attempt 1)" in proc.stderr
+    # httpx's own log line for every request (its logger is on with --verbose).
+    assert f'INFO httpx: HTTP Request: POST {gateway.url}/json "HTTP/1.1 200 OK"' in proc.stderr
     needles = [TEST_PASSWORD, *secrets, "x" * 81] + [s + "-remote" for s in secrets]
     haystacks = {"stdout": proc.stdout, "stderr": proc.stderr}
     for path in (tmp_path / "reports" / "v").iterdir():
@@ -516,3 +523,62 @@ def test_a_rename_whose_answer_was_lost_after_commit_is_still_renamed(
     assert outcomes(results) == {"renamed": 30}
     assert gateway.stats()["faults"]["drop"] > 5
     assert sorted(gateway.stored()) == sorted(r["name"] for r in renamed)
+
+
+# -- which gateway ------------------------------------------------------------------------------
+
+
+def test_the_first_line_names_the_gateway(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server()
+    sheet = write_csv(tmp_path / "sheet.csv", make_rows(2))
+    # --json too: its stdout stays one JSON object.
+    for extra in ([], ["--json"], ["--dry-run"]):
+        proc, _, _ = run_import(tmp_path, gateway, sheet, *extra)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.splitlines()[0] == f"gateway: {gateway.url}", extra
+    assert json.loads(run_import(tmp_path, gateway, sheet, "--json")[0].stdout)["rows"] == 2
+    proc, _, _ = run_import(tmp_path, gateway, sheet, "--quiet")  # quiet: errors only
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    # The local gateway: its URL, and that it was started for this run.
+    proc, _, _ = run_import(tmp_path, None, sheet, name="local")
+    assert proc.returncode == 0, proc.stderr
+    first = proc.stderr.splitlines()[0]
+    assert re.fullmatch(
+        r"gateway: http://127\.0\.0\.1:[0-9]+ \(no --gateway given: the local gateway, started "
+        r"for this run; database \.sip-import/gateway\.db\)",
+        first,
+    ), proc.stderr
+    # Unusable input never reaches a gateway: its one error line is all there is.
+    proc, _, _ = run_import(tmp_path, gateway, tmp_path / "missing.csv")
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("error: ")
+
+
+def test_make_run_never_touches_the_gateway_the_environment_names(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    """What ``make run`` runs, on a host set up for the nightly sync: the environment and
+    ./sip-import.toml both name a gateway (production, there)."""
+    gateway = gateway_server()
+    config = tmp_path / "sip-import.toml"
+    config.write_text(
+        f'[gateway]\nurl = "{gateway.url}"\nuser = "{TEST_USER}"\npassword = "{TEST_PASSWORD}"\n'
+    )
+    config.chmod(0o600)
+    env = {**ENV, "SIP_IMPORT_GATEWAY": gateway.url, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "importer.run_samples"], cwd=tmp_path, env=_cli_env(env),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert gateway.stats() == {"calls": {}, "saves_by_name": {}, "faults": {}}
+    assert gateway.stored() == {}
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith("gateway: http://127.0.0.1:") and "the local gateway" in first
+    assert gateway.url not in proc.stdout + proc.stderr
+    # The samples went to the embedded gateway's database, here in the working directory.
+    with closing(sqlite3.connect(tmp_path / ".sip-import" / "gateway.db")) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM endpoints").fetchone()
+    assert count == 50

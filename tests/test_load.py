@@ -1,11 +1,13 @@
-"""importer.load: awkward real files (written with openpyxl, csv, zipfile or raw bytes)."""
+"""importer.sheets.load: awkward real files (written with openpyxl, csv, zipfile or raw bytes)."""
 
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
 import random
+import re
 import tempfile
 import warnings
 import zipfile
@@ -18,11 +20,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importer import guard
 from importer.errors import InputError
-from importer.limits import DEFAULT_LIMITS
-from importer.load import (
+from importer.sheets import guard
+from importer.sheets.limits import DEFAULT_LIMITS
+from importer.sheets.load import (
     LoadedSheet,
+    _Keys,
     _load_whole,
     header_key,
     join_chunks,
@@ -775,11 +778,13 @@ def _outcome(run: Callable[[], LoadedSheet]) -> tuple[object, ...]:
         loaded.sha256,
         loaded.encoding,
         loaded.delimiter,
+        loaded.title_rows,
+        loaded.header_row,
     )
 
 
 def _whole(path: Path) -> LoadedSheet:
-    return _load_whole(path, str(path), None, frozenset({"name"}), DEFAULT_LIMITS)
+    return _load_whole(path, str(path), None, _Keys(frozenset({"name"})), DEFAULT_LIMITS)
 
 
 def _streamed(path: Path, chunk_rows: int) -> LoadedSheet:
@@ -807,6 +812,10 @@ STREAM_CASES = {
     "cp1252": b"name,host\nb\xe9,x\nc,y\n",
     "tab delimited": b"name\thost\na\tx\nb\t \n",
     "single column": b"name\na\n\nb\n",
+    "title block": b"ACME onboarding\nversion 3;2026\n\nname,host\na,x\n\nb,y\nc,z\n",
+    "comment lines": b"# clean this data!\n#, really\nname,host\na,x\nb,y\n",
+    "title block, then a ragged row": b"Title\n\nname,host\na,x\nb,y,z\nc,w\n",
+    "quote in a title line": b'Title "draft, v2\nname,host\na,x\nb,y\n',
 }
 
 
@@ -869,7 +878,7 @@ def test_only_regular_files_are_read(tmp_path: Path, device: str, message: str) 
 
 
 def test_limits_are_checked_on_both_csv_paths_and_in_workbooks(tmp_path: Path) -> None:
-    from importer.limits import parse_limits
+    from importer.sheets.limits import parse_limits
 
     limits = parse_limits(["rows=3", "cell-chars=5"])
     streamed = write(tmp_path / "s.csv", b"name,host\na,b\nc,d\ne,f\n")
@@ -919,3 +928,217 @@ def test_a_zip_directory_listing_too_many_parts_is_refused_before_it_is_parsed(
         f"{path} is no workbook: its zip directory takes 9 MiB, room for more parts than any "
         "workbook has",
     )
+
+
+# --- header detection: title rows and comments above the header ------------------------------
+
+TITLED_ROWS = [
+    ["ACME Telecom: SIP trunk onboarding"],
+    ["version 3", "2026-01-05"],
+    [],
+    ["name", "host", "port"],
+    ["trunk-1", "203.0.113.1", "5060"],
+    [],
+    ["trunk-2", "sip.example.com", "5061"],
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_csv_title_block_and_comments_are_not_data(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "titled.csv"
+    with path.open("w", newline="", encoding=encoding) as handle:
+        handle.write('# clean this data! "soon", é\n')
+        csv.writer(handle, delimiter=";").writerows(TITLED_ROWS)
+    loaded = load_sheet(path)
+    assert loaded.headers == ("name", "host", "port")
+    assert loaded.header_row == 5
+    assert loaded.title_rows == 3  # the comment, the title and the version line
+    assert loaded.blank_rows == 1
+    assert records(loaded) == {
+        6: {"name": "trunk-1", "host": "203.0.113.1", "port": "5060"},
+        8: {"name": "trunk-2", "host": "sip.example.com", "port": "5061"},
+    }
+
+
+def test_a_comment_line_that_holds_the_name_column_is_the_header(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b"#,name,host\n1,a,x\n")
+    loaded = load_sheet(path)
+    assert loaded.headers == ("#", "name", "host")
+    assert loaded.title_rows == 0
+
+
+def test_big_csv_with_a_title_block_is_streamed(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b"Carrier sheet\n# v2\nname,host\na,x\nb,y\n")
+    reader = open_sheet(path, chunk_rows=1)
+    assert reader.whole is None
+    assert (reader.meta.header_row, reader.meta.title_rows) == (3, 2)
+    assert list(records(join_chunks(reader))) == [4, 5]
+
+
+def _titled_workbook(path: Path) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "trunks"
+    for row in TITLED_ROWS:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def _titled_ods(path: Path) -> Path:
+    width = max(len(row) for row in TITLED_ROWS)
+    frame = pd.DataFrame([row + [None] * (width - len(row)) for row in TITLED_ROWS])
+    frame.to_excel(path, engine="odf", sheet_name="trunks", header=False, index=False)
+    return path
+
+
+@pytest.mark.parametrize("writer", [_titled_workbook, _titled_ods], ids=["xlsx", "ods"])
+def test_workbook_title_block_is_not_data(tmp_path: Path, writer: Callable[[Path], Path]) -> None:
+    path = writer(tmp_path / ("t.xlsx" if writer is _titled_workbook else "t.ods"))
+    loaded = load_sheet(path)
+    assert (loaded.sheet, loaded.header_row, loaded.title_rows) == ("trunks", 4, 2)
+    assert list(records(loaded)) == [5, 7]
+    assert loaded.blank_rows == 1
+
+
+def test_default_sheet_looks_past_a_title_block(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    intro = book.active
+    assert intro is not None
+    intro.title = "Intro"
+    intro.append(["Read me"])
+    data = book.create_sheet("data")
+    data.append(["Carrier: ACME"])
+    data.append(["Name", "Host"])
+    data.append(["a", "x"])
+    book.save(tmp_path / "b.xlsx")
+    loaded = load_sheet(tmp_path / "b.xlsx")
+    assert (loaded.sheet, loaded.header_row, loaded.title_rows) == ("data", 2, 1)
+
+
+def test_header_is_looked_for_in_the_first_50_non_blank_rows(tmp_path: Path) -> None:
+    lines = [f"note {i}" for i in range(50)]
+    path = write(tmp_path / "a.csv", "\n".join([*lines, "name,host", "a,x", ""]).encode())
+    with pytest.raises(InputError) as caught:
+        load_sheet(path)
+    assert str(caught.value) == (
+        f"{path} has no 'name' column (its header row, row 1, has 'note 0')"
+    )
+    path = write(tmp_path / "b.csv", "\n".join([*lines[:49], "", "name,host", "a,x", ""]).encode())
+    assert load_sheet(path).header_row == 51
+
+
+def test_repeated_columns_that_are_no_parameter_are_kept_apart(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", b"name,chanunavail_cid,chanunavail_cid\na,1,2\n")
+    loaded = load_sheet(path, parameter_keys={"name", "host"})
+    assert loaded.headers == ("name", "chanunavail_cid", "chanunavail_cid (column C)")
+    with pytest.raises(InputError, match="both mean 'chanunavailcid'"):
+        load_sheet(path)
+
+
+# --- workbook edge cases: calamine decides; encryption in every format; no Excel at all -------
+
+
+def test_package_with_parts_at_unusual_paths_opens(tmp_path: Path) -> None:
+    # A valid package needs no 'xl/' folder: _rels/.rels says where the workbook is.
+    original = write_xlsx(tmp_path / "orig.xlsx", {"S": [["name", "host"], ["a", "dynamic"]]})
+    moved = tmp_path / "minimal.xlsx"
+    with zipfile.ZipFile(original) as source, zipfile.ZipFile(moved, "w") as target:
+        for member in source.namelist():
+            body = source.read(member).replace(b"/xl/", b"/book/")
+            body = body.replace(b'Target="xl/', b'Target="book/')
+            target.writestr(member.replace("xl/", "book/", 1), body)
+    assert "xl/workbook.xml" not in zipfile.ZipFile(moved).namelist()
+    loaded = load_sheet(moved)
+    assert (loaded.sheet, records(loaded)) == ("S", {2: {"name": "a", "host": "dynamic"}})
+
+
+def _encrypted_xls(path: Path) -> Path:
+    import xlwt  # type: ignore[import-untyped]
+
+    book = xlwt.Workbook()
+    book.add_sheet("S").write(0, 0, "name")
+    book.save(str(path))
+    data = path.read_bytes()
+    # Excel marks an encrypted .xls with a FILEPASS record (0x002F) right after the BOF of the
+    # workbook globals; xlwt cannot encrypt, so its next record's type is changed to that one.
+    at = data.find(b"\x09\x08\x10\x00\x00\x06\x05\x00")
+    assert at >= 0
+    return write(path, data[: at + 20] + b"\x2f\x00" + data[at + 22 :])
+
+
+def _encrypted_ods(path: Path) -> Path:
+    plain = path.with_name("plain.ods")
+    pd.DataFrame({"name": ["a"]}).to_excel(plain, engine="odf", index=False)
+    # What LibreOffice writes with a password: the manifest in clear, with encryption data for
+    # each part, and the parts themselves as ciphertext.
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for member in source.namelist():
+            body = source.read(member)
+            if member == "META-INF/manifest.xml":
+                body = re.sub(
+                    rb'(<manifest:file-entry[^>]*manifest:full-path="content.xml"[^>]*)/>',
+                    rb"\1><manifest:encryption-data manifest:checksum-type="
+                    rb'"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0#sha256-1k" '
+                    rb'manifest:checksum="AAAA"><manifest:algorithm manifest:algorithm-name='
+                    rb'"http://www.w3.org/2001/04/xmlenc#aes256-cbc" '
+                    rb'manifest:initialisation-vector="AAAA"/></manifest:encryption-data>'
+                    rb"</manifest:file-entry>",
+                    body,
+                )
+                assert b"encryption-data" in body
+            elif member == "content.xml":
+                body = random.Random(1).randbytes(len(body))
+            target.writestr(member, body)
+    return path
+
+
+def _encrypted_xlsx(path: Path) -> Path:
+    # An encrypted .xlsx is an OLE file holding an EncryptedPackage stream.
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    return write(path, header + "EncryptedPackage".encode("utf-16-le") + bytes(2000))
+
+
+@pytest.mark.parametrize(
+    ("name", "maker"),
+    [
+        ("locked.xls", _encrypted_xls),
+        ("locked.ods", _encrypted_ods),
+        ("locked.xlsx", _encrypted_xlsx),
+    ],
+)
+def test_password_protected_workbook_of_any_format(
+    tmp_path: Path, name: str, maker: Callable[[Path], Path]
+) -> None:
+    path = maker(tmp_path / name)
+    expect(path, f"{path} is password-protected (save a copy without a password)")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"This file is not an Excel workbook; it only has this sentence in it.\n",
+        bytes(range(256)) * 4,
+    ],
+    ids=["68 bytes of text", "binary"],
+)
+def test_no_excel_at_all_under_an_excel_name(tmp_path: Path, raw: bytes) -> None:
+    path = write(tmp_path / "fake.xls", raw)
+    expect(path, f"{path} is not an Excel file (nor a CSV text file with a 'name' column)")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    title=st.text(alphabet=st.sampled_from('ab#,; \r\n"'), max_size=40),
+    text=st.text(alphabet=st.sampled_from('ab,"\n'), max_size=60),
+    chunk_rows=st.integers(1, 3),
+)
+def test_streamed_and_whole_agree_below_any_title_block(
+    title: str, text: str, chunk_rows: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.csv"
+        path.write_bytes(title.encode() + b"\nname,host\n" + text.encode())
+        whole = _outcome(lambda: _whole(path))
+        assert _outcome(lambda: _streamed(path, chunk_rows)) == whole

@@ -210,3 +210,11 @@ def test_values_are_quoted_as_typed_and_capped(value: str, shown: str) -> None:
     from schemas.text import quote
 
     assert quote(value) == shown
+
+
+def test_docs_api_lists_every_parameter() -> None:
+    # docs/api.md is the repository's own statement of the API: it must name every parameter.
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    table = text[text.index("## `sip_endpoint.save` parameters") :]
+    missing = [name for name in PARAMETERS if f"`{name}`" not in table]
+    assert missing == []

@@ -19,10 +19,10 @@ import pytest
 from helpers import read_csv, write_csv, write_text_xlsx
 from python_calamine import CalamineWorkbook
 
-from importer.load import load_sheet
-from importer.normalize import normalize
 from importer.pipeline import RunResult, _validation_results, validate_file
-from importer.report import ReportWriter
+from importer.reports.report import ReportWriter
+from importer.sheets.load import load_sheet
+from importer.sheets.normalize import normalize
 from importer.validate import validate
 
 RESULT_HEADER = ["row", "sheet", "name", "outcome", "error_key", "message", "attempts"]

@@ -236,3 +236,61 @@ def test_log_lines_carry_utc_timestamps_when_not_a_terminal(
         re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ saving \d+/200 rows", p) for p in progress
     )
     assert "\x1b[" not in proc.stdout + proc.stderr  # no colour codes for cron mail
+
+
+def test_a_prune_names_what_it_would_delete_or_refused_to(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server()
+    rows = make_rows(26, seed=9)
+    write_csv(tmp_path / "all.csv", rows)
+    proc = sync(tmp_path, gateway, tmp_path / "all.csv", name="all")[0]
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0] == f"gateway: {gateway.url}"  # sync's first line
+    write_csv(tmp_path / "one.csv", rows[:1])
+    gone = [r["name"] for r in rows[1:]]  # 25, sorted like the sheet
+    first_20 = ", ".join(gone[:20])
+
+    proc = sync(tmp_path, gateway, tmp_path / "one.csv", "--prune", "--max-prune", "100%",
+                "--dry-run", name="dry")[0]  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-2:] == [
+        f"would delete 25 endpoints: {first_20}, … (and 5 more)",
+        f"reports: {tmp_path / 'reports' / 'dry'}",
+    ]
+    assert proc.stderr.splitlines()[0] == f"gateway: {gateway.url}"
+
+    # Refused by --max-prune (10% of 26 is 2): the same names, said the same way.
+    proc = sync(tmp_path, gateway, tmp_path / "one.csv", "--prune", name="refused")[0]
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[-3:] == [
+        "warning: prune refused: 25 of the gateway's 26 endpoints (96%) are not in the sheet, "
+        "more than --max-prune 10% allows (2); raise --max-prune if that is really intended",
+        f"refused to delete 25 endpoints: {first_20}, … (and 5 more)",
+        f"reports: {tmp_path / 'reports' / 'refused'}",
+    ]
+
+    # Refused because a row was rejected (its name is still the sheet's); a short list is whole.
+    write_csv(tmp_path / "bad.csv", [*rows[:23], {**rows[23], "port": "70000"}])
+    proc = sync(tmp_path, gateway, tmp_path / "bad.csv", "--prune", "--max-prune", "100%",
+                name="bad")[0]  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[-2] == (
+        f"refused to delete 2 endpoints: {rows[24]['name']}, {rows[25]['name']}"
+    )
+    assert len(gateway.endpoints()) == 26 and saves(gateway) == 26
+
+
+@pytest.mark.parametrize(
+    ("count", "line"),
+    [
+        (1, "would delete 1 endpoint: n00"),
+        (20, "would delete 20 endpoints: " + ", ".join(f"n{i:02d}" for i in range(20))),
+        (21, "would delete 21 endpoints: " + ", ".join(f"n{i:02d}" for i in range(20))
+         + ", … (and 1 more)"),
+    ],
+)  # fmt: skip
+def test_prune_lines_show_the_first_20_names_and_the_count(count: int, line: str) -> None:
+    from importer.gateways.prune import name_endpoints
+
+    assert name_endpoints("would delete", tuple(f"n{i:02d}" for i in range(count))) == line

@@ -15,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from importer.template import (
+from importer.reports.template import (
     COMMON_COLUMNS,
     RENAME_COLUMNS,
     TEMPLATE_COLUMNS,
@@ -165,14 +165,34 @@ def test_id_and_secret_columns_are_text(template: Path) -> None:
     sheet = load_workbook(template)["endpoints"]
     assert TEXT_COLUMNS == ID_COLUMNS | SECRET_FIELDS
     assert {"name", "defaultuser", "fromuser", "extension", "secret", "auth"} <= TEXT_COLUMNS
+    # The columns' style holds the Text format: no cell exists below the header.
+    assert sheet.max_row == 1
     for i, name in enumerate(TEMPLATE_COLUMNS, start=1):
         letter = get_column_letter(i)
-        cells = [sheet[f"{letter}{r}"] for r in (2, 3, 1000, TEMPLATE_ROWS)]
-        if name in TEXT_COLUMNS:
-            assert all(c.number_format == "@" for c in cells), name
-            assert sheet.column_dimensions[letter].number_format == "@", name
-        else:
-            assert all(c.number_format == "General" for c in cells), name
+        wanted = "@" if name in TEXT_COLUMNS else "General"
+        assert sheet.column_dimensions[letter].number_format == wanted, name
+
+
+def test_rows_appended_to_the_template_start_at_row_2(template: Path, tmp_path: Path) -> None:
+    book = load_workbook(template)
+    sheet = book["endpoints"]
+    sheet.append(["trunk-1", "203.0.113.1"])
+    sheet.append(["trunk-2", "203.0.113.2", None, None, "sideways"])
+    book.save(tmp_path / "filled.xlsx")
+    filled = load_workbook(tmp_path / "filled.xlsx")["endpoints"]
+    assert [filled[f"A{r}"].value for r in (2, 3)] == ["trunk-1", "trunk-2"]
+    # The dropdowns still cover the appended rows (registration is column E).
+    by_range = {str(dv.sqref): dv for dv in filled.data_validations.dataValidation}
+    assert by_range[f"E2:E{TEMPLATE_ROWS}"].formula1 == '"in,out,none"'
+    proc = run_cli("validate", "filled.xlsx", "--json", "--report-dir", "r", cwd=tmp_path)
+    summary = json.loads(proc.stdout)
+    assert (summary["rows"], summary["blank"], summary["outcomes"]) == (
+        2,
+        0,
+        {"valid": 1, "rejected": 1},
+    )
+    results = read_csv(tmp_path / "r" / "results.csv")
+    assert [(r["row"], r["outcome"]) for r in results] == [("2", "valid"), ("3", "rejected")]
 
 
 def test_help_sheet_is_the_parameter_table(template: Path) -> None:
@@ -253,8 +273,9 @@ def test_filled_template_validates(template: Path, tmp_path: Path) -> None:
         for c, name in enumerate(TEMPLATE_COLUMNS, start=1):
             if row.get(name) is not None:
                 sheet.cell(row=r, column=c, value=row[name])
-    # The Text cells hold what was typed, leading zeros and all.
-    assert sheet["A2"].value == "00000-trunk" and sheet["A2"].number_format == "@"
+    # The Text column holds what was typed, leading zeros and all (Excel gives a cell typed
+    # there its column's Text format; openpyxl leaves that to the reader).
+    assert sheet["A2"].value == "00000-trunk" and sheet.column_dimensions["A"].number_format == "@"
     filled = tmp_path / "filled.xlsx"
     book.save(filled)
 

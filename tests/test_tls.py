@@ -73,6 +73,22 @@ def test_the_ca_bundle_given_is_trusted(
     assert {r["outcome"] for r in results} == {"created"}
 
 
+def test_the_system_store_is_what_ssl_cert_file_names(
+    tmp_path: Path, https_gateway: tuple[GatewayProcess, Path]
+) -> None:
+    """Without --ca-bundle the client trusts the system's CA store as OpenSSL finds it, so an
+    operator's SSL_CERT_FILE (or a CA added to the system store) is honoured; the same import
+    with the default store fails (the test above)."""
+    gateway, ca = https_gateway
+    sheet = write_csv(tmp_path / "sheet.csv", ROWS)
+    proc = run_cli(
+        "import", str(sheet), "--gateway", gateway.url, "--report-dir", "out",
+        cwd=tmp_path, env={**ENV, "SSL_CERT_FILE": str(ca)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(gateway.stored()) == sorted(r["name"] for r in ROWS)
+
+
 def test_insecure_skips_the_check_and_says_so(
     tmp_path: Path, https_gateway: tuple[GatewayProcess, Path]
 ) -> None:

@@ -19,11 +19,11 @@ from typing import IO, Any
 import pandas as pd
 
 from schemas import MASK, SECRET_FIELDS
+from schemas.text import header_key
 
-from .errors import InputError
-from .load import header_key
-from .normalize import NormalizedSheet
-from .validate import Problem
+from ..errors import InputError
+from ..sheets.normalize import NormalizedSheet
+from ..validate import Problem
 from .workbook import RejectedRow, WorkbookWriter
 
 __all__ = [
@@ -181,7 +181,8 @@ class ReportWriter:
 
     A million-row sheet is validated in chunks; its reports are never whole in memory either.
     Nothing is created before the first ``add``. ``workbook_process`` writes rejections.xlsx in
-    a child process (see ``importer.workbook``): worth its start-up cost for long sheets only.
+    a child process (see ``importer.reports.workbook``): worth its start-up cost for long sheets
+    only.
     """
 
     def __init__(self, directory: Path, *, workbook_process: bool = False) -> None:

@@ -1,10 +1,14 @@
 """The gateway client: session login, method calls, retries, rate cap and circuit breaker.
 
-HTTP goes through aiohttp. At concurrency 32 the client's CPU is what limits the rate, and
-aiohttp's C parser and connection pool cost about a quarter of httpx's CPU per call (measured
-against the 20 ms local gateway: 0.45 ms against 1.70 ms; httpx over an aiohttp transport 1.05 ms).
-One ``aiohttp.ClientSession`` with a connection per worker: unlike httpx's, aiohttp's pool does
-not slow down as it grows, so the client no longer shards into several sessions.
+HTTP is httpx, as the project's brief names it: one ``httpx.AsyncClient`` for the run, over the
+transport that ``importer/gateways/transport.py`` builds (the one module that names the library
+underneath). At concurrency 32 the client's CPU is what limits the save rate on a 2-core machine:
+httpx's own transport (httpcore) costs about 2.5 ms of CPU a call there; over that transport's
+connection pool and C parser the whole client costs about 0.3 ms, within a few per cent of a bare
+client of the library underneath (benchmarks/RESULTS.md, section 3). The per-call work is kept
+small the way a careful httpx user would: the URLs and headers are built once, requests are built
+directly (not through ``build_request``, which merges the client's cookies on every call), and the
+session cookie is one header rebuilt only when the gateway sets a new one.
 
 What is retried (stamina, exponential backoff with jitter, bounded in attempts and seconds):
 connection errors, timeouts, dropped connections, HTTP 429/500/502/503/504 (``Retry-After``
@@ -21,22 +25,19 @@ import json
 import logging
 import ssl
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
+import httpx
 import stamina
-from aiohttp import hdrs
-from multidict import CIMultiDictProxy
-from yarl import URL
 
-from .config import GatewaySettings, redact_url
-from .errors import GatewayUnavailable
+from ..config import GatewaySettings, redact_url
+from ..errors import GatewayUnavailable
+from .transport import build_transport
 
 __all__ = [
     "ApiError",
@@ -52,9 +53,19 @@ __all__ = [
 logger = logging.getLogger("sip_import.client")
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-_JSON_HEADERS = {"Content-Type": "application/json"}
-#: What aiohttp raises when a request gets no HTTP answer (refused, reset, dropped, timed out).
-_TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+#: What a request that got no HTTP answer raises (refused, reset, dropped, timed out).
+_TRANSPORT_ERRORS = (httpx.TransportError,)
+
+
+def _user_agent() -> str:
+    try:
+        return f"sip-import/{version('sip-import')}"
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "sip-import"
+
+
+_BASE_HEADERS = {"User-Agent": _user_agent()}
+_JSON_HEADERS = {**_BASE_HEADERS, "Content-Type": "application/json"}
 
 
 class ApiError(Exception):
@@ -140,19 +151,7 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """One HTTP answer, read whole (the gateway's answers are small)."""
-
-    status: int
-    headers: CIMultiDictProxy[str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def _retry_after(response: _Answer) -> float | None:
+def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
         return None
@@ -167,14 +166,10 @@ def _retry_after(response: _Answer) -> float | None:
 
 
 def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
-    """The TLS error behind a failed connection, if that is what it was."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        # aiohttp's TLS errors subclass ssl.SSLError without its fields; they chain the real one.
-        if isinstance(seen, ssl.SSLError) and not isinstance(seen, aiohttp.ClientError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+    """The TLS error behind a failed connection, if that is what it was (the transport puts it
+    as the cause of the ``httpx.ConnectError``)."""
+    cause = exc.__cause__
+    return cause if isinstance(cause, ssl.SSLError) else None
 
 
 def _describe(exc: BaseException) -> str:
@@ -188,35 +183,13 @@ def _describe(exc: BaseException) -> str:
         return "the TLS handshake failed: the gateway does not speak HTTPS there (try http://)"
     if tls is not None:
         return f"the TLS handshake failed ({tls.reason or tls.__class__.__name__})"
-    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's timeouts subclass it
+    if isinstance(exc, httpx.TimeoutException):
         return "timed out"
-    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unreachable, TLS handshake
+    if isinstance(exc, httpx.ConnectError):
         return "connection refused or unreachable"
-    if isinstance(exc, aiohttp.ClientConnectionError | aiohttp.ClientPayloadError):
+    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
         return "connection closed without an answer"
     return exc.__class__.__name__
-
-
-def _tls_context(url: str, verify: bool | str) -> ssl.SSLContext | bool:
-    """What the connector's ``ssl`` takes: False (``--insecure``), a context trusting only the
-    CA bundle given (``--ca-bundle``), or True: the system's CA store (OpenSSL honours
-    SSL_CERT_FILE and SSL_CERT_DIR). A plain-HTTP gateway needs no context, and loading a CA
-    store costs tens of milliseconds."""
-    if verify is False:
-        return False
-    if isinstance(verify, str) and url.lower().startswith("https:"):
-        return ssl.create_default_context(cafile=verify)
-    return True
-
-
-def _env_proxy(url: str) -> str | None:
-    """The proxy for ``url`` from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, unless NO_PROXY
-    exempts its host."""
-    parts = urlsplit(url)
-    if urllib.request.proxy_bypass(parts.hostname or ""):
-        return None
-    proxies = urllib.request.getproxies()
-    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def _join(base: str, path: str) -> str:
@@ -224,63 +197,86 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
+class _SessionCookies(httpx.Cookies):
+    """The client's cookie jar, reading only answers that set a cookie: most set none, and
+    httpx's extraction builds urllib request and response stand-ins for every answer (about
+    25 µs, near a tenth of a call's CPU)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class _HttpClient(httpx.AsyncClient):
+    """``httpx.AsyncClient`` with ``_SessionCookies`` as its jar."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._session_cookies = _SessionCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._session_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:  # what httpx.Cookies() takes
+        self._session_cookies = _SessionCookies(cookies)
+
+
 class _Session:
-    """The aiohttp session: connection pool (one connection per worker) and session cookie."""
+    """The httpx client (a connection per worker) and the session cookie."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.api_url = _join(settings.url, settings.api_path)
-        self.login_url = _join(settings.url, settings.login_path)
-        # Idle connections close after 5 s; ``ssl`` only matters for https URLs.
-        connector = aiohttp.TCPConnector(
-            limit=settings.concurrency,
-            keepalive_timeout=5.0,
-            ssl=_tls_context(settings.url, settings.verify),
+        self.api_url = httpx.URL(_join(settings.url, settings.api_path))
+        self.login_url = httpx.URL(_join(settings.url, settings.login_path))
+        self.http = _HttpClient(
+            transport=build_transport(settings),
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                # Waiting for a free connection of the pool (the transport counts connecting in it).
+                pool=settings.pool_timeout,
+            ),
+            follow_redirects=False,
+            # The transport took the proxy from the environment once; httpx's trust_env would
+            # mount its own transport for it, and read ~/.netrc.
+            trust_env=False,
         )
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            # Waiting for a free connection of the pool plus connecting (pool_timeout).
-            connect=settings.pool_timeout,
-            sock_connect=settings.connect_timeout,
-            sock_read=settings.read_timeout,
-        )
-        self.http = aiohttp.ClientSession(
-            connector=connector,
-            timeout=timeout,
-            # The session's own jar would filter its cookies for every request, about a tenth
-            # of a call's CPU; ``self.cookies`` keeps them instead, and ``_refresh_headers``
-            # turns them into a Cookie header once per Set-Cookie (in practice once per login).
-            cookie_jar=aiohttp.DummyCookieJar(),
-            # Proxies from the environment, looked up once here: aiohttp's
-            # trust_env=True looks them (and ~/.netrc) up in a thread for every request.
-            proxy=_env_proxy(settings.url),
-        )
-        # unsafe=True: keep cookies of gateways addressed by IP (most of them are).
-        self.cookies = aiohttp.CookieJar(unsafe=True)
+        self.timeout = self.http.timeout.as_dict()
         #: Request headers for API calls, with the session cookie: (form body, JSON body).
-        self._headers: tuple[dict[str, str], dict[str, str]] = ({}, _JSON_HEADERS)
+        self._headers: tuple[dict[str, str], dict[str, str]] = (_BASE_HEADERS, _JSON_HEADERS)
         self.session_generation = 0
         self.login_lock = asyncio.Lock()
 
     def _refresh_headers(self) -> None:
-        sent = self.cookies.filter_cookies(URL(self.api_url))
-        cookie = "; ".join(f"{m.key}={m.coded_value}" for m in sent.values())
-        form = {"Cookie": cookie} if cookie else {}
-        self._headers = (form, {**_JSON_HEADERS, **form})
+        # The cookie jar decides which cookies go to the API URL, once per Set-Cookie.
+        probe = httpx.Request("POST", self.api_url)
+        self.http.cookies.set_cookie_header(probe)
+        cookie = probe.headers.get("cookie")
+        form = {**_BASE_HEADERS, "Cookie": cookie} if cookie else _BASE_HEADERS
+        self._headers = (form, {**form, **_JSON_HEADERS})
 
-    async def _send(self, url: str, **kwargs: Any) -> _Answer:
-        async with self.http.post(url, allow_redirects=False, **kwargs) as response:
-            if hdrs.SET_COOKIE in response.headers:
-                self.cookies.update_cookies(response.cookies, response.url)
-                self._refresh_headers()
-            return _Answer(response.status, response.headers, await response.read())
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        request.extensions["timeout"] = self.timeout
+        # AsyncClient.send files any Set-Cookie in the client's jar.
+        response = await self.http.send(request)
+        if "set-cookie" in response.headers:
+            self._refresh_headers()
+        return response
 
     async def login(self) -> None:
         creds = self.settings.credentials
         response = await self._send(
-            self.login_url, data={"admin_uid": creds.user, "admin_password": creds.password}
+            httpx.Request(
+                "POST",
+                self.login_url,
+                headers=_BASE_HEADERS,
+                data={"admin_uid": creds.user, "admin_password": creds.password},
+            )
         )
-        refused = response.status in (401, 403)
+        refused = response.status_code in (401, 403)
         if not refused and "json" in response.headers.get("content-type", ""):
             try:
                 refused = response.json().get("result") != "success"
@@ -291,9 +287,9 @@ class _Session:
                 f"the gateway at {redact_url(self.settings.url)} refused the login for user "
                 f"{creds.user!r}; check SIP_IMPORT_USER and SIP_IMPORT_PASSWORD"
             )
-        if response.status >= 500:
-            raise _Retryable(f"HTTP {response.status} on login", _retry_after(response))
-        if not len(self.cookies):
+        if response.status_code >= 500:
+            raise _Retryable(f"HTTP {response.status_code} on login", _retry_after(response))
+        if not len(self.http.cookies.jar):
             raise GatewayUnavailable(
                 f"the gateway at {redact_url(self.settings.url)} answered the login without a "
                 "session cookie; is --gateway the gateway's address?"
@@ -304,16 +300,18 @@ class _Session:
         async with self.login_lock:
             # Another worker may have logged in again already.
             if self.session_generation == seen_generation:
-                self.cookies.clear()
+                self.http.cookies.clear()
                 self._refresh_headers()
                 await self.login()
 
-    async def post(self, method: str, parameters: Mapping[str, Any]) -> _Answer:
+    async def post(self, method: str, parameters: Mapping[str, Any]) -> httpx.Response:
         payload = json.dumps({"method": method, "parameters": dict(parameters)})
         form, json_ = self._headers
         if self.settings.body == "form":
-            return await self._send(self.api_url, data={"request": payload}, headers=form)
-        return await self._send(self.api_url, data=payload.encode(), headers=json_)
+            request = httpx.Request("POST", self.api_url, headers=form, data={"request": payload})
+        else:
+            request = httpx.Request("POST", self.api_url, headers=json_, content=payload.encode())
+        return await self._send(request)
 
 
 class GatewayClient:
@@ -331,7 +329,7 @@ class GatewayClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.session.http.close()
+        await self.session.http.aclose()
 
     async def login(self) -> None:
         """Log in; a gateway that cannot be reached or refuses raises
@@ -434,9 +432,10 @@ class _Attempt:
         except _TRANSPORT_ERRORS as exc:
             breaker.failure(_describe(exc))
             raise _Retryable(_describe(exc)) from exc
+        status = response.status_code
         if logger.isEnabledFor(logging.DEBUG):  # the check is cached; a log record is not free
-            logger.debug("%s: HTTP %d (attempt %d)", method, response.status, self.attempts)
-        if response.status == 401 or _is_login_page(response):
+            logger.debug("%s: HTTP %d (attempt %d)", method, status, self.attempts)
+        if status == 401 or _is_login_page(response):
             if self.relogged:
                 raise GatewayUnavailable(
                     "the gateway keeps answering 'not logged in' right after a login"
@@ -445,9 +444,9 @@ class _Attempt:
             await client._relogin(generation)
             self.attempts -= 1  # the expired session is not the row's fault
             raise _SessionExpired()
-        if response.status in _RETRY_STATUS:
+        if status in _RETRY_STATUS:
             reason = _status_reason(response)
-            if response.status == 429:
+            if status == 429:
                 breaker.success()
             else:
                 breaker.failure(reason)
@@ -463,19 +462,19 @@ class _Attempt:
         )
 
 
-def _is_login_page(response: _Answer) -> bool:
+def _is_login_page(response: httpx.Response) -> bool:
     # Some gateways answer an expired session with their HTML login page instead of a 401.
-    return response.status == 200 and "text/html" in response.headers.get("content-type", "")
+    return response.status_code == 200 and "text/html" in response.headers.get("content-type", "")
 
 
-def _status_reason(response: _Answer) -> str:
+def _status_reason(response: httpx.Response) -> str:
     key = ""
     with contextlib.suppress(ValueError, AttributeError):
         key = str(response.json().get("error_key") or "")
-    return f"HTTP {response.status}" + (f" {key}" if key else "")
+    return f"HTTP {response.status_code}" + (f" {key}" if key else "")
 
 
-def _json_body(response: _Answer) -> dict[str, Any]:
+def _json_body(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -483,7 +482,7 @@ def _json_body(response: _Answer) -> dict[str, Any]:
     if not isinstance(body, dict):
         return {
             "result": "error",
-            "error": f"the gateway answered HTTP {response.status} without a JSON object",
+            "error": f"the gateway answered HTTP {response.status_code} without a JSON object",
             "error_key": "MALFORMED_RESPONSE",
         }
     return body

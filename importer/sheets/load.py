@@ -38,17 +38,17 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from schemas.text import clip, quote
+from schemas.text import clip, header_key, quote
 
+from ..errors import InputError
 from . import guard
-from .errors import InputError
 from .limits import DEFAULT_LIMITS, Limits, exceeded
 
 __all__ = [
     "CHUNK_ROWS",
+    "HEADER_SEARCH_ROWS",
     "LoadedSheet",
     "SheetReader",
-    "header_key",
     "join_chunks",
     "load_sheet",
     "open_sheet",
@@ -66,6 +66,9 @@ _WORKBOOK_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"
 _ZIP_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xlsb", ".ods"})
 _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_PACKAGE: Final = "EncryptedPackage".encode("utf-16-le")  # OLE stream of a locked xlsx
+# BOF record (0x0809, 16 bytes) of BIFF8 workbook globals: version 0x0600, type 0x0005.
+_BIFF8_GLOBALS_BOF: Final = b"\x09\x08\x10\x00\x00\x06\x05\x00"
+_PASSWORD_WORDS: Final = re.compile(r"password|encrypt", re.IGNORECASE)
 _SNIFF_BYTES: Final = 1 << 16
 #: Rows per chunk when a sheet is read in pieces. Measured on a million-row CSV (validate, peak
 #: RSS of the run plus its rejections.xlsx writer): 16k rows 357 MB / 48 s, 24k 382 MB / 39 s,
@@ -84,17 +87,11 @@ _CONTROL_BYTES: Final = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
 _CONTROL_CHARS: Final = re.compile("[\x00-\x08\x0e-\x1f]")
 _UNPRINTABLE: Final = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 _ONLY_SEPARATORS: Final = re.compile(r"[\s,;|]*")
-_KEY_JUNK: Final = re.compile(r"[\s_-]+")
+#: The header is the first row, among this many non-blank rows, that has a 'name' column; the
+#: rows above it are a title block (carrier sheets often open with a title and a version line).
+HEADER_SEARCH_ROWS: Final = 50
 _SAW_FIELDS: Final = re.compile(r"Expected \d+ fields in line \d+, saw (\d+)")
 _OPEN_QUOTE: Final = re.compile(r"EOF inside string starting at row (\d+)")
-
-
-def header_key(text: str) -> str:
-    """Header matching key: lowercase, with '-', '_' and whitespace removed.
-
-    'Session Timers' -> 'sessiontimers'; 'SESSION_EXPIRES' -> 'sessionexpires'.
-    """
-    return _KEY_JUNK.sub("", text.lower())
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: field-wise == on a DataFrame is ambiguous
@@ -118,6 +115,20 @@ class LoadedSheet:
     #: Spreadsheet letter of each header's column (headers skip dropped columns, so their
     #: positions are not letters).
     column_letters: tuple[str, ...] = ()
+    #: Non-blank rows above the header (a title block; in CSV '#' comment lines too): never data.
+    title_rows: int = 0
+    #: Spreadsheet row number of the header.
+    header_row: int = 1
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """Which header keys (``header_key``) locate the header row, and which may not repeat."""
+
+    #: Keys of the 'name' column: the header row is the first row holding one.
+    name: frozenset[str]
+    #: Keys of parameter columns: only these may not appear twice. None: no key may.
+    parameters: frozenset[str] | None = None
 
 
 def load_sheet(
@@ -126,15 +137,28 @@ def load_sheet(
     *,
     name_aliases: Iterable[str] = (),
     limits: Limits = DEFAULT_LIMITS,
+    name_keys: Iterable[str] | None = None,
+    parameter_keys: Iterable[str] | None = None,
 ) -> LoadedSheet:
     """Read ``path`` (CSV, XLSX/XLSM/XLSB, XLS or ODS, told apart by content) into a LoadedSheet.
 
     ``sheet`` picks a worksheet (ignored for CSV, which has one); by default the first worksheet
-    whose header row has a 'name' column. ``name_aliases`` are extra headers (e.g. from a mapping
-    file) that also count as the 'name' column. Raises InputError for any unusable input,
-    ``limits`` exceeded included.
+    whose header row has a 'name' column. The header row is the first row (among the first
+    ``HEADER_SEARCH_ROWS`` non-blank ones) that has a 'name' column; rows above it are title rows.
+    ``name_aliases`` are extra headers (e.g. from a mapping file) that also count as the 'name'
+    column; ``name_keys`` (``header_key``s) replaces the set of 'name' headers instead. With
+    ``parameter_keys``, only headers with those keys must not repeat (other repeated headers are
+    kept apart as 'text (column G)'). Raises InputError for any unusable input, ``limits``
+    exceeded included.
     """
-    reader = open_sheet(path, sheet, name_aliases=name_aliases, limits=limits)
+    reader = open_sheet(
+        path,
+        sheet,
+        name_aliases=name_aliases,
+        name_keys=name_keys,
+        parameter_keys=parameter_keys,
+        limits=limits,
+    )
     if reader.whole is not None:
         return reader.whole
     return join_chunks(reader)
@@ -174,7 +198,7 @@ class SheetReader:
         *,
         whole: LoadedSheet | None,
         shown: str,
-        name_keys: frozenset[str],
+        keys: _Keys,
         chunk_rows: int = CHUNK_ROWS,
         ends_with_newline: bool = True,
         limits: Limits = DEFAULT_LIMITS,
@@ -183,7 +207,7 @@ class SheetReader:
         self.meta = meta  # path, sheet, headers, sha256, encoding, ... (its frame is empty)
         self.whole = whole
         self.shown = shown
-        self.name_keys = name_keys
+        self.keys = keys
         self.chunk_rows = chunk_rows
         self.block_bytes = _BLOCK_BYTES  # tests lower it to cross block boundaries in a small file
         self.ends_with_newline = ends_with_newline
@@ -201,7 +225,7 @@ class SheetReader:
         if self.whole is not None:
             yield from self._slices(self.whole, wanted, after=0, blank_rows=self.whole.blank_rows)
             return
-        done = 1  # row number of the last row handed out (the header is row 1)
+        done = self.meta.header_row  # row number of the last row handed out
         blank = 0
         try:
             for frame, rows_read, blank_rows in self._stream(wanted):
@@ -212,7 +236,7 @@ class SheetReader:
         except pa.ArrowInvalid:
             # A ragged row, an empty line or a runaway quote: the careful path reads the file
             # again and says what is wrong, or goes on from the row after the last one given.
-            whole = _load_whole(self.meta.path, self.shown, None, self.name_keys, self.limits)
+            whole = _load_whole(self.meta.path, self.shown, None, self.keys, self.limits)
             if whole.headers != self.meta.headers:
                 raise InputError(f"{self.shown} changed while it was being read") from None
             yield from self._slices(whole, wanted, after=done, blank_rows=whole.blank_rows - blank)
@@ -259,7 +283,10 @@ class SheetReader:
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, block_size=self.block_bytes, use_threads=False
+                column_names=names,
+                skip_rows=meta.header_row,  # the title lines and the header
+                block_size=self.block_bytes,
+                use_threads=False,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=meta.delimiter or ",",
@@ -278,7 +305,7 @@ class SheetReader:
             ),
         )
         del source
-        first = 2
+        first = meta.header_row + 1
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
         checks = _BatchChecks(self)
@@ -406,6 +433,8 @@ def open_sheet(
     sheet: str | None = None,
     *,
     name_aliases: Iterable[str] = (),
+    name_keys: Iterable[str] | None = None,
+    parameter_keys: Iterable[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     limits: Limits = DEFAULT_LIMITS,
 ) -> SheetReader:
@@ -417,24 +446,29 @@ def open_sheet(
     """
     shown = _shown_path(path)
     file = Path(path)
-    name_keys = frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
+    keys = _Keys(
+        frozenset({"name", *(_column_key(alias) for alias in name_aliases)})
+        if name_keys is None
+        else frozenset(name_keys),
+        None if parameter_keys is None else frozenset(parameter_keys),
+    )
     shape = _check_input(file, shown, limits)
-    streamed = _streamable_csv(file, shown, name_keys, limits)
+    streamed = _streamable_csv(file, shown, keys, limits)
     if streamed is not None:
         ends_with_newline, meta = streamed
         return SheetReader(
             meta,
             whole=None,
             shown=shown,
-            name_keys=name_keys,
+            keys=keys,
             chunk_rows=chunk_rows,
             ends_with_newline=ends_with_newline,
             limits=limits,
             shape=shape,
         )
-    whole = _load_whole(file, shown, sheet, name_keys, limits, shape)
+    whole = _load_whole(file, shown, sheet, keys, limits, shape)
     return SheetReader(
-        whole, whole=whole, shown=shown, name_keys=name_keys, chunk_rows=chunk_rows, limits=limits
+        whole, whole=whole, shown=shown, keys=keys, chunk_rows=chunk_rows, limits=limits
     )
 
 
@@ -447,8 +481,8 @@ def _shown_path(path: str | Path) -> str:
 
 
 def _check_input(file: Path, shown: str, limits: Limits) -> guard.TextShape | None:
-    """The guard's checks (see ``importer.guard``) before any parser sees the file; for a text
-    file, what its scan found."""
+    """The guard's checks (see ``importer.sheets.guard``) before any parser sees the file; for a
+    text file, what its scan found."""
     with guard.open_regular(os.fspath(file), shown, limits) as stream:
         head = stream.read(_SNIFF_BYTES)
         stream.seek(0)
@@ -481,6 +515,8 @@ def _with_rows(
         encoding=meta.encoding,
         delimiter=meta.delimiter,
         column_letters=letters,
+        title_rows=meta.title_rows,
+        header_row=meta.header_row,
     )
 
 
@@ -488,7 +524,7 @@ def _load_whole(
     file: Path,
     shown: str,
     sheet: str | None,
-    name_keys: frozenset[str],
+    keys: _Keys,
     limits: Limits,
     shape: guard.TextShape | None = None,
 ) -> LoadedSheet:
@@ -496,17 +532,19 @@ def _load_whole(
     digest = hashlib.sha256(data).hexdigest()
     suffix = file.suffix.lower()
     kind = _sniff_format(data)
-    if kind in ("xlsx", "ods", "ole"):
-        return _load_workbook(file, shown, data, digest, sheet, name_keys, kind, suffix, limits)
-    if suffix in _ZIP_SUFFIXES or (kind == "zip" and suffix in _WORKBOOK_SUFFIXES):
+    if kind != "text":
+        # A zip whose parts are not where Excel puts them may still be a package calamine
+        # reads: it decides, and only its failure is an error.
+        return _load_workbook(file, shown, data, digest, sheet, keys, kind, suffix, limits)
+    if suffix in _ZIP_SUFFIXES:
         raise _unreadable_workbook(shown, kind, suffix)
-    if kind == "zip":
-        raise _not_a_sheet(shown)
-    return _load_csv(file, shown, data, digest, name_keys, limits, shape)
+    return _load_csv(
+        file, shown, data, digest, keys, limits, shape, excel_name=suffix in _WORKBOOK_SUFFIXES
+    )
 
 
 def _streamable_csv(
-    file: Path, shown: str, name_keys: frozenset[str], limits: Limits
+    file: Path, shown: str, keys: _Keys, limits: Limits
 ) -> tuple[bool, LoadedSheet] | None:
     """(the file ends with a line break, the sheet's identity) for a plain UTF-8 CSV with a
     clean one-line header.
@@ -541,18 +579,22 @@ def _streamable_csv(
     if controls * 100 > len(body):
         return None
     text = body.decode("utf-8", errors="ignore")
-    line, newline, _rest = text.partition("\n")
-    if not newline or '"' in line:
-        return None  # a one-line file, or a quoted header: rare, and the careful path knows
-    delimiter, width = _sniff_delimiter(text, name_keys)
-    fields = line.removesuffix("\r").split(delimiter)
+    found = _sniff_header(text, keys)
+    lines = io.StringIO(text, newline="").readlines()[: found.line + 2]
+    if len(lines) < found.line + 2 or found.quoted_title:
+        return None  # a one-line file, or a title with quotes: rare, and the careful path knows
+    line = lines[found.line].rstrip("\r\n")
+    if '"' in line:
+        return None  # a quoted header: rare, and the careful path knows
+    delimiter, width = found.delimiter, found.width
+    fields = line.split(delimiter)
     headers = tuple(field.strip() for field in fields)
-    keys = [_column_key(h) for h in headers]
+    header_keys = [_column_key(h) for h in headers]
     if (
         len(fields) != width
         or not all(headers)
-        or len(set(keys)) != len(keys)
-        or not name_keys & set(keys)
+        or len(set(header_keys)) != len(header_keys)
+        or not keys.name & set(header_keys)
     ):
         return None
     return last in (b"\n", b"\r"), LoadedSheet(
@@ -566,6 +608,8 @@ def _streamable_csv(
         encoding="utf-8-sig" if bom else "utf-8",
         delimiter=delimiter,
         column_letters=tuple(get_column_letter(i + 1) for i in range(width)),
+        title_rows=found.title_lines,
+        header_row=found.line + 1,
     )
 
 
@@ -621,11 +665,41 @@ def _sniff_format(data: bytes) -> Format:
     return "zip"
 
 
+def _not_excel(shown: str) -> InputError:
+    return InputError(f"{shown} is not an Excel file (nor a CSV text file with a 'name' column)")
+
+
 def _not_a_sheet(shown: str) -> InputError:
     return InputError(f"{shown} is neither a CSV text file nor a spreadsheet workbook")
 
 
+def _password_protected(shown: str) -> InputError:
+    return InputError(f"{shown} is password-protected (save a copy without a password)")
+
+
+def _encrypted(data: bytes, kind: Format) -> bool:
+    """Whether a workbook is encrypted, in any of the three ways the formats have."""
+    if kind == "ole":
+        # An encrypted .xlsx is an OLE file with an EncryptedPackage stream; an encrypted .xls
+        # has a FILEPASS record (0x002F) right after the BOF of its workbook globals.
+        if _ENCRYPTED_PACKAGE in data:
+            return True
+        at = data.find(_BIFF8_GLOBALS_BOF)
+        return at >= 0 and data[at + 20 : at + 22] == b"\x2f\x00"
+    if kind in ("ods", "zip"):
+        # An encrypted .ods keeps its manifest in clear, with encryption data for each part.
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                manifest = archive.read("META-INF/manifest.xml")[: 1 << 20]
+        except Exception:  # not a readable zip or no manifest: not an encrypted .ods
+            return False
+        return b"encryption-data" in manifest
+    return False
+
+
 def _unreadable_workbook(shown: str, kind: Format, suffix: str) -> InputError:
+    if kind == "zip" and suffix not in _WORKBOOK_SUFFIXES:
+        return _not_a_sheet(shown)  # a zip that calamine cannot read, not named as a workbook
     if suffix == ".ods" or (kind == "ods" and suffix not in _WORKBOOK_SUFFIXES):
         return InputError(
             f"{shown} is not a readable OpenDocument spreadsheet "
@@ -664,6 +738,8 @@ class _Table:
     frame: pd.DataFrame
     blank_rows: int
     extra_cells: dict[int, int]
+    title_rows: int
+    header_row: int
 
 
 def _assemble(
@@ -673,7 +749,7 @@ def _assemble(
     first_column: int,
     min_width: int,
     where: str,
-    name_keys: frozenset[str],
+    keys: _Keys,
 ) -> _Table:
     """Find the header row, name the columns, drop blank rows and count cells past the header.
 
@@ -684,7 +760,8 @@ def _assemble(
     used_rows = np.flatnonzero(filled.any(axis=1))
     if used_rows.size == 0:
         raise InputError(f"{where} has no header row (it is blank)")
-    top = int(used_rows[0])
+    top = _header_position(columns, filled, used_rows[:HEADER_SEARCH_ROWS], keys)
+    title_rows = int((used_rows < top).sum())
     header_row = int(row_numbers[top])
     named = np.flatnonzero(filled[top])
     width = min(max(min_width, int(named[-1]) + 1), len(columns))
@@ -706,17 +783,21 @@ def _assemble(
         positions.append(j)
 
     first_seen: dict[str, int] = {}
+    texts: set[str] = set()
     for i, text in enumerate(headers):
         key = _column_key(text)
-        if key in first_seen:
+        if key in first_seen and (keys.parameters is None or key in keys.parameters):
             j = first_seen[key]
             raise InputError(
                 f"columns {letters[j]} and {letters[i]} of {where} both mean "
                 f"{quote(key, _LISTED_CHARS)} ({quote(headers[j], _LISTED_CHARS)} and "
                 f"{quote(text, _LISTED_CHARS)})"
             )
-        first_seen[key] = i
-    if not name_keys & first_seen.keys():
+        if text in texts:  # a repeated column that is no parameter: kept, under its own label
+            headers[i] = text = f"{text} (column {letters[i]})"
+        texts.add(text)
+        first_seen.setdefault(key, i)
+    if not keys.name & first_seen.keys():
         raise InputError(
             f"{where} has no 'name' column (its header row, row {header_row}, has "
             f"{_listing(headers)})"
@@ -749,7 +830,21 @@ def _assemble(
         frame=frame,
         blank_rows=int(body.shape[0] - kept.size),
         extra_cells=extra_cells,
+        title_rows=title_rows,
+        header_row=header_row,
     )
+
+
+def _header_position(
+    columns: Sequence[pd.Series], filled: npt.NDArray[np.bool_], candidates: IntArray, keys: _Keys
+) -> int:
+    """Grid position of the first candidate row with a 'name' cell; the first row without one
+    (the error then quotes it as the header row)."""
+    for position in candidates.tolist():
+        for j in np.flatnonzero(filled[position]).tolist():
+            if _column_key(str(columns[j].iloc[position]).strip()) in keys.name:
+                return int(position)
+    return int(candidates[0])
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -760,12 +855,25 @@ def _load_csv(
     shown: str,
     data: bytes,
     digest: str,
-    name_keys: frozenset[str],
+    keys: _Keys,
     limits: Limits,
     shape: guard.TextShape | None,
+    *,
+    excel_name: bool = False,
 ) -> LoadedSheet:
-    text, encoding, utf8 = _decode(data, shown)
-    delimiter, header_width = _sniff_delimiter(text, name_keys)
+    """``excel_name``: the file is named .xls: text is read only if it has a 'name' header (web
+    portals export CSV or TSV under that name); other bytes are no Excel file at all."""
+    try:
+        text, encoding, utf8 = _decode(data, shown)
+    except InputError:
+        if excel_name:
+            raise _not_excel(shown) from None
+        raise
+    header = _sniff_header(text, keys)
+    if excel_name and not header.found:
+        raise _not_excel(shown)
+    delimiter, header_width = header.delimiter, header.width
+    text, utf8 = _blank_comments(text, utf8, header)
     grid = _parse_csv(utf8, delimiter, header_width, shown, limits)
     if len(grid) > limits.rows:
         raise exceeded(f"{shown} has more than {limits.rows:,} rows", "rows", limits)
@@ -779,7 +887,7 @@ def _load_csv(
         first_column=0,
         min_width=header_width,
         where=shown,
-        name_keys=name_keys,
+        keys=keys,
     )
     return LoadedSheet(
         path=file,
@@ -792,6 +900,8 @@ def _load_csv(
         encoding=encoding,
         delimiter=delimiter,
         column_letters=table.letters,
+        title_rows=table.title_rows + len(header.comments),
+        header_row=table.header_row,
     )
 
 
@@ -837,19 +947,95 @@ def _decode_utf16(data: bytes, codec: str, shown: str) -> tuple[str, str, bytes]
     return text, "utf-16", text.encode("utf-8")
 
 
-def _sniff_delimiter(text: str, name_keys: frozenset[str]) -> tuple[str, int]:
-    """Pick the delimiter from the header record; return it and the header's field count."""
+@dataclass(frozen=True)
+class _CsvHeader:
+    delimiter: str
+    #: Fields of the header record.
+    width: int
+    #: 0-based line of the header; 0 when no line has a 'name' column (the first is shown).
+    line: int
+    #: Character spans (start, end) of the '#' comment lines above the header, line breaks
+    #: excluded: they are blanked before parsing, so a stray quote in one cannot eat the data.
+    comments: tuple[tuple[int, int], ...]
+    #: Whether a line above the header holds a '"' (it may then span several records).
+    quoted_title: bool
+    #: Non-blank lines above the header, comments included.
+    title_lines: int
+    #: Whether a line with a 'name' column was found (if not, the first record stands in).
+    found: bool = True
+
+
+def _sniff_header(text: str, keys: _Keys) -> _CsvHeader:
+    """Find the header line (the first with a 'name' column) and the delimiter it uses.
+
+    Lines above it are a title block, '#' lines among them comments. Without such a line within
+    the first HEADER_SEARCH_ROWS non-blank lines, the first record decides, as it always did.
+    """
     sample = text[:_SNIFF_BYTES]
-    best: tuple[bool, int] | None = None
+    comments: list[tuple[int, int]] = []
+    above: list[str] = []
+    quoted = False
+    position = seen = 0
+    for number, line in enumerate(io.StringIO(sample, newline="")):
+        start, position = position, position + len(line)
+        body = line.rstrip("\r\n")
+        above.append(body)
+        if _ONLY_SEPARATORS.fullmatch(body):
+            continue
+        best: tuple[int, str] | None = None
+        for delimiter in _DELIMITERS:
+            fields = _first_record(body, delimiter) or []
+            named = any(_column_key(f.strip()) in keys.name for f in fields)
+            # '>' keeps the earlier delimiter on a tie.
+            if named and (best is None or len(fields) > best[0]):
+                best = (len(fields), delimiter)
+        if best is not None:
+            # Counted as the parser will see them: ';' is a cell when ',' delimits.
+            titles = sum(
+                1
+                for text_line in above[:-1]
+                if any(field.strip() for field in text_line.split(best[1]))
+            )
+            return _CsvHeader(best[1], best[0], number, tuple(comments), quoted, titles)
+        if body.lstrip().startswith("#"):
+            comments.append((start, start + len(body)))
+        quoted = quoted or '"' in body
+        seen += 1
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    delimiter, width = _sniff_delimiter(sample)
+    return _CsvHeader(delimiter, width, 0, (), False, 0, found=False)
+
+
+def _sniff_delimiter(sample: str) -> tuple[str, int]:
+    """Pick the delimiter from the first record; return it and the record's field count."""
+    best: int | None = None
     chosen = ","
     for delimiter in _DELIMITERS:
         fields = _first_record(sample, delimiter)
         if fields is None:
             continue
-        score = (any(_column_key(f.strip()) in name_keys for f in fields), len(fields))
-        if best is None or score > best:  # strict '>' keeps the earlier delimiter on a tie
-            best, chosen = score, delimiter
-    return chosen, best[1] if best else 0
+        if best is None or len(fields) > best:  # strict '>' keeps the earlier delimiter on a tie
+            best, chosen = len(fields), delimiter
+    return chosen, best or 0
+
+
+def _blank_comments(text: str, utf8: bytes, header: _CsvHeader) -> tuple[str, bytes]:
+    """``text`` and its UTF-8 bytes with the comment lines above the header blanked."""
+    if not header.comments:
+        return text, utf8
+    end = header.comments[-1][1]
+    head = text[:end]
+    parts: list[str] = []
+    done = 0
+    for start, stop in header.comments:
+        # A space, not nothing: a '\r' before and a '\n' after an emptied line would read
+        # as one line break and shift every row number below.
+        parts.append(head[done:start] + " ")
+        done = stop
+    parts.append(head[done:])
+    blanked = "".join(parts)
+    return blanked + text[end:], blanked.encode("utf-8") + utf8[len(head.encode("utf-8")) :]
 
 
 def _first_record(sample: str, delimiter: str) -> list[str] | None:
@@ -944,22 +1130,22 @@ def _load_workbook(
     data: bytes,
     digest: str,
     sheet: str | None,
-    name_keys: frozenset[str],
+    keys: _Keys,
     kind: Format,
     suffix: str,
     limits: Limits,
 ) -> LoadedSheet:
-    if kind == "ole" and _ENCRYPTED_PACKAGE in data:
-        raise InputError(f"{shown} is password-protected (save a copy without a password)")
+    if _encrypted(data, kind):
+        raise _password_protected(shown)
     try:
-        name, rows, origin = _read_worksheet(data, shown, sheet, name_keys, limits)
+        name, rows, origin = _read_worksheet(data, shown, sheet, keys, limits)
     except InputError:
         raise
     except PasswordError:
-        raise InputError(
-            f"{shown} is password-protected (save a copy without a password)"
-        ) from None
-    except Exception:  # native code parsing untrusted bytes: any failure means unreadable
+        raise _password_protected(shown) from None
+    except Exception as exc:  # native code parsing untrusted bytes: any failure = unreadable
+        if _PASSWORD_WORDS.search(str(exc)) or _encrypted(data, kind):
+            raise _password_protected(shown) from None
         raise _unreadable_workbook(shown, kind, suffix) from None
     except BaseException as exc:
         # A Rust panic in calamine surfaces as pyo3's PanicException, a BaseException.
@@ -983,7 +1169,7 @@ def _load_workbook(
         first_column=origin[1],
         min_width=0,
         where=where,
-        name_keys=name_keys,
+        keys=keys,
     )
     return LoadedSheet(
         path=file,
@@ -996,11 +1182,13 @@ def _load_workbook(
         encoding=None,
         delimiter=None,
         column_letters=table.letters,
+        title_rows=table.title_rows,
+        header_row=table.header_row,
     )
 
 
 def _read_worksheet(
-    data: bytes, shown: str, sheet: str | None, name_keys: frozenset[str], limits: Limits
+    data: bytes, shown: str, sheet: str | None, keys: _Keys, limits: Limits
 ) -> tuple[str, list[list[Cell]], tuple[int, int]]:
     """Return (sheet name, its cells from the top-left used cell, that cell's 0-based position)."""
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -1014,7 +1202,7 @@ def _read_worksheet(
                 )
             chosen = book.get_sheet_by_name(name)
         else:
-            name, chosen = _default_sheet(book, shown, name_keys)
+            name, chosen = _default_sheet(book, shown, keys)
         # Python objects cost ten times calamine's cells: the sheet's size is checked first.
         where = f"sheet {quote(name)} of {shown}"
         if chosen.height > limits.rows:
@@ -1034,16 +1222,13 @@ def _match_sheet(wanted: str, names: Sequence[str]) -> str | None:
     return folded[0] if len(folded) == 1 else None
 
 
-def _default_sheet(
-    book: CalamineWorkbook, shown: str, name_keys: frozenset[str]
-) -> tuple[str, CalamineSheet]:
+def _default_sheet(book: CalamineWorkbook, shown: str, keys: _Keys) -> tuple[str, CalamineSheet]:
     # Visible worksheets first: a hidden lookup sheet with a 'name' column should not win.
     sheets = [meta for meta in book.sheets_metadata if meta.typ == SheetTypeEnum.WorkSheet]
     sheets.sort(key=lambda meta: meta.visible != SheetVisibleEnum.Visible)
     for meta in sheets:
         candidate = book.get_sheet_by_name(meta.name)
-        header = _first_filled_row(candidate.iter_rows())
-        if any(_column_key(_cell_text(cell).strip()) in name_keys for cell in header):
+        if _has_name_row(candidate.iter_rows(), keys):
             return meta.name, candidate
     if not sheets:
         raise InputError(f"{shown} has no worksheets")
@@ -1053,11 +1238,19 @@ def _default_sheet(
     )
 
 
-def _first_filled_row(rows: Iterator[list[Cell]]) -> list[Cell]:
+def _has_name_row(rows: Iterator[list[Cell]], keys: _Keys) -> bool:
+    """Whether one of the first HEADER_SEARCH_ROWS non-blank rows has a 'name' cell."""
+    seen = 0
     for row in rows:
-        if any(_cell_text(cell).strip() for cell in row):
-            return row
-    return []
+        texts = [_cell_text(cell).strip() for cell in row]
+        if not any(texts):
+            continue
+        if any(_column_key(text) in keys.name for text in texts):
+            return True
+        seen += 1
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    return False
 
 
 def _column_series(column: npt.NDArray[np.object_]) -> pd.Series:

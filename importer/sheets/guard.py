@@ -1,4 +1,4 @@
-"""What a sheet file must pass before any parser sees it (see ``importer.limits``).
+"""What a sheet file must pass before any parser sees it (see ``importer.sheets.limits``).
 
 Parsers allocate by what they find: pandas builds a column per cell of the widest line, calamine
 holds every cell of an inflated sheet, and ``read()`` on ``/dev/zero`` never ends. So the file
@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from schemas.text import quote
 
-from .errors import InputError
+from ..errors import InputError
 from .limits import Limits, exceeded, show_size
 
 __all__ = [

@@ -27,10 +27,10 @@ import stamina.instrumentation
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
 from schemas.text import quote
 
-from .client import GatewayClient, list_endpoints
-from .config import GatewaySettings, redact_url
-from .errors import GatewayUnavailable, InputError
-from .plan import GatewayState
+from ..config import GatewaySettings, redact_url
+from ..errors import GatewayUnavailable, InputError
+from ..gateways.client import GatewayClient, list_endpoints
+from ..gateways.plan import GatewayState
 from .report import neutralize
 from .template import (
     TEMPLATE_ROWS,
@@ -124,9 +124,9 @@ def _read_back_problems(
     The local gateway only stores values that pass the sheet rules; a real gateway may hold
     values set through its web page that the rules refuse.
     """
-    from .load import load_sheet
-    from .normalize import normalize
-    from .validate import validate
+    from ..sheets.load import load_sheet
+    from ..sheets.normalize import normalize
+    from ..validate import validate
 
     if not rows:
         return []
@@ -212,25 +212,28 @@ def export_endpoints(
     tuning: dict[str, Any] | None = None,
     include_secrets: bool = False,
     notice: Callable[[str], None] = lambda _: None,
+    announce: Callable[[str], None] = lambda _: None,
 ) -> ExportResult:
     """Write every endpoint of the gateway to ``out`` (.csv or .xlsx, told by the name).
 
     ``settings=None`` reads the embedded local gateway (as ``import`` without ``--gateway``).
     Secrets are masked unless ``include_secrets``; then ``notice`` gets a warning and the file is
-    made readable by its owner only (POSIX). Raises ``InputError`` (bad file name, cannot
-    write) or ``GatewayUnavailable``.
+    made readable by its owner only (POSIX). ``announce`` gets the gateway's line (see
+    ``upload.gateway_line``) before the first call to it. Raises ``InputError`` (bad file name,
+    cannot write) or ``GatewayUnavailable``.
     """
     out = Path(out)
     suffix = _check_target(out)
     # stamina logs each retry through stdlib logging by default; one error line is enough here.
     stamina.instrumentation.set_on_retry_hooks([])
-    if settings is None:
-        from .upload import embedded_gateway
+    from ..gateways.upload import embedded_gateway, gateway_line
 
-        with embedded_gateway(notice, tuning or {}) as local:
+    if settings is None:
+        with embedded_gateway(announce, tuning or {}) as local:
             endpoints = asyncio.run(_list_endpoints(local))
             url = local.url
     else:
+        announce(gateway_line(settings.url))
         endpoints = asyncio.run(_list_endpoints(settings))
         url = settings.url
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["DEFAULT_JOURNAL", "Journal", "JournalRow", "values_hash"]
 

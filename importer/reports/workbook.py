@@ -130,8 +130,8 @@ class WorkbookWriter:
 
     ``process=True`` writes in a child process (long sheets: a second core does the work);
     otherwise right here (short sheets: nothing to start). The child is
-    ``python -m importer.workbook OUT.xlsx`` reading the headers and then chunks, pickled, from
-    its stdin (never the headers as arguments: a wide header outgrows the kernel's argument
+    ``python -m importer.reports.workbook OUT.xlsx`` reading the headers and then chunks, pickled,
+    from its stdin (never the headers as arguments: a wide header outgrows the kernel's argument
     size, E2BIG): a plain subprocess rather than multiprocessing, whose spawn would re-import the
     parent's main module (the whole command line) in the child.
     """

@@ -14,13 +14,22 @@ from dataclasses import dataclass
 
 from schemas.text import quote
 
+from ..errors import InputError
 from .client import ApiError, CircuitOpen, GatewayClient, GaveUp
-from .errors import InputError
 from .save import RowOutcome
 
-__all__ = ["DEFAULT_MAX_PRUNE", "PrunePlan", "delete_endpoints", "parse_max_prune", "plan_prune"]
+__all__ = [
+    "DEFAULT_MAX_PRUNE",
+    "PrunePlan",
+    "delete_endpoints",
+    "name_endpoints",
+    "parse_max_prune",
+    "plan_prune",
+]
 
 DEFAULT_MAX_PRUNE = "10%"
+#: How many endpoint names a prune line shows; the rest are counted (results.csv has them all).
+_SHOWN = 20
 _LIMIT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*")
 
 
@@ -30,6 +39,23 @@ class PrunePlan:
     limit: int
     #: Why nothing will be deleted, or None when the prune may go ahead.
     refused: str | None
+
+    def describe(self, dry_run: bool) -> str | None:
+        """The line that names what this prune would delete (dry run) or refused to delete, so
+        an operator sees it on screen; ``None`` when it deletes for real or has nothing to."""
+        if not self.candidates:
+            return None
+        if self.refused:
+            return name_endpoints("refused to delete", self.candidates)
+        return name_endpoints("would delete", self.candidates) if dry_run else None
+
+
+def name_endpoints(verb: str, names: tuple[str, ...]) -> str:
+    """``would delete 23 endpoints: a, b, … (and 3 more)``: the first 20 names and the count."""
+    count = f"{len(names)} endpoint{'s' if len(names) != 1 else ''}"
+    shown = ", ".join(names[:_SHOWN])
+    rest = f", … (and {len(names) - _SHOWN} more)" if len(names) > _SHOWN else ""
+    return f"{verb} {count}: {shown}{rest}"
 
 
 def parse_max_prune(text: str | None, total: int) -> int:

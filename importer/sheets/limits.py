@@ -29,7 +29,7 @@ from typing import Final
 
 from schemas.text import quote
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["DEFAULT_LIMITS", "LIMIT_NAMES", "Limits", "exceeded", "parse_limits", "show_size"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
@@ -25,29 +26,36 @@ import stamina.instrumentation
 
 from schemas import MASK, PARAMETERS, SECRET_FIELDS
 
-from .client import GatewayClient, list_endpoints
-from .config import Credentials, GatewaySettings, redact_url
-from .errors import GatewayUnavailable
-from .journal import DONE, Journal, JournalRow, values_hash
-from .limits import DEFAULT_LIMITS, Limits
-from .normalize import NormalizedSheet
-from .pipeline import (
+from ..config import Credentials, GatewaySettings, redact_url
+from ..errors import GatewayUnavailable
+from ..pipeline import (
     EXIT_GATEWAY,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_ROWS,
     RunResult,
-    _finish,
-    _prepare,
     _validation_results,
+    finish_run,
+    prepare_sheet,
 )
+from ..reports.report import RESULT_COLUMNS
+from ..sheets.limits import DEFAULT_LIMITS, Limits
+from ..sheets.normalize import NormalizedSheet
+from ..validate import Problem, Validation
+from .client import GatewayClient, list_endpoints
+from .journal import DONE, Journal, JournalRow, values_hash
 from .plan import Action, GatewayState, plan_rows, row_values
 from .prune import PrunePlan, delete_endpoints, plan_prune
-from .report import RESULT_COLUMNS
 from .save import NOT_ATTEMPTED, RowOutcome, outcome_without_call, save_actions
-from .validate import Problem, Validation
 
-__all__ = ["EMBEDDED_DB", "JobOptions", "ProgressSink", "embedded_gateway", "run_job"]
+__all__ = [
+    "EMBEDDED_DB",
+    "JobOptions",
+    "ProgressSink",
+    "embedded_gateway",
+    "gateway_line",
+    "run_job",
+]
 
 #: Where the embedded local gateway keeps its endpoints between runs.
 EMBEDDED_DB = Path(".sip-import") / "gateway.db"
@@ -112,23 +120,38 @@ class _GatewayRun:
     requests: dict[str, int] = field(default_factory=dict)
 
 
+def gateway_line(url: str, local: bool = False) -> str:
+    """The first line of import, sync and export: the gateway they talk to, without
+    credentials, so nobody writes to production believing it is a rehearsal (or the reverse)."""
+    if not local:
+        return f"gateway: {redact_url(url)}"
+    return (
+        f"gateway: {url} (no --gateway given: the local gateway, started for this run; "
+        f"database {EMBEDDED_DB})"
+    )
+
+
 @contextmanager
 def embedded_gateway(
-    notice: Callable[[str], None], tuning: dict[str, Any]
+    announce: Callable[[str], None], tuning: dict[str, Any]
 ) -> Iterator[GatewaySettings]:
-    """Start the local gateway for the run; yields settings that reach it."""
+    """Start the local gateway for the run; yields settings that reach it. ``announce`` gets
+    its ``gateway_line`` once it is up."""
     from gateway import GatewayStartError, start_local_gateway
 
     EMBEDDED_DB.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         try:
-            running = stack.enter_context(start_local_gateway(EMBEDDED_DB))
+            # Credentials of its own, made up for this run: only this process logs in, so
+            # neither the environment's (which may be production's) nor admin/admin are needed.
+            running = stack.enter_context(
+                start_local_gateway(
+                    EMBEDDED_DB, user="sip-import", password=secrets.token_urlsafe(24)
+                )
+            )
         except (GatewayStartError, ValueError) as exc:
             raise GatewayUnavailable(f"the local gateway did not start: {exc}") from None
-        notice(
-            f"no --gateway given: started the local gateway at {running.url} "
-            f"(database {EMBEDDED_DB})"
-        )
+        announce(gateway_line(running.url, local=True))
         creds = Credentials(running.user, running.password)
         yield GatewaySettings(running.url, creds).with_overrides(**tuning)
 
@@ -307,6 +330,8 @@ class _Job:
     async def _prune(self, client: GatewayClient, state: GatewayState) -> None:
         frame = self.normalized.frame
         kept = set(frame["name"].dropna().str.lower())
+        # A row the mapping skips is not managed by the sheet: its endpoint is not pruned either.
+        kept |= {row.name.lower() for row in self.normalized.skipped if row.name}
         for column in ("old_name",):
             if column in frame.columns:
                 kept |= set(frame[column].dropna().str.lower())
@@ -410,16 +435,21 @@ def run_job(
     options: JobOptions = JobOptions(),
     sheet: str | None = None,
     mapping: str | Path | None = None,
+    preset: str | None = None,
     report_dir: str | Path | None = None,
     strict: bool = False,
+    announce: Callable[[str], None] = lambda _: None,
     progress: ProgressSink | None = None,
     notice: Callable[[str], None] = lambda _: None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> RunResult:
-    """``sip-import import`` / ``sync``. ``settings=None`` starts the embedded local gateway."""
+    """``sip-import import`` / ``sync``. ``settings=None`` starts the embedded local gateway.
+
+    ``announce`` gets the ``gateway_line`` once, before anything else is said and before the
+    first call to the gateway; a run stopped earlier by unusable input never reaches it."""
     # stamina logs each retry through stdlib logging by default; our report counts attempts.
     stamina.instrumentation.set_on_retry_hooks([])
-    normalized, validation, clock = _prepare(path, sheet, mapping, strict, limits)
+    normalized, validation, clock = prepare_sheet(path, sheet, mapping, strict, preset, limits)
     # The masked-secret warning is for validate, which cannot ask the gateway; here the plan
     # decides (keep the gateway's secret, or reject a row for an endpoint that is not there).
     validation = Validation(
@@ -440,9 +470,13 @@ def run_job(
                 _journal_identity(settings),
                 options.resume,
             )
-            if options.resume and journal.resumed_from is None:
-                notice("nothing to resume for this sheet and gateway: starting a new run")
-        resolved = settings or stack.enter_context(embedded_gateway(notice, tuning or {}))
+        if settings is None:
+            resolved = stack.enter_context(embedded_gateway(announce, tuning or {}))
+        else:
+            resolved = settings
+            announce(gateway_line(settings.url))
+        if journal is not None and options.resume and journal.resumed_from is None:
+            notice("nothing to resume for this sheet and gateway: starting a new run")
         job = _Job(resolved, normalized, valid_rows, options, sink, journal, done)
         gateway_run = _run_frozen(job.go())
         if journal is not None and gateway_run.unavailable is None and not gateway_run.interrupted:
@@ -489,9 +523,10 @@ def run_job(
             "candidates": list(prune.candidates) if prune else [],
             "limit": prune.limit if prune else None,
             "refused": prune.refused if prune else "the gateway was not reached",
+            "names": prune.describe(options.dry_run) if prune else None,
             "deleted": [d.name for d in gateway_run.deletions if d.outcome == "deleted"],
         }
-    return _finish(
+    return finish_run(
         options.command,
         normalized,
         results,

@@ -18,7 +18,7 @@ layout, validations and help as the template.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from schemas.domains import (
     Transport,
 )
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "COMMON_COLUMNS",
@@ -65,8 +65,8 @@ TEMPLATE_SHEET = "endpoints"
 HELP_SHEET = "help"
 #: Hidden sheet holding dropdown lists whose values contain commas (``yes,fec``).
 LISTS_SHEET = "lists"
-#: Rows 2..TEMPLATE_ROWS carry the validations and the Text format (the column style covers
-#: rows beyond, for Excel and LibreOffice).
+#: Rows 2..TEMPLATE_ROWS carry the validations; the Text format is the columns' style. No cell
+#: below the header exists, so a tool that appends rows (openpyxl's ``ws.append``) starts at 2.
 TEMPLATE_ROWS = 5000
 #: Columns that only rename an endpoint: at the end of the sheet, after everything a row describes.
 RENAME_COLUMNS: tuple[str, ...] = ("old_name", "object_id")
@@ -424,28 +424,13 @@ def _lines(text: str, width: float) -> int:
     return lines
 
 
-def _empty_rows(sheet: Any, columns: Sequence[str], first: int, last: int) -> Iterable[list[Any]]:
-    """Rows ``first..last`` with Text-formatted empty cells in the Text columns only."""
-    text_at = [i for i, name in enumerate(columns) if name in TEXT_COLUMNS]
-    width = max(text_at) + 1 if text_at else 0
-    for _ in range(first, last + 1):
-        row: list[Any] = [None] * width
-        for i in text_at:
-            cell = WriteOnlyCell(sheet, value=None)
-            cell.number_format = _TEXT_FORMAT
-            row[i] = cell
-        yield row
-
-
 def write_template(path: Path) -> None:
     """Write the empty endpoints template to ``path`` (an .xlsx file)."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise InputError(f"{path}: the template is an Excel workbook; name it *.xlsx")
     check_writable(path)
-    workbook, sheet = endpoint_workbook(TEMPLATE_COLUMNS, TEMPLATE_ROWS)
-    for row in _empty_rows(sheet, TEMPLATE_COLUMNS, 2, TEMPLATE_ROWS):
-        sheet.append(row)
+    workbook, _sheet = endpoint_workbook(TEMPLATE_COLUMNS, TEMPLATE_ROWS)
     save_workbook(workbook, path)
 
 

@@ -1,0 +1,133 @@
+"""httpx's transport for the gateway client: httpx-aiohttp's ``AiohttpTransport``.
+
+The client (``importer/gateways/client.py``) speaks httpx only; this is the one module of the
+importer that names aiohttp. httpx's own transport (httpcore) costs about 2.5 ms of CPU a call at
+concurrency 32 on this project's 2-core machines, and the client's CPU is what limits the save rate
+there; over aiohttp's connection pool and C parser the whole httpx client costs about 0.3 ms
+(benchmarks/RESULTS.md, section 3).
+
+Two things are settled here rather than left to the package's defaults:
+
+- The pool: one connection per worker, idle ones closed after 5 s, TLS verified against the
+  system's CA store (as OpenSSL sets it up, so ``SSL_CERT_FILE``/``SSL_CERT_DIR`` apply),
+  against only ``--ca-bundle``'s CAs when one is given, or not at all with ``--insecure``. No
+  cookie jar in aiohttp (httpx keeps the session cookie), and the proxy from the environment
+  looked up once.
+- What a failure is called. httpx-aiohttp files a dropped connection under ``ConnectTimeout``
+  and a read timeout under ``TimeoutException``; the client's retry decisions and the reasons
+  users read depend on the class, so every aiohttp failure is turned into the httpx exception
+  that says what happened, with the TLS error itself (if any) as its cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import urllib.request
+from urllib.parse import urlsplit
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+from ..config import GatewaySettings
+
+__all__ = ["build_transport", "tls_context"]
+
+#: Idle connections close after this many seconds (a gateway may drop them sooner).
+_KEEPALIVE = 5.0
+
+
+def tls_context(url: str, verify: bool | str) -> ssl.SSLContext:
+    """The TLS context for ``url``: ``--insecure`` (False), ``--ca-bundle`` (a path), or the
+    system's CA store (True). A plain-HTTP gateway gets a bare context: loading a CA store costs
+    tens of milliseconds and http:// never uses it."""
+    if verify is False:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if not url.lower().startswith("https:"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return ssl.create_default_context()
+
+
+def _env_proxy(url: str) -> httpx.Proxy | None:
+    """The proxy for ``url`` from HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, unless NO_PROXY
+    exempts its host."""
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    return httpx.Proxy(proxy) if proxy else None
+
+
+def _tls_error(exc: BaseException) -> ssl.SSLError | None:
+    """The ssl module's own error behind a failed connection, if TLS is what failed."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        # aiohttp's TLS errors subclass ssl.SSLError without its fields; they chain the real one.
+        if isinstance(seen, ssl.SSLError) and not isinstance(seen, aiohttp.ClientError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _as_httpx(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """The httpx exception that says what an aiohttp failure was."""
+    message = str(exc) or exc.__class__.__name__
+    tls = _tls_error(exc)
+    if tls is not None:
+        return httpx.ConnectError(str(tls), request=request)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # waiting for the pool, or connecting
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's read timeouts subclass it
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unreachable, name not found
+        return httpx.ConnectError(message, request=request)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(message, request=request)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return httpx.RemoteProtocolError(message, request=request)
+    return httpx.ReadError(message, request=request)  # reset, broken pipe, other socket errors
+
+
+class _Transport(AiohttpTransport):
+    """``AiohttpTransport`` that reads each answer whole (the gateway's are small) so that a
+    failure while reading it is translated here too, with the rest of them."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await super().handle_async_request(request)
+            await response.aread()
+        except httpx.TransportError as exc:
+            cause = exc.__cause__
+            if cause is None:
+                raise
+            raise _as_httpx(cause, request) from _tls_error(cause)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise _as_httpx(exc, request) from _tls_error(exc)
+        return response
+
+
+def build_transport(settings: GatewaySettings) -> httpx.AsyncBaseTransport:
+    """The transport for one run against one gateway: a pool of ``settings.concurrency``
+    connections. Its aiohttp session is made on the first request, inside the running loop."""
+    context = tls_context(settings.url, settings.verify)
+
+    def session() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=settings.concurrency, keepalive_timeout=_KEEPALIVE, ssl=context
+        )
+        # httpx keeps the cookies: aiohttp's jar would filter them again on every request.
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    return _Transport(
+        verify=context,
+        limits=httpx.Limits(max_connections=settings.concurrency, keepalive_expiry=_KEEPALIVE),
+        proxy=_env_proxy(settings.url),
+        client=session,
+    )
