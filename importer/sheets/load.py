@@ -14,7 +14,9 @@ import hashlib
 import io
 import os
 import re
+import time
 import warnings
+import weakref
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -267,10 +269,9 @@ class SheetReader:
         end = (b"" if self.ends_with_newline else b"\n") + (
             (meta.delimiter or ",").encode().join([_SENTINEL.encode()] * width) + b"\n"
         )
-        with _WithLastLine(
-            guard.open_regular(os.fspath(meta.path), self.shown, self.limits), end
-        ) as source:
-            yield from self._batches(source, wanted)
+        with guard.open_regular(os.fspath(meta.path), self.shown, self.limits) as file:
+            # Only Arrow holds the source (see _batches): no frame of ours keeps it alive.
+            yield from self._batches(_WithLastLine(file, end), wanted)
 
     def _batches(
         self, source: _WithLastLine, wanted: list[str]
@@ -278,6 +279,7 @@ class SheetReader:
         meta = self.meta
         positions = [meta.headers.index(h) for h in wanted]
         names = [f"c{i}" for i in range(len(meta.headers))]
+        released = weakref.ref(source)
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
@@ -302,32 +304,52 @@ class SheetReader:
                 null_values=[""],  # only truly empty cells are missing: 'NA', 'null' stay text
             ),
         )
+        del source
         first = meta.header_row + 1
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
         checks = _BatchChecks(self)
-        for batch in reader:
-            checks.check(batch)
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            if pending_rows <= self.chunk_rows:
-                continue
-            table = pa.Table.from_batches(pending)
-            start = 0
-            # '>' keeps at least the last row back: it must be the sentinel line.
-            while pending_rows - start > self.chunk_rows:
-                yield self._frame(table.slice(start, self.chunk_rows), wanted, first)
-                first += self.chunk_rows
-                start += self.chunk_rows
-            pending = table.slice(start).to_batches()
-            pending_rows -= start
-        table = pa.Table.from_batches(pending, schema=reader.schema)
-        if not table.num_rows or any(
-            table.column(i)[-1].as_py() != _SENTINEL for i in range(table.num_columns)
-        ):
-            raise pa.ArrowInvalid("a quoted value runs to the end of the file")
-        if table.num_rows > 1:
-            yield self._frame(table.slice(0, table.num_rows - 1), wanted, first)
+        # A limit exceeded is raised once the reader has reached the end, so its read-ahead
+        # is over (see below); the rest is only read, never kept.
+        failed: InputError | None = None
+        try:
+            for batch in reader:
+                if failed is None:
+                    failed = checks.check(batch)
+                if failed is not None:
+                    continue
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                if pending_rows <= self.chunk_rows:
+                    continue
+                table = pa.Table.from_batches(pending)
+                start = 0
+                # '>' keeps at least the last row back: it must be the sentinel line.
+                while pending_rows - start > self.chunk_rows:
+                    yield self._frame(table.slice(start, self.chunk_rows), wanted, first)
+                    first += self.chunk_rows
+                    start += self.chunk_rows
+                pending = table.slice(start).to_batches()
+                pending_rows -= start
+            if failed is not None:
+                raise failed
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            if not table.num_rows or any(
+                table.column(i)[-1].as_py() != _SENTINEL for i in range(table.num_columns)
+            ):
+                raise pa.ArrowInvalid("a quoted value runs to the end of the file")
+            if table.num_rows > 1:
+                yield self._frame(table.slice(0, table.num_rows - 1), wanted, first)
+        finally:
+            # Arrow's read-ahead thread lets go of the source (a Python object, so under the
+            # GIL) after the last batch; a process that exits before it has is aborted by
+            # std::terminate (exit 134, apache/arrow#34314). Once the source is gone no Arrow
+            # thread calls into Python again.
+            reader.close()
+            del reader
+            deadline = time.monotonic() + _RELEASE_WAIT
+            while released() is not None and time.monotonic() < deadline:
+                time.sleep(0.001)
 
     def _frame(
         self, table: pa.Table, wanted: list[str], first: int
@@ -352,6 +374,8 @@ class SheetReader:
 
 
 _SENTINEL: Final = "\x01sip-import end\x01"
+# Seconds to wait for Arrow to let go of a streamed CSV's source (see SheetReader._batches).
+_RELEASE_WAIT: Final = 5.0
 
 
 class _BatchChecks:
@@ -366,17 +390,19 @@ class _BatchChecks:
         # Records after the header, the sentinel line among them: as many as the sheet's rows.
         self.records = 0
 
-    def check(self, batch: pa.RecordBatch) -> None:
+    def check(self, batch: pa.RecordBatch) -> InputError | None:
+        """The limit ``batch`` takes the sheet past, if any."""
         limits, shown = self.reader.limits, self.reader.shown
         if self.count_rows:
             self.records += batch.num_rows
             if self.records > limits.rows:
-                raise exceeded(f"{shown} has more than {limits.rows:,} rows", "rows", limits)
+                return exceeded(f"{shown} has more than {limits.rows:,} rows", "rows", limits)
         if self.measure_cells:
             for column in batch.columns:
                 longest = pc.max(pc.utf8_length(column)).as_py()
                 if longest is not None and longest > limits.cell_chars:
-                    raise _cell_too_long(shown, limits)
+                    return _cell_too_long(shown, limits)
+        return None
 
 
 class _WithLastLine(io.RawIOBase):
