@@ -38,7 +38,7 @@ def _save(profiler: Profiler, name: str) -> Path:
 
 
 def profile_validate(rows: int) -> None:
-    from importer.pipeline import _validation_results
+    from importer.pipeline import validation_results
     from importer.reports.report import write_reports
     from importer.sheets.load import load_sheet
     from importer.sheets.normalize import normalize
@@ -49,7 +49,7 @@ def profile_validate(rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, Profiler(interval=0.001) as profiler:
         normalized = normalize(load_sheet(sheet.path))
         validation = validate(normalized)
-        write_reports(Path(tmp), normalized, _validation_results(validation), validation.problems)
+        write_reports(Path(tmp), normalized, validation_results(validation), validation.problems)
     _save(profiler, "validate")
 
 

@@ -302,7 +302,7 @@ def get_sheet(rows: int, fmt: str, **kwargs: Any) -> generate.Sheet:
 
 
 def _ours_once(path: Path) -> dict[str, Any]:
-    from importer.pipeline import _validation_results
+    from importer.pipeline import validation_results
     from importer.reports.report import write_reports
     from importer.sheets.load import load_sheet
     from importer.sheets.normalize import normalize
@@ -317,7 +317,7 @@ def _ours_once(path: Path) -> dict[str, Any]:
     validation = validate(normalized)
     t3 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
-        results = _validation_results(validation)
+        results = validation_results(validation)
         write_reports(Path(tmp), normalized, results, validation.problems)
         t4 = time.perf_counter()
     return {

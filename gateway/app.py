@@ -40,6 +40,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from schemas.text import quote
+
 from .config import Credentials, GatewayConfig, resolve_credentials
 from .errors import (
     INVALID_PARAMETER,
@@ -355,7 +357,7 @@ class _Gateway:
             method = METHODS.get(name)
             if method is None:
                 known = ", ".join(METHODS)
-                raise ApiError(UNKNOWN_METHOD, f"unknown method {name!r} (known: {known})")
+                raise ApiError(UNKNOWN_METHOD, f"unknown method {quote(name)} (known: {known})")
             self.stats.calls[method.name] += 1
             try:
                 method.check(params)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas import CODECS, PARAMETERS, check_wire_value
+from schemas.text import quote
 
 from . import store
 from .errors import (
@@ -201,7 +202,8 @@ def _check_delete(params: Params) -> None:
     _check_lookup(params, "sip_endpoint.delete")
     if "object_type" in params and params["object_type"] != "sip_endpoint":
         raise _invalid(
-            f"object_type: {params['object_type']!r} is not allowed (allowed: sip_endpoint)"
+            f"object_type: {quote(str(params['object_type']))} is not allowed "
+            "(allowed: sip_endpoint)"
         )
 
 

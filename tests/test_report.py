@@ -19,7 +19,7 @@ import pytest
 from helpers import read_csv, write_csv, write_text_xlsx
 from python_calamine import CalamineWorkbook
 
-from importer.pipeline import RunResult, _validation_results, validate_file
+from importer.pipeline import RunResult, validate_file, validation_results
 from importer.reports.report import ReportWriter
 from importer.sheets.load import load_sheet
 from importer.sheets.normalize import normalize
@@ -753,7 +753,7 @@ def test_rejections_xlsx_from_a_child_process_equals_the_in_process_one(tmp_path
     sheet = write_csv(tmp_path / "s.csv", CHUNKED_ROWS, headers=["name", "host", "port", "secret"])
     normalized = normalize(load_sheet(sheet))
     validation = validate(normalized)
-    results = _validation_results(validation)
+    results = validation_results(validation)
     books = []
     for process in (False, True):
         writer = ReportWriter(tmp_path / f"process-{process}", workbook_process=process)
