@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import signal
 import socket
 import time
@@ -222,6 +223,28 @@ def test_the_inventory_can_come_from_sip_import_toml(
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[0].startswith("gateways: 1 from fleet.toml: lon-1 (")
     assert sorted(lon.stored()) == ["f1"]
+
+
+def test_without_a_terminal_each_gateway_gets_a_progress_line(
+    tmp_path: Path, launcher: GatewayLauncher
+) -> None:
+    up = launcher.fleet(2, "--latency-ms", "30")
+    write_inventory(
+        tmp_path / "fleet.toml",
+        [("lon-1", up[0].url, []), ("par-1", up[1].url, [])],
+        "concurrency = 1",
+    )
+    # 200 calls of at least 30 ms each, one at a time per gateway: past the 5 s between lines.
+    sheet = write_csv(tmp_path / "s.csv", [endpoint(f"q{i}") for i in range(200)])
+    proc, _results, _summary = run_fleet(tmp_path, sheet)
+    assert proc.returncode == 0, proc.stderr
+    progress = [line for line in proc.stderr.splitlines() if ": saving " in line]
+    pattern = (
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (lon-1|par-1): saving \d+/200 rows \([\d,]+ rows/s\)"
+    )
+    assert progress and all(re.fullmatch(pattern, line) for line in progress), proc.stderr
+    assert {line.split()[1] for line in progress} == {"lon-1:", "par-1:"}
+    assert "\x1b[" not in proc.stdout + proc.stderr
 
 
 def test_a_failed_canary_stops_the_rollout(tmp_path: Path, launcher: GatewayLauncher) -> None:
