@@ -16,7 +16,7 @@ import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
 from helpers import run_cli, write_csv
 
-from importer.client import GatewayClient, GaveUp
+from importer.client import CircuitBreaker, CircuitOpen, GatewayClient, GaveUp
 from importer.config import Credentials, GatewaySettings, resolve_settings
 from importer.errors import GatewayUnavailable, InputError
 
@@ -205,3 +205,75 @@ def test_a_login_without_a_session_cookie_is_one_clear_error(
         f"the gateway at {url} answered the login without a session cookie; "
         "is --gateway the gateway's address?"
     )
+
+
+# --- circuit breaker ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 5])
+def test_the_breaker_trips_at_exactly_its_threshold_of_consecutive_failures(
+    threshold: int,
+) -> None:
+    breaker = CircuitBreaker(threshold)
+    for n in range(1, threshold):
+        breaker.failure(f"failure {n}")
+        assert not breaker.open, n
+    breaker.failure("the last straw")
+    assert breaker.open
+    assert breaker.tripped_reason == "the last straw"
+    breaker.failure("later")  # the first reason stays: it is what the run reports
+    assert breaker.tripped_reason == "the last straw"
+
+
+def test_an_answer_resets_the_breaker_count() -> None:
+    breaker = CircuitBreaker(3)
+    breaker.failure("a")
+    breaker.failure("b")
+    breaker.success()
+    breaker.failure("c")
+    breaker.failure("d")
+    assert not breaker.open
+    breaker.failure("e")
+    assert breaker.tripped_reason == "e"
+
+
+def test_a_call_stops_at_the_breaker_threshold_not_after_it(
+    gateway_server: Callable[..., GatewayProcess],
+) -> None:
+    gateway = gateway_server("--error-rate", "1")  # every API call answers HTTP 500
+    settings = GatewaySettings(
+        gateway.url, Credentials(TEST_USER, TEST_PASSWORD), concurrency=1
+    ).with_overrides(breaker_threshold=3, retry_attempts=10, retry_wait_initial=0.01)
+
+    async def call() -> tuple[CircuitOpen, int]:
+        async with GatewayClient(settings) as client:
+            await client.login()
+            with pytest.raises(CircuitOpen) as caught:
+                await client.call("sip_endpoints.list", {})
+            return caught.value, client.requests["sip_endpoints.list"]
+
+    tripped, sent = asyncio.run(call())
+    assert str(tripped) == "HTTP 500"
+    assert sent == 3
+    assert gateway.stats()["faults"] == {"error": 3}
+
+
+def test_breaker_threshold_from_the_config_file_bounds_a_real_import(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server("--error-rate", "1")
+    config = (
+        f'[gateway]\nurl = "{gateway.url}"\nuser = "{TEST_USER}"\npassword = "{TEST_PASSWORD}"\n'
+        "breaker_threshold = 4\nretry_attempts = 10\n"
+    )
+    (tmp_path / "sip-import.toml").write_text(config)
+    (tmp_path / "sip-import.toml").chmod(0o600)
+    sheet = write_csv(tmp_path / "s.csv", [{"name": "a", "host": "dynamic"}])
+    proc = run_cli("import", str(sheet), "--report-dir", "out", cwd=tmp_path, env={})
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: cannot list the gateway's endpoints: HTTP 500"
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["requests"] == {"sip_endpoints.list": 4}
+    assert gateway.stats()["faults"] == {"error": 4}

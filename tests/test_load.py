@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from importer.errors import InputError
 from importer.load import (
+    CHUNK_ROWS,
     LoadedSheet,
     _load_whole,
     header_key,
@@ -841,3 +842,57 @@ def test_streamed_and_whole_agree_on_arbitrary_text(text: str, chunk_rows: int) 
         path.write_bytes(b"name,host\n" + text.encode())
         whole = _outcome(lambda: _whole(path))
         assert _outcome(lambda: _streamed(path, chunk_rows)) == whole
+
+
+# Arrow infers a column's type from the first block it parses. Digits-only columns read as
+# numbers there lose their leading zeros ('00000000' -> '0') in every row handed out before a
+# later block (or the end-of-file line) fails to convert and sends the rest down the careful
+# path; so the streamed reader must read every column as text, whatever the first block holds.
+
+
+def _zero_padded(rows: int, short_row: int | None = None) -> tuple[bytes, list[list[str | None]]]:
+    """A CSV whose every column is digits with leading zeros, and its expected cells (the
+    ``short_row``-th data row has only its first two cells)."""
+    lines = ["name,extension,defaultuser,pin,zero"]
+    expected: list[list[str | None]] = []
+    for i in range(rows):
+        cells = [f"{i:08d}", f"{i % 1000:04d}", f"00{i:06d}", "00000000", "0"]
+        if i == short_row:
+            cells = cells[:2]
+        lines.append(",".join(cells))
+        expected.append([*cells, *[None] * (5 - len(cells))])
+    return ("\n".join(lines) + "\n").encode(), expected
+
+
+def _columns(loaded: LoadedSheet) -> list[list[str | None]]:
+    rows = loaded.frame.to_numpy(dtype=object).tolist()
+    return [[None if pd.isna(v) else v for v in row] for row in rows]
+
+
+@pytest.mark.parametrize(("chunk_rows", "block_bytes"), [(1, 64), (3, 64), (7, 128), (50, 1024)])
+def test_digits_only_columns_keep_leading_zeros_across_blocks_and_chunks(
+    tmp_path: Path, chunk_rows: int, block_bytes: int
+) -> None:
+    data, expected = _zero_padded(200)
+    reader = open_sheet(write(tmp_path / "zeros.csv", data), chunk_rows=chunk_rows)
+    assert reader.whole is None  # streamed
+    reader.block_bytes = block_bytes
+    loaded = join_chunks(reader)
+    assert loaded.frame.index.tolist() == list(range(2, 202))
+    assert _columns(loaded) == expected
+
+
+@pytest.mark.parametrize(
+    ("chunk_rows", "short_row"), [(CHUNK_ROWS, None), (5_000, None), (5_000, 27_000)]
+)
+def test_a_30000_row_csv_keeps_leading_zeros_in_every_chunk(
+    tmp_path: Path, chunk_rows: int, short_row: int | None
+) -> None:
+    # Arrow's default block size. With a short row at row 27,002, the chunks of 5,000 rows before
+    # it are streamed and the rows after the last whole chunk come from the careful path.
+    data, expected = _zero_padded(30_000, short_row)
+    reader = open_sheet(write(tmp_path / "zeros.csv", data), chunk_rows=chunk_rows)
+    assert reader.whole is None
+    loaded = join_chunks(reader)
+    assert loaded.frame.index.tolist() == list(range(2, 30_002))
+    assert _columns(loaded) == expected

@@ -19,6 +19,7 @@ import pytest
 from helpers import read_csv, write_csv, write_text_xlsx
 from python_calamine import CalamineWorkbook
 
+from importer import report
 from importer.load import load_sheet
 from importer.normalize import normalize
 from importer.pipeline import RunResult, _validation_results, validate_file
@@ -420,6 +421,47 @@ def test_secret_under_a_mapped_header_is_masked(tmp_path: Path) -> None:
         "column D ('API Token') is not a sip_endpoint parameter and was ignored"
     ]
     assert_no_secret(result, {"mapped": "Kw-MAPPED-SECRET-31337", "token": "Auth Token-XYZ-777"})
+
+
+# One unmapped column per hint its header holds (and no other hint): 'SIP Passwd' must be masked
+# because of 'passwd' alone, 'PIN Pwd' because of 'pwd' alone, and so on.
+HINT_HEADERS = {
+    "secret": "VM Secret",
+    "password": "Web Password",
+    "passwd": "SIP Passwd",
+    "pwd": "PIN Pwd",
+    "auth": "Auth Code",
+    "token": "API Token",
+}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_every_credential_hint_masks_its_column_on_a_rejected_row(
+    tmp_path: Path, kind: str
+) -> None:
+    values = {hint: f"Hint-{hint.upper()}-Clear-{i}x" for i, hint in enumerate(HINT_HEADERS)}
+    headers = ["name", "host", "port", *HINT_HEADERS.values()]
+    rows = [["h-1", "203.0.113.1", "70000", *values.values()]]
+    if kind == "csv":
+        sheet = write_csv(tmp_path / "hints.csv", rows, headers=headers)
+    else:
+        sheet = write_text_xlsx(tmp_path / "hints.xlsx", rows, headers)
+    result = run(tmp_path, sheet)
+    assert result.exit_code == 1
+    (rejected,) = read_csv(result.paths.rejections_csv)
+    assert rejected["_errors"] == "port: 70000 is above 65535"
+    assert {h: rejected[h] for h in HINT_HEADERS.values()} == dict.fromkeys(
+        HINT_HEADERS.values(), MASK
+    )
+    book = openpyxl.load_workbook(result.paths.rejections_xlsx)
+    header, line = ([cell.value for cell in row] for row in book["rejections"].iter_rows())
+    cells = dict(zip(header, line, strict=True))
+    assert cells["name"] == "h-1" and cells["port"] == "70000"
+    assert {h: cells[h] for h in HINT_HEADERS.values()} == dict.fromkeys(
+        HINT_HEADERS.values(), MASK
+    )
+    assert_no_secret(result, values)
+    assert set(HINT_HEADERS) == set(report._SECRET_HINTS)  # a new hint needs its case here
 
 
 def test_masked_secret_is_a_warning(tmp_path: Path) -> None:

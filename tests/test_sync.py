@@ -92,6 +92,34 @@ def test_three_changes_two_new_rows_and_a_rename_send_exactly_six_saves(
     assert_gateway_holds(gateway, [{k: v for k, v in r.items() if k != "old_name"} for r in rows])
 
 
+@pytest.mark.parametrize("field", ["secret", "remotesecret", "auth"])
+def test_a_changed_secret_alone_is_sent_and_stored(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess], field: str
+) -> None:
+    # The nightly sync of a master sheet where only a password changed must send that password.
+    gateway = gateway_server()
+    rows = make_rows(6, seed=13)
+    for i, row in enumerate(rows):
+        row.update(secret=f"Sec-{i}-old", remotesecret=f"Rem-{i}-old", auth=f"u{i}:Old-{i}@realm")
+    write_csv(tmp_path / "v1.csv", rows)
+    assert sync(tmp_path, gateway, tmp_path / "v1.csv", name="v1")[0].returncode == 0
+    before = saves(gateway)
+    new = {"secret": "Sec-4-NEW", "remotesecret": "Rem-4-NEW", "auth": "u4:New-4@realm"}[field]
+    rows[4][field] = new
+    write_csv(tmp_path / "v2.csv", rows)
+    proc, results, summary = sync(tmp_path, gateway, tmp_path / "v2.csv", name="v2")
+    assert proc.returncode == 0, proc.stderr
+    assert {r["name"]: r["outcome"] for r in results if r["outcome"] != "unchanged"} == {
+        rows[4]["name"]: "updated"
+    }
+    assert summary["outcomes"] == {"unchanged": 5, "updated": 1}
+    assert saves(gateway) - before == 1
+    assert gateway.stats()["saves_by_name"][rows[4]["name"]] == 2
+    assert gateway.endpoints()[rows[4]["name"]][field] == new
+    assert gateway.stored()[rows[4]["name"]][field] == new
+    assert_gateway_holds(gateway, rows)
+
+
 def _start_sync(
     tmp_path: Path, gateway: GatewayProcess, sheet: Path, *extra: str
 ) -> subprocess.Popen[str]:
