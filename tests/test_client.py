@@ -10,13 +10,25 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar
 
 import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
 from helpers import run_cli, write_csv
 
-from importer.client import CircuitBreaker, CircuitOpen, GatewayClient, GaveUp
+from importer import client as client_module
+from importer.client import (
+    CircuitBreaker,
+    CircuitOpen,
+    GatewayClient,
+    GaveUp,
+    RateLimiter,
+    _backoff,
+    _retry_after,
+    _Retryable,
+    _SessionExpired,
+)
 from importer.config import Credentials, GatewaySettings, resolve_settings
 from importer.errors import GatewayUnavailable, InputError
 
@@ -277,3 +289,104 @@ def test_breaker_threshold_from_the_config_file_bounds_a_real_import(
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["requests"] == {"sip_endpoints.list": 4}
     assert gateway.stats()["faults"] == {"error": 4}
+
+
+# --- rate cap and retry decisions -----------------------------------------------------------
+
+
+class _Clock:
+    """A clock whose sleeps pass at once: spacing is checked without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    fake = _Clock()
+    monkeypatch.setattr(client_module, "time", fake)
+    monkeypatch.setattr(client_module, "asyncio", SimpleNamespace(sleep=fake.sleep))
+    return fake
+
+
+def test_rate_limiter_spaces_calls_one_interval_apart_and_forgets_idle_time(
+    clock: _Clock,
+) -> None:
+    limiter = RateLimiter(4)
+
+    async def calls() -> None:
+        for _ in range(3):  # back to back: the 2nd and 3rd wait
+            await limiter.wait()
+        clock.now += 10  # idle: the next call goes at once, no burst is saved up
+        await limiter.wait()
+        await limiter.wait()
+
+    asyncio.run(calls())
+    assert clock.slept == [0.25, 0.25, 0.25]
+    assert clock.now == 1010.75
+
+
+@pytest.mark.parametrize("rate", [None, 0])
+def test_rate_limiter_without_a_cap_never_waits(clock: _Clock, rate: float | None) -> None:
+    limiter = RateLimiter(rate)
+
+    async def calls() -> None:
+        for _ in range(5):
+            await limiter.wait()
+
+    asyncio.run(calls())
+    assert clock.slept == []
+    assert limiter.interval == 0
+
+
+def _answer(retry_after: str | None) -> SimpleNamespace:
+    return SimpleNamespace(headers={} if retry_after is None else {"retry-after": retry_after})
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [
+        (None, None),
+        ("", None),
+        ("3", 3.0),
+        ("0.5", 0.5),
+        ("0", 0.0),
+        ("-2", 0.0),
+        ("soon", None),
+        ("Thu, 01 Jan 1970 00:16:40 GMT", 0.0),  # the clock's now (1000 s)
+        ("Thu, 01 Jan 1970 00:18:40 GMT", 120.0),
+        ("Thu, 01 Jan 1970 00:00:01 GMT", 0.0),  # in the past
+    ],
+)
+def test_retry_after_in_seconds_or_as_an_http_date(
+    clock: _Clock, header: str | None, wait: float | None
+) -> None:
+    assert _retry_after(_answer(header)) == wait  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("failure", "decision"),
+    [
+        (_Retryable("HTTP 503"), True),
+        (_Retryable("HTTP 429", 2.5), 2.5),
+        (_Retryable("HTTP 429", 0.0), 0.0),  # "now" is still the gateway's word
+        (_SessionExpired(), True),
+        (ValueError("not ours"), False),
+    ],
+)
+def test_backoff_retries_transport_failures_at_the_gateways_pace(
+    failure: Exception, decision: bool | float
+) -> None:
+    assert _backoff(failure) == decision
+    assert type(_backoff(failure)) is type(decision)

@@ -22,6 +22,7 @@ from importer.errors import InputError
 from importer.load import (
     CHUNK_ROWS,
     LoadedSheet,
+    _cell_text,
     _load_whole,
     header_key,
     join_chunks,
@@ -392,6 +393,52 @@ def test_xlsx_cells_become_text(tmp_path: Path) -> None:
         },
     }
     assert_text_frame(loaded)
+
+
+def test_xlsx_times_durations_and_the_15_digit_limit_become_text(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["name", "a", "b", "c", "d", "e", "f"],
+        ["x", dt.time(13, 5), dt.timedelta(hours=26, minutes=3, seconds=4),
+         999_999_999_999_999.0, 1e15, -1e15, -2.5],
+        ["y", 1e-7, True, False, -0.0, 123_456_789_012_345_678, dt.datetime(2024, 1, 2, 0, 0)],
+        ["z", "0012", 5060, "", 0.1, -7, "text"],
+    ]  # fmt: skip
+    loaded = load_sheet(write_xlsx(tmp_path / "x.xlsx", {"S": rows}))
+    assert records(loaded) == {
+        2: {"name": "x", "a": "13:05:00", "b": "26:03:04", "c": "999999999999999",
+            "d": "1e+15", "e": "-1e+15", "f": "-2.5"},
+        3: {"name": "y", "a": "1e-07", "b": "1", "c": "0", "d": "0",
+            "e": "1.23456789012346e+17", "f": "2024-01-02"},
+        4: {"name": "z", "a": "0012", "b": "5060", "c": None, "d": "0.1", "e": "-7",
+            "f": "text"},
+    }  # fmt: skip
+    assert_text_frame(loaded)
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        ("0012", "0012"),
+        (True, "1"),
+        (False, "0"),
+        (8005555555, "8005555555"),
+        (8005555555.0, "8005555555"),
+        (999_999_999_999_999.0, "999999999999999"),
+        (1e15, "1e+15"),
+        (-1e15, "-1e+15"),
+        (0.25, "0.25"),
+        (dt.date(2024, 1, 2), "2024-01-02"),
+        (dt.datetime(2024, 1, 2, 3, 4, 5), "2024-01-02T03:04:05"),
+        (dt.time(7, 8, 9), "07:08:09"),
+        (dt.timedelta(hours=26, minutes=3, seconds=4), "26:03:04"),
+        (dt.timedelta(seconds=-3661), "-1:01:01"),
+        (dt.timedelta(seconds=59), "0:00:59"),
+        (dt.timedelta(0), "0:00:00"),
+    ],
+)
+def test_cell_text_of_each_cell_type(cell: object, text: str) -> None:
+    # Headers and the first filled row are read cell by cell through this too.
+    assert _cell_text(cell) == text  # type: ignore[arg-type]
 
 
 def test_xlsx_text_cells_are_unchanged(tmp_path: Path) -> None:
