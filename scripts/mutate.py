@@ -189,7 +189,7 @@ def run_target(name: str, target: Target) -> None:
     print(f"{name}: done; {REPORT.relative_to(ROOT)} rewritten", flush=True)
 
 
-def _save_results(name: str, target: Target, session: Path, seconds: float) -> None:
+def _save_results(name: str, target: Target, session: Path, seconds: float | None) -> None:
     killed = timeouts = incompetent = 0
     survivors: list[dict[str, str]] = []
     with use_db(str(session), WorkDB.Mode.open) as db:
@@ -222,7 +222,7 @@ def _save_results(name: str, target: Target, session: Path, seconds: float) -> N
         "survived": len(survivors),
         "incompetent": incompetent,
         "pending": pending,
-        "minutes": round(seconds / 60, 1),
+        "minutes": "?" if seconds is None else round(seconds / 60, 1),
         "survivors": survivors,
     }
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -230,39 +230,48 @@ def _save_results(name: str, target: Target, session: Path, seconds: float) -> N
 
 
 def write_report() -> None:
-    from mutation_notes import NOTES  # hand-written: why each remaining survivor is harmless
+    from mutation_notes import NOTES  # hand-written: what became of each survivor
 
     lines = [
         "# Mutation testing",
         "",
-        "Written by `make mutate` (scripts/mutate.py, cosmic-ray, one mutant at a time); the",
-        "notes on survivors come from scripts/mutation_notes.py. A mutant is killed when the",
-        "module's tests fail (or time out) with it; the score is killed / (killed + survived).",
+        "Written by `make mutate` (scripts/mutate.py: cosmic-ray, one mutant at a time, in a copy",
+        "of the checkout that the tests' CLI and gateway subprocesses import too); what became of",
+        "each survivor comes from scripts/mutation_notes.py. A mutant is killed when its module's",
+        "tests fail (or time out) with it. Mutants inside annotations are not run (never",
+        "evaluated: `from __future__ import annotations`). *Score in the run* is killed / run;",
+        "*score now* also counts the survivors that tests added after the run kill (each checked",
+        "by applying the mutant by hand); the rest are equivalent (they cannot change behaviour).",
         "",
-        "| module | mutated | tests | killed | survived | score | minutes |",
-        "|---|---|---|---|---|---|---|",
+        "| module | mutated | tests | mutants | killed | score in run | killed since | "
+        "equivalent | not explained | score now |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     results = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))}
     for r in results.values():
         total = r["killed"] + r["survived"]
-        score = f"{100 * r['killed'] / total:.1f}%" if total else "-"
+        notes = [NOTES.get(r["module"], {}).get(s["key"], "") for s in r["survivors"]]
+        since = sum(n.startswith("killed since") for n in notes)
+        equivalent = sum(n.startswith("equivalent") for n in notes)
         what = ", ".join(f"`{s}`" for s in r["symbols"]) or "all"
-        tests = " ".join(r["tests"])
+        tests = " ".join(shlex.quote(t) for t in r["tests"])
         lines.append(
-            f"| `{r['module']}` | {what} | `{tests}` | {r['killed']} | {r['survived']} | "
-            f"{score} | {r['minutes']} |"
+            f"| `{r['module']}` | {what} | `{tests}` | {total} | {r['killed']} | "
+            f"{_percent(r['killed'], total)} | {since} | {equivalent} | "
+            f"{len(notes) - since - equivalent} | {_percent(r['killed'] + since, total)} |"
         )
+    missing = [f"`{t.path}` ({name})" for name, t in TARGETS.items() if name not in results]
+    if missing:
+        lines += ["", "Not run yet: " + ", ".join(missing) + "."]
     for name, r in results.items():
-        extra = []
+        extra = [f"{r['minutes']} minutes"]
         if r["timeouts"]:
             extra.append(f"{r['timeouts']} of the killed by the time limit")
         if r["incompetent"]:
             extra.append(f"{r['incompetent']} could not be applied and are not counted")
         if r["pending"]:
             extra.append(f"{r['pending']} not run (the run was stopped)")
-        lines += ["", f"## `{r['module']}` ({name})", ""]
-        if extra:
-            lines += ["; ".join(extra).capitalize() + ".", ""]
+        lines += ["", f"## `{r['module']}` ({name})", "", "; ".join(extra) + ".", ""]
         if not r["survivors"]:
             lines.append("No survivor.")
         for s in r["survivors"]:
@@ -271,14 +280,27 @@ def write_report() -> None:
     REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", choices=[[], *TARGETS], metavar="TARGET")
     parser.add_argument("--report", action="store_true", help="only rewrite tests/MUTATION.md")
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="count the results of the targets' sessions as they stand (a run that was stopped)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     if args.report:
         write_report()
+        return
+    if args.collect:
+        for name in args.targets:
+            _save_results(name, TARGETS[name], WORK / f"{name}.sqlite", None)
         return
     os.nice(10)  # the machine is shared: mutants wait for everything else
     for name in args.targets or list(TARGETS):

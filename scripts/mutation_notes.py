@@ -1,6 +1,134 @@
-"""Why each mutant that survives ``make mutate`` cannot change behaviour, by module and by the
-survivor's key (its removed and added lines, as tests/MUTATION.md shows them)."""
+"""What became of each mutant that survived ``make mutate``, by module and by the survivor's key
+(its removed and added lines, as tests/MUTATION.md shows them): the test that kills it since the
+run, or why it is equivalent (it cannot change behaviour)."""
 
 from __future__ import annotations
 
-NOTES: dict[str, dict[str, str]] = {}
+_FROZEN = "equivalent in behaviour (nothing assigns to a result); pinned anyway by {test}"
+_SYNC = "tests/test_sync.py::"
+
+
+def _killed(test: str) -> str:
+    return (
+        f"killed since the run by `{test}` (checked by applying the mutant by hand: the test fails)"
+    )
+
+
+NOTES: dict[str, dict[str, str]] = {
+    "importer/prune.py": {
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "return math.floor(total * number / 100 + 1e-9) => "
+        "return math.floor(total * number / 99 + 1e-9)": _killed(
+            _SYNC + "test_max_prune_is_a_count_or_a_share_rounded_down[50%-99-49]"
+        ),
+        "f\"prune skipped: {unsafe_rows} row{'s were' if unsafe_rows != 1 else ' was'} rejected \""
+        " => "
+        "f\"prune skipped: {unsafe_rows} row{'s were' if unsafe_rows > 1 else ' was'} rejected \"": (
+            "equivalent: this branch runs only when unsafe_rows (a count) is at least 1"
+        ),
+        "elif len(candidates) > limit: => elif len(candidates) != limit:": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "elif len(candidates) > limit: => elif len(candidates) is not limit:": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "share = 100 * len(candidates) / max(1, len(gateway_names)) => "
+        "share = 100 * len(candidates) // max(1, len(gateway_names))": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "share = 100 * len(candidates) / max(1, len(gateway_names)) => "
+        "share = 100 * len(candidates) / max( 0, len(gateway_names))": (
+            "equivalent: a refusal needs more candidates than the limit (at least 0), so the "
+            "gateway lists at least one endpoint and max() never picks the constant"
+        ),
+        "continue => break": _killed(
+            _SYNC + "test_prune_deletes_each_name_and_reports_one_outcome_each and "
+            "test_prune_deletes_that_keep_failing_are_failed_rows (a failure before the last name)"
+        ),
+        "if rules or groups: => if rules and groups:": _killed(
+            _SYNC + "test_prune_delete_that_leaves_invalid_rules_or_groups_says_so"
+        ),
+    },
+    "importer/journal.py": {
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            _SYNC + "test_journal_resumes_the_newest_unfinished_run_of_the_same_sheet_and_gateway"
+        ),
+        "path.parent.mkdir(parents=True, exist_ok=True) => "
+        "path.parent.mkdir(parents=False, exist_ok=True)": _killed(
+            _SYNC + "test_journal_resumes_the_newest_unfinished_run_of_the_same_sheet_and_gateway"
+        ),
+        "fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB) => "
+        "fcntl.flock(lock, fcntl.LOCK_EX + fcntl.LOCK_NB)": (
+            "equivalent: LOCK_EX and LOCK_NB are distinct bits, so |, + and ^ give one number"
+        ),
+        "fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB) => "
+        "fcntl.flock(lock, fcntl.LOCK_EX ^ fcntl.LOCK_NB)": (
+            "equivalent: LOCK_EX and LOCK_NB are distinct bits, so |, + and ^ give one number"
+        ),
+        "self.run_id = self.resumed_from = int(previous[0]) => "
+        "self.run_id = self.resumed_from = int(previous[ -1])": (
+            "equivalent: the query selects one column, so [0] and [-1] are the same cell"
+        ),
+        "self.run_id = int(cursor.lastrowid or 0) => self.run_id = int(cursor.lastrowid or 1)": (
+            "equivalent: after an INSERT, lastrowid is the new run's id (1 or more), never the "
+            "fallback"
+        ),
+        "self.run_id = int(cursor.lastrowid or 0) => self.run_id = int(cursor.lastrowid or -1)": (
+            "equivalent: after an INSERT, lastrowid is the new run's id (1 or more), never the "
+            "fallback"
+        ),
+    },
+    "importer/plan.py": {
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            _SYNC + "test_plan_results_are_frozen"
+        ),
+        "for row, *values in zip(frame.index.tolist(), *cells, strict=True): => "
+        "for row, *values in zip(frame.index.tolist(), *cells, strict=False):": (
+            "equivalent: the index and every column list come from one frame: same length"
+        ),
+        "for c, v in zip(columns, values, strict=True) => "
+        "for c, v in zip(columns, values, strict=False)": (
+            "equivalent: one value per column of the same frame: same length"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source is target and source["name"] <= name:': _killed(
+            _SYNC + "test_plan_of_an_object_id_whose_name_changes_only_in_case_is_a_rename"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source is target and source["name"] >= name:': _killed(
+            _SYNC + "test_plan_of_an_object_id_whose_name_changes_only_in_case_is_a_rename"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source is target and source["name"] is name:': _killed(
+            _SYNC + "test_plan_renames_by_old_name_or_object_id (the sheet's name is now built "
+            "at run time, as a real sheet's is, not the very string object the test gave the "
+            "gateway list)"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source == target and source["name"] == name:': (
+            "equivalent: two entries of the gateway's list are equal only if they are the same "
+            "endpoint (object ids differ)"
+        ),
+        'if target["name"] != name: => if target["name"] > name:': _killed(
+            _SYNC + "test_plan_of_a_name_in_another_case_renames_it[desk-1]"
+        ),
+        'changed.insert(0, "name") => changed.insert( 1, "name")': _killed(
+            _SYNC + "test_plan_of_a_name_in_another_case_renames_it"
+        ),
+        'changed.insert(0, "name") => changed.insert( -1, "name")': _killed(
+            _SYNC + "test_plan_of_a_name_in_another_case_renames_it"
+        ),
+        'fields = [f for f in changed if f != "name"] => '
+        'fields = [f for f in changed if f is not "name"]': (
+            "equivalent in CPython: the only 'name' in the list is the interned constant "
+            "inserted two lines above"
+        ),
+        "f\"{masked[0]}: the {fields} {'is' if len(masked) == 1 else 'are'} masked ({MASK}) but \""
+        " => "
+        "f\"{masked[0]}: the {fields} {'is' if len(masked) <= 1 else 'are'} masked ({MASK}) but \"": (
+            "equivalent: a masked-secret rejection names at least one masked field"
+        ),
+    },
+}

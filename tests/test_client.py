@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
@@ -97,24 +98,33 @@ def test_a_bad_timeout_or_retry_limit_is_one_line_and_exit_2(
         resolve_settings(None, tmp_path / "sip-import.toml")
 
 
-def test_retry_attempts_from_the_config_file_bound_a_real_import(
-    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
-) -> None:
-    # The list call cannot answer within read_timeout: the file's 2 attempts are all it gets.
-    gateway = gateway_server("--latency-ms", "1500")
+def _import_with_config(
+    tmp_path: Path, gateway: GatewayProcess, settings: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Import a one-row sheet with ``settings`` (TOML lines) in the config file's [gateway]."""
     config = (
         f'[gateway]\nurl = "{gateway.url}"\nuser = "{TEST_USER}"\npassword = "{TEST_PASSWORD}"\n'
-        "read_timeout = 0.3\nretry_attempts = 2\n"
+        + settings
     )
     (tmp_path / "sip-import.toml").write_text(config)
     (tmp_path / "sip-import.toml").chmod(0o600)
     sheet = write_csv(tmp_path / "s.csv", [{"name": "a", "host": "dynamic"}])
     proc = run_cli("import", str(sheet), "--report-dir", "out", cwd=tmp_path, env={})
+    return proc, json.loads((tmp_path / "out" / "summary.json").read_text())
+
+
+def test_retry_attempts_from_the_config_file_bound_a_real_import(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    # The list call cannot answer within read_timeout: the file's 2 attempts are all it gets.
+    gateway = gateway_server("--latency-ms", "1500")
+    proc, summary = _import_with_config(
+        tmp_path, gateway, "read_timeout = 0.3\nretry_attempts = 2\n"
+    )
     assert proc.returncode == 3
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: cannot list the gateway's endpoints: gave up after 2 attempts: timed out"
     )
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["requests"] == {"sip_endpoints.list": 2}
 
 
@@ -222,11 +232,12 @@ def test_a_login_without_a_session_cookie_is_one_clear_error(
 # --- circuit breaker ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("threshold", [1, 2, 5])
+@pytest.mark.parametrize("threshold", [1, 2, 5, 300])
 def test_the_breaker_trips_at_exactly_its_threshold_of_consecutive_failures(
     threshold: int,
 ) -> None:
-    breaker = CircuitBreaker(threshold)
+    # 300: beyond the small ints CPython shares, a count equal to the threshold is another object.
+    breaker = CircuitBreaker(int(str(threshold)))
     for n in range(1, threshold):
         breaker.failure(f"failure {n}")
         assert not breaker.open, n
@@ -274,19 +285,13 @@ def test_breaker_threshold_from_the_config_file_bounds_a_real_import(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
     gateway = gateway_server("--error-rate", "1")
-    config = (
-        f'[gateway]\nurl = "{gateway.url}"\nuser = "{TEST_USER}"\npassword = "{TEST_PASSWORD}"\n'
-        "breaker_threshold = 4\nretry_attempts = 10\n"
+    proc, summary = _import_with_config(
+        tmp_path, gateway, "breaker_threshold = 4\nretry_attempts = 10\n"
     )
-    (tmp_path / "sip-import.toml").write_text(config)
-    (tmp_path / "sip-import.toml").chmod(0o600)
-    sheet = write_csv(tmp_path / "s.csv", [{"name": "a", "host": "dynamic"}])
-    proc = run_cli("import", str(sheet), "--report-dir", "out", cwd=tmp_path, env={})
     assert proc.returncode == 3
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: cannot list the gateway's endpoints: HTTP 500"
     )
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["requests"] == {"sip_endpoints.list": 4}
     assert gateway.stats()["faults"] == {"error": 4}
 
