@@ -6,6 +6,7 @@ from __future__ import annotations
 
 _FROZEN = "equivalent in behaviour (nothing assigns to a result); pinned anyway by {test}"
 _SYNC = "tests/test_sync.py::"
+_NEUTRAL = "tests/test_report.py::test_neutralize_frame_quotes_text_cells_only"
 
 
 def _killed(test: str) -> str:
@@ -129,6 +130,77 @@ NOTES: dict[str, dict[str, str]] = {
         " => "
         "f\"{masked[0]}: the {fields} {'is' if len(masked) <= 1 else 'are'} masked ({MASK}) but \"": (
             "equivalent: a masked-secret rejection names at least one masked field"
+        ),
+    },
+    "importer/client.py": {
+        "if self.consecutive >= self.threshold and self.tripped_reason is None: => "
+        "if self.consecutive == self.threshold and self.tripped_reason is None:": (
+            "equivalent: the count goes up one at a time from 0 and the breaker trips the first "
+            "time it reaches the threshold (at least 1); after that the reason is set"
+        ),
+        "if self.consecutive >= self.threshold and self.tripped_reason is None: => "
+        "if self.consecutive is self.threshold and self.tripped_reason is None:": _killed(
+            "tests/test_client.py::"
+            "test_the_breaker_trips_at_exactly_its_threshold_of_consecutive_failures[300]"
+        ),
+        "self.next_slot = 0.0 => self.next_slot = 1.0": _killed(
+            "tests/test_client.py::"
+            "test_rate_limiter_spaces_calls_one_interval_apart_and_forgets_idle_time (its clock "
+            "now starts 0.125 s after boot)"
+        ),
+        "await asyncio.sleep(slot - now) => await asyncio.sleep(slot % now)": _killed(
+            "tests/test_client.py::"
+            "test_rate_limiter_spaces_calls_one_interval_apart_and_forgets_idle_time (for "
+            "now < slot < 2 now the two are equal: its clock now starts 0.125 s after boot)"
+        ),
+        "if slot > now: => if slot is not now:": (
+            "equivalent in CPython: slot is max(now, next_slot), which returns the object now "
+            "itself unless next_slot is greater"
+        ),
+        "self.next_slot = 0.0 => self.next_slot = -1.0": (
+            "equivalent: the first call's slot is max(now, next_slot), and the monotonic clock "
+            "is never negative"
+        ),
+        "if slot > now: => if slot != now:": (
+            "equivalent: slot is max(now, next_slot), never below now, so != means >"
+        ),
+    },
+    "importer/report.py": {
+        "if values.dtype != object and not pd.api.types.is_string_dtype(values): => "
+        "if values.dtype is not object and not pd.api.types.is_string_dtype(values):": _killed(
+            _NEUTRAL + " (a column of text among numbers)"
+        ),
+        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
+        "risky = text.notna() + text.astype(str).str.startswith(_FORMULA_START)": _killed(
+            _NEUTRAL + " (a number in a text column stays a number)"
+        ),
+        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
+        "risky = text.notna() | text.astype(str).str.startswith(_FORMULA_START)": _killed(
+            _NEUTRAL + " (a number in a text column stays a number)"
+        ),
+        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
+        "risky = text.notna() * text.astype(str).str.startswith(_FORMULA_START)": (
+            "equivalent: pandas multiplies boolean Series as a logical and"
+        ),
+        "out[column] = text.where(~risky, text[risky].astype(str).map(neutralize)) => "
+        "out[column] = text.where(-risky, text[risky].astype(str).map(neutralize))": (
+            "equivalent: pandas negates a boolean Series as ~ does"
+        ),
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
+        " => "
+        'out[header] = column.where(column.isna() + (column.astype(str).str.strip() == ""), MASK)': (
+            "equivalent: pandas adds boolean Series as a logical or"
+        ),
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
+        " => "
+        'out[header] = column.where(column.isna() ^ (column.astype(str).str.strip() == ""), MASK)': (
+            "equivalent: a missing cell's text ('nan', 'None', '<NA>') is never empty, so the two "
+            "sides are never both true and ^ is |"
+        ),
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
+        " => "
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() <= ""), MASK)': (
+            "equivalent: no text sorts before the empty one, so <= '' is == ''"
         ),
     },
 }

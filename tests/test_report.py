@@ -521,6 +521,7 @@ def test_neutralize_frame_quotes_text_cells_only() -> None:
             "string": pd.Series(["@b", pd.NA, "ok", "\tt"], dtype="string"),
             "numbers": [-1, 2, -3, 4],
             "clean": ["a", "b", "c", "d"],
+            "mixed": pd.Series([5, "=x", None, "@y"], dtype=object),  # text among numbers
         }
     )
     original = frame.copy()
@@ -531,6 +532,7 @@ def test_neutralize_frame_quotes_text_cells_only() -> None:
 
     assert cells("object") == ["'=a", None, "+1", "'-x"]
     assert cells("string") == ["'@b", None, "ok", "'\tt"]
+    assert cells("mixed") == [5, "'=x", None, "'@y"]
     assert out["numbers"].tolist() == [-1, 2, -3, 4] and out["numbers"].dtype == "int64"
     assert out["clean"].tolist() == ["a", "b", "c", "d"]
     pd.testing.assert_frame_equal(frame, original)
