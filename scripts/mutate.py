@@ -65,7 +65,7 @@ TARGETS: dict[str, Target] = {
     "load": Target(
         "importer/load.py",
         ("tests/test_load.py", "-k", "xlsx or zeros or cells or text or ods or contract"),
-        ("SheetReader", "_column_series", "_cell_text"),
+        ("_column_series", "_cell_text", "_float_text", "_bool_text"),
     ),
     "schemas.params": Target("schemas/params.py", ("tests/test_params.py", "tests/test_rules.py")),
     "schemas.sheet": Target("schemas/sheet.py", ("tests/test_params.py", "tests/test_rules.py")),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 _FROZEN = "equivalent in behaviour (nothing assigns to a result); pinned anyway by {test}"
 _SYNC = "tests/test_sync.py::"
+_CELL = "tests/test_load.py::test_cell_text_of_each_cell_type"
 _NEUTRAL = "tests/test_report.py::test_neutralize_frame_quotes_text_cells_only"
 
 
@@ -201,6 +202,19 @@ NOTES: dict[str, dict[str, str]] = {
         " => "
         'out[header] = column.where(column.isna() | (column.astype(str).str.strip() <= ""), MASK)': (
             "equivalent: no text sorts before the empty one, so <= '' is == ''"
+        ),
+    },
+    "importer/load.py": {
+        "cell if type(cell) is str else _TEXT_OF.get(type(cell), _cell_text)(cell) => "
+        "cell if type(cell) == str else _TEXT_OF.get(type(cell), _cell_text)(cell)": (
+            "equivalent: a type is equal to str only if it is str"
+        ),
+        'sign = "-" if seconds < 0 else "" => sign = "-" if seconds < -1 else ""': _killed(
+            _CELL + "[cell16--0:00:01]"
+        ),
+        'return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}" => '
+        'return f"{sign}{hours}:{rest // 61:02d}:{rest % 60:02d}"': _killed(
+            _CELL + "[cell15-0:58:00]"
         ),
     },
 }

@@ -433,6 +433,8 @@ def test_xlsx_times_durations_and_the_15_digit_limit_become_text(tmp_path: Path)
         (dt.timedelta(hours=26, minutes=3, seconds=4), "26:03:04"),
         (dt.timedelta(seconds=-3661), "-1:01:01"),
         (dt.timedelta(seconds=59), "0:00:59"),
+        (dt.timedelta(minutes=58), "0:58:00"),
+        (dt.timedelta(seconds=-1), "-0:00:01"),
         (dt.timedelta(0), "0:00:00"),
     ],
 )
