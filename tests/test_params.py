@@ -258,15 +258,21 @@ def test_integer_limits_hold_at_their_boundaries(param: str) -> None:
     low, high, step = INTEGER_LIMITS[param]
     domain = PARAMETERS[param].domain
     assert domain.problem(str(low)) is None
-    assert domain.problem(str(low - 1)) is not None
-    if high is not None:
-        assert domain.problem(str(high)) is None
-        assert domain.problem(str(high + 1)) is not None
-    else:
+    if low == high:  # one allowed value: both neighbours are told which
+        for wrong in (low - 1, low + 1):
+            assert domain.problem(str(wrong)) == f"{wrong} is not allowed; it must be exactly {low}"
+        return
+    assert (domain.problem(str(low - 1)) or "").startswith(f"{low - 1} is below {low}")
+    if high is None:
         assert domain.problem(str(low * 1000)) is None
+    else:
+        assert domain.problem(str(high)) is None
+        assert (domain.problem(str(high + 1)) or "").startswith(f"{high + 1} is above {high}")
     if step is not None:
         assert domain.problem(str(low + step)) is None
-        assert domain.problem(str(low + step // 2)) is not None
+        assert (
+            domain.problem(str(low + step // 2)) == f"{low + step // 2} is not a multiple of {step}"
+        )
 
 
 @pytest.mark.parametrize("param", sorted(TEXT_LIMITS))
@@ -279,3 +285,13 @@ def test_text_lengths_hold_at_their_boundaries(param: str) -> None:
         assert domain.problem("a" * (longest + 1)) is not None
     else:
         assert domain.problem("a" * 1000) is None
+
+
+@pytest.mark.parametrize("param", ["secret", "remotesecret", "auth"])
+def test_every_secret_column_may_hold_the_mask(tmp_path: Path, param: str) -> None:
+    line = _validate_one(tmp_path, param, "********")
+    assert (line["outcome"], line["message"]) == (
+        "valid",
+        f"warning: {param}: is masked (********); import and sync keep the gateway's current "
+        f"{param}, and reject the row if the endpoint does not exist yet",
+    )
