@@ -280,6 +280,8 @@ def test_text_lengths_hold_at_their_boundaries(param: str) -> None:
     shortest, longest = TEXT_LIMITS[param]
     domain = PARAMETERS[param].domain
     assert domain.problem("a" * shortest) is None
+    # An empty cell is missing and never checked, but the gateway checks what it is sent.
+    assert domain.problem("a" * (shortest - 1)) == "is empty"
     if longest is not None:
         assert domain.problem("a" * longest) is None
         assert domain.problem("a" * (longest + 1)) is not None
