@@ -3,6 +3,7 @@ sentence the person fixing the sheet reads. Run through the real pipeline, file 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -297,3 +298,8 @@ def test_every_secret_column_may_hold_the_mask(tmp_path: Path, param: str) -> No
         f"warning: {param}: is masked (********); import and sync keep the gateway's current "
         f"{param}, and reject the row if the endpoint does not exist yet",
     )
+
+
+def test_the_parameter_table_cannot_be_changed_at_run_time() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PARAMETERS["port"].secret = True  # type: ignore[misc]
