@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint bench pictures clean
+.PHONY: setup run test test-fast lint bench mutate pictures clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,16 +29,26 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not slow'
 
 lint: $(STAMP)
-	$(BIN)/ruff check importer schemas gateway tests benchmarks
-	$(BIN)/ruff format --check importer schemas gateway tests benchmarks
+	$(BIN)/ruff check importer schemas gateway tests benchmarks scripts
+	$(BIN)/ruff format --check importer schemas gateway tests benchmarks scripts
 	$(BIN)/mypy
 
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks.run
+
+# cosmic-ray, only for mutation testing.
+$(VENV)/.mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutate]'
+	touch $(VENV)/.mutate
+
+# Mutation testing of the modules that decide outcomes; writes tests/MUTATION.md. Not in CI: it
+# takes about an hour. `make mutate TARGETS="prune plan"` runs some (names in scripts/mutate.py).
+mutate: $(VENV)/.mutate
+	$(BIN)/python scripts/mutate.py $(TARGETS)
 
 # Renders docs/template.png and docs/rejections.png (needs libreoffice-calc and poppler-utils).
 pictures: $(STAMP)
 	bash docs/make_pictures.sh
 
 clean:
-	rm -rf $(VENV) reports .sip-import .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) reports .sip-import .mutation .pytest_cache .mypy_cache .ruff_cache

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
 import pytest
 from conftest import TEST_PASSWORD, TEST_USER, GatewayProcess
@@ -19,7 +21,18 @@ from helpers import run_cli, write_csv
 
 from importer.config import Credentials, GatewaySettings, resolve_settings
 from importer.errors import GatewayUnavailable, InputError
-from importer.gateways.client import GatewayClient, GaveUp
+from importer.gateways import client as client_module
+from importer.gateways.client import (
+    CircuitBreaker,
+    CircuitOpen,
+    GatewayClient,
+    GaveUp,
+    RateLimiter,
+    _backoff,
+    _retry_after,
+    _Retryable,
+    _SessionExpired,
+)
 
 CONFIG = """[gateway]
 url = "http://127.0.0.1:9"
@@ -88,24 +101,33 @@ def test_a_bad_timeout_or_retry_limit_is_one_line_and_exit_2(
         resolve_settings(None, tmp_path / "sip-import.toml")
 
 
-def test_retry_attempts_from_the_config_file_bound_a_real_import(
-    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
-) -> None:
-    # The list call cannot answer within read_timeout: the file's 2 attempts are all it gets.
-    gateway = gateway_server("--latency-ms", "1500")
+def _import_with_config(
+    tmp_path: Path, gateway: GatewayProcess, settings: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Import a one-row sheet with ``settings`` (TOML lines) in the config file's [gateway]."""
     config = (
         f'[gateway]\nurl = "{gateway.url}"\nuser = "{TEST_USER}"\npassword = "{TEST_PASSWORD}"\n'
-        "read_timeout = 0.3\nretry_attempts = 2\n"
+        + settings
     )
     (tmp_path / "sip-import.toml").write_text(config)
     (tmp_path / "sip-import.toml").chmod(0o600)
     sheet = write_csv(tmp_path / "s.csv", [{"name": "a", "host": "dynamic"}])
     proc = run_cli("import", str(sheet), "--report-dir", "out", cwd=tmp_path, env={})
+    return proc, json.loads((tmp_path / "out" / "summary.json").read_text())
+
+
+def test_retry_attempts_from_the_config_file_bound_a_real_import(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    # The list call cannot answer within read_timeout: the file's 2 attempts are all it gets.
+    gateway = gateway_server("--latency-ms", "1500")
+    proc, summary = _import_with_config(
+        tmp_path, gateway, "read_timeout = 0.3\nretry_attempts = 2\n"
+    )
     assert proc.returncode == 3
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: cannot list the gateway's endpoints: gave up after 2 attempts: timed out"
     )
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["requests"] == {"sip_endpoints.list": 2}
 
 
@@ -296,3 +318,172 @@ def test_a_locked_out_login_says_so_instead_of_blaming_the_password(
         f"the gateway at {gateway.url} refuses logins from this address for now (too many "
         "failed logins); try again in 30 s"
     )
+
+
+# --- circuit breaker ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 5, 300])
+def test_the_breaker_trips_at_exactly_its_threshold_of_consecutive_failures(
+    threshold: int,
+) -> None:
+    # 300: beyond the small ints CPython shares, a count equal to the threshold is another object.
+    breaker = CircuitBreaker(int(str(threshold)))
+    for n in range(1, threshold):
+        breaker.failure(f"failure {n}")
+        assert not breaker.open, n
+    breaker.failure("the last straw")
+    assert breaker.open
+    assert breaker.tripped_reason == "the last straw"
+    breaker.failure("later")  # the first reason stays: it is what the run reports
+    assert breaker.tripped_reason == "the last straw"
+
+
+def test_an_answer_resets_the_breaker_count() -> None:
+    breaker = CircuitBreaker(3)
+    breaker.failure("a")
+    breaker.failure("b")
+    breaker.success()
+    breaker.failure("c")
+    breaker.failure("d")
+    assert not breaker.open
+    breaker.failure("e")
+    assert breaker.tripped_reason == "e"
+
+
+def test_a_call_stops_at_the_breaker_threshold_not_after_it(
+    gateway_server: Callable[..., GatewayProcess],
+) -> None:
+    gateway = gateway_server("--error-rate", "1")  # every API call answers HTTP 500
+    settings = GatewaySettings(
+        gateway.url, Credentials(TEST_USER, TEST_PASSWORD), concurrency=1
+    ).with_overrides(breaker_threshold=3, retry_attempts=10, retry_wait_initial=0.01)
+
+    async def call() -> tuple[CircuitOpen, int]:
+        async with GatewayClient(settings) as client:
+            await client.login()
+            with pytest.raises(CircuitOpen) as caught:
+                await client.call("sip_endpoints.list", {})
+            return caught.value, client.requests["sip_endpoints.list"]
+
+    tripped, sent = asyncio.run(call())
+    assert str(tripped) == "HTTP 500"
+    assert sent == 3
+    assert gateway.stats()["faults"] == {"error": 3}
+
+
+def test_breaker_threshold_from_the_config_file_bounds_a_real_import(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server("--error-rate", "1")
+    proc, summary = _import_with_config(
+        tmp_path, gateway, "breaker_threshold = 4\nretry_attempts = 10\n"
+    )
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: cannot list the gateway's endpoints: HTTP 500"
+    )
+    assert summary["requests"] == {"sip_endpoints.list": 4}
+    assert gateway.stats()["faults"] == {"error": 4}
+
+
+# --- rate cap and retry decisions -----------------------------------------------------------
+
+
+class _Clock:
+    """A clock whose sleeps pass at once: spacing is checked without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    fake = _Clock()
+    monkeypatch.setattr(client_module, "time", fake)
+    monkeypatch.setattr(client_module, "asyncio", SimpleNamespace(sleep=fake.sleep))
+    return fake
+
+
+def test_rate_limiter_spaces_calls_one_interval_apart_and_forgets_idle_time(
+    clock: _Clock,
+) -> None:
+    clock.now = 0.125  # just after boot: the waits are slot - now, not anything near it
+    limiter = RateLimiter(4)
+
+    async def calls() -> None:
+        for _ in range(3):  # back to back: the 2nd and 3rd wait
+            await limiter.wait()
+        clock.now += 10  # idle: the next call goes at once, no burst is saved up
+        await limiter.wait()
+        await limiter.wait()
+
+    asyncio.run(calls())
+    assert clock.slept == [0.25, 0.25, 0.25]
+    assert clock.now == 10.875
+
+
+@pytest.mark.parametrize("rate", [None, 0])
+def test_rate_limiter_without_a_cap_never_waits(clock: _Clock, rate: float | None) -> None:
+    limiter = RateLimiter(rate)
+
+    async def calls() -> None:
+        for _ in range(5):
+            await limiter.wait()
+
+    asyncio.run(calls())
+    assert clock.slept == []
+    assert limiter.interval == 0
+
+
+def _answer(retry_after: str | None) -> SimpleNamespace:
+    return SimpleNamespace(headers={} if retry_after is None else {"retry-after": retry_after})
+
+
+@pytest.mark.parametrize(
+    ("header", "wait"),
+    [
+        (None, None),
+        ("", None),
+        ("3", 3.0),
+        ("0.5", 0.5),
+        ("0", 0.0),
+        ("-2", 0.0),
+        ("soon", None),
+        ("Thu, 01 Jan 1970 00:16:40 GMT", 0.0),  # the clock's now (1000 s)
+        ("Thu, 01 Jan 1970 00:18:40 GMT", 120.0),
+        ("Thu, 01 Jan 1970 00:00:01 GMT", 0.0),  # in the past
+    ],
+)
+def test_retry_after_in_seconds_or_as_an_http_date(
+    clock: _Clock, header: str | None, wait: float | None
+) -> None:
+    assert _retry_after(_answer(header)) == wait  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("failure", "decision"),
+    [
+        (_Retryable("HTTP 503"), True),
+        (_Retryable("HTTP 429", 2.5), 2.5),
+        (_Retryable("HTTP 429", 0.0), 0.0),  # "now" is still the gateway's word
+        (_SessionExpired(), True),
+        (ValueError("not ours"), False),
+    ],
+)
+def test_backoff_retries_transport_failures_at_the_gateways_pace(
+    failure: Exception, decision: bool | float
+) -> None:
+    assert _backoff(failure) == decision
+    assert type(_backoff(failure)) is type(decision)

@@ -458,6 +458,31 @@ def test_5000_rows_through_a_flaky_gateway_all_land(
     assert set(gateway.endpoints()) == {r["name"] for r in good}
 
 
+@pytest.mark.parametrize(("flag", "fault"), [("--busy-rate", "busy"), ("--error-rate", "error")])
+def test_a_gateway_answering_503_or_500_to_a_third_of_the_calls_loses_no_row(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess], flag: str, fault: str
+) -> None:
+    # 503 SERVER_BUSY and a bare 500 carry no API answer: they are retried until the row lands.
+    gateway = gateway_server(flag, "0.3", "--seed", "3")
+    rows = make_rows(60, seed=12)
+    sheet = write_csv(tmp_path / "sheet.csv", rows)
+    proc, results, summary = run_import(tmp_path, gateway, sheet, "--concurrency", "4")
+    assert proc.returncode == 0, proc.stderr
+    assert outcomes(results) == {"created": 60}
+    faults = gateway.stats()["faults"]
+    assert set(faults) == {fault} and faults[fault] >= 10
+    # Every failed call was sent again, and each row's attempts count its own tries.
+    assert sum(summary["requests"].values()) == 61 + faults[fault]
+    attempts = sum(int(r["attempts"]) for r in results)
+    assert attempts + summary["requests"]["sip_endpoints.list"] == 61 + faults[fault]
+    # Read from the database file: a list call through the API could draw a fault itself.
+    stored = gateway.stored()
+    assert sorted(stored) == sorted(r["name"] for r in rows)
+    for row in rows:
+        for key, value in expected_wire(row).items():
+            assert stored[row["name"]].get(key) == value, (row["name"], key)
+
+
 def test_max_rps_caps_the_request_rate(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:

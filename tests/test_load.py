@@ -24,7 +24,9 @@ from importer.errors import InputError
 from importer.sheets import guard
 from importer.sheets.limits import DEFAULT_LIMITS
 from importer.sheets.load import (
+    CHUNK_ROWS,
     LoadedSheet,
+    _cell_text,
     _Keys,
     _load_whole,
     header_key,
@@ -396,6 +398,54 @@ def test_xlsx_cells_become_text(tmp_path: Path) -> None:
         },
     }
     assert_text_frame(loaded)
+
+
+def test_xlsx_times_durations_and_the_15_digit_limit_become_text(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["name", "a", "b", "c", "d", "e", "f"],
+        ["x", dt.time(13, 5), dt.timedelta(hours=26, minutes=3, seconds=4),
+         999_999_999_999_999.0, 1e15, -1e15, -2.5],
+        ["y", 1e-7, True, False, -0.0, 123_456_789_012_345_678, dt.datetime(2024, 1, 2, 0, 0)],
+        ["z", "0012", 5060, "", 0.1, -7, "text"],
+    ]  # fmt: skip
+    loaded = load_sheet(write_xlsx(tmp_path / "x.xlsx", {"S": rows}))
+    assert records(loaded) == {
+        2: {"name": "x", "a": "13:05:00", "b": "26:03:04", "c": "999999999999999",
+            "d": "1e+15", "e": "-1e+15", "f": "-2.5"},
+        3: {"name": "y", "a": "1e-07", "b": "1", "c": "0", "d": "0",
+            "e": "1.23456789012346e+17", "f": "2024-01-02"},
+        4: {"name": "z", "a": "0012", "b": "5060", "c": None, "d": "0.1", "e": "-7",
+            "f": "text"},
+    }  # fmt: skip
+    assert_text_frame(loaded)
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        ("0012", "0012"),
+        (True, "1"),
+        (False, "0"),
+        (8005555555, "8005555555"),
+        (8005555555.0, "8005555555"),
+        (999_999_999_999_999.0, "999999999999999"),
+        (1e15, "1e+15"),
+        (-1e15, "-1e+15"),
+        (0.25, "0.25"),
+        (dt.date(2024, 1, 2), "2024-01-02"),
+        (dt.datetime(2024, 1, 2, 3, 4, 5), "2024-01-02T03:04:05"),
+        (dt.time(7, 8, 9), "07:08:09"),
+        (dt.timedelta(hours=26, minutes=3, seconds=4), "26:03:04"),
+        (dt.timedelta(seconds=-3661), "-1:01:01"),
+        (dt.timedelta(seconds=59), "0:00:59"),
+        (dt.timedelta(minutes=58), "0:58:00"),
+        (dt.timedelta(seconds=-1), "-0:00:01"),
+        (dt.timedelta(0), "0:00:00"),
+    ],
+)
+def test_cell_text_of_each_cell_type(cell: object, text: str) -> None:
+    # Headers and the first filled row are read cell by cell through this too.
+    assert _cell_text(cell) == text  # type: ignore[arg-type]
 
 
 def test_xlsx_text_cells_are_unchanged(tmp_path: Path) -> None:
@@ -1142,3 +1192,57 @@ def test_streamed_and_whole_agree_below_any_title_block(
         path.write_bytes(title.encode() + b"\nname,host\n" + text.encode())
         whole = _outcome(lambda: _whole(path))
         assert _outcome(lambda: _streamed(path, chunk_rows)) == whole
+
+
+# Arrow infers a column's type from the first block it parses. Digits-only columns read as
+# numbers there lose their leading zeros ('00000000' -> '0') in every row handed out before a
+# later block (or the end-of-file line) fails to convert and sends the rest down the careful
+# path; so the streamed reader must read every column as text, whatever the first block holds.
+
+
+def _zero_padded(rows: int, short_row: int | None = None) -> tuple[bytes, list[list[str | None]]]:
+    """A CSV whose every column is digits with leading zeros, and its expected cells (the
+    ``short_row``-th data row has only its first two cells)."""
+    lines = ["name,extension,defaultuser,pin,zero"]
+    expected: list[list[str | None]] = []
+    for i in range(rows):
+        cells = [f"{i:08d}", f"{i % 1000:04d}", f"00{i:06d}", "00000000", "0"]
+        if i == short_row:
+            cells = cells[:2]
+        lines.append(",".join(cells))
+        expected.append([*cells, *[None] * (5 - len(cells))])
+    return ("\n".join(lines) + "\n").encode(), expected
+
+
+def _columns(loaded: LoadedSheet) -> list[list[str | None]]:
+    rows = loaded.frame.to_numpy(dtype=object).tolist()
+    return [[None if pd.isna(v) else v for v in row] for row in rows]
+
+
+@pytest.mark.parametrize(("chunk_rows", "block_bytes"), [(1, 64), (3, 64), (7, 128), (50, 1024)])
+def test_digits_only_columns_keep_leading_zeros_across_blocks_and_chunks(
+    tmp_path: Path, chunk_rows: int, block_bytes: int
+) -> None:
+    data, expected = _zero_padded(200)
+    reader = open_sheet(write(tmp_path / "zeros.csv", data), chunk_rows=chunk_rows)
+    assert reader.whole is None  # streamed
+    reader.block_bytes = block_bytes
+    loaded = join_chunks(reader)
+    assert loaded.frame.index.tolist() == list(range(2, 202))
+    assert _columns(loaded) == expected
+
+
+@pytest.mark.parametrize(
+    ("chunk_rows", "short_row"), [(CHUNK_ROWS, None), (5_000, None), (5_000, 27_000)]
+)
+def test_a_30000_row_csv_keeps_leading_zeros_in_every_chunk(
+    tmp_path: Path, chunk_rows: int, short_row: int | None
+) -> None:
+    # Arrow's default block size. With a short row at row 27,002, the chunks of 5,000 rows before
+    # it are streamed and the rows after the last whole chunk come from the careful path.
+    data, expected = _zero_padded(30_000, short_row)
+    reader = open_sheet(write(tmp_path / "zeros.csv", data), chunk_rows=chunk_rows)
+    assert reader.whole is None
+    loaded = join_chunks(reader)
+    assert loaded.frame.index.tolist() == list(range(2, 30_002))
+    assert _columns(loaded) == expected

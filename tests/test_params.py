@@ -3,6 +3,7 @@ sentence the person fixing the sheet reads. Run through the real pipeline, file 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -218,3 +219,112 @@ def test_docs_api_lists_every_parameter() -> None:
     table = text[text.index("## `sip_endpoint.save` parameters") :]
     missing = [name for name in PARAMETERS if f"`{name}`" not in table]
     assert missing == []
+
+
+SCIENTIFIC = (
+    "looks like a number Excel wrote in scientific notation, so the real digits are lost; format "
+    "the column as Text and type the value again"
+)
+
+
+@pytest.mark.parametrize("param", ["name", "defaultuser", "old_name", "fromuser", "extension"])
+def test_scientific_notation_is_refused_in_every_id_column(tmp_path: Path, param: str) -> None:
+    line = _validate_one(tmp_path, param, "8.00556E+09")
+    assert (line["outcome"], line["message"]) == (
+        "rejected",
+        f"{param}: '8.00556E+09' {SCIENTIFIC}",
+    )
+
+
+@pytest.mark.parametrize("param", ["secret", "remotesecret", "auth"])
+def test_scientific_looking_text_is_fine_outside_id_columns(tmp_path: Path, param: str) -> None:
+    line = _validate_one(tmp_path, param, "8.00556E+09")
+    assert (line["outcome"], line["message"]) == ("valid", "")
+
+
+@pytest.mark.parametrize("param", ["defaultuser", "secret", "remotesecret"])
+def test_text_limits_hold_at_their_boundary(tmp_path: Path, param: str) -> None:
+    assert _validate_one(tmp_path, param, "a" * 80)["outcome"] == "valid"
+    (tmp_path / "long").mkdir()
+    line = _validate_one(tmp_path / "long", param, "a" * 81)
+    assert line["message"] == f"{param}: is 81 characters long; at most 80 are allowed"
+
+
+# SPEC.md section 3's limits, written out here so that a limit changed in the table is caught:
+# parameter -> (lowest allowed, highest allowed or None, step or None).
+INTEGER_LIMITS: dict[str, tuple[int, int | None, int | None]] = {
+    "port": (1, 65535, None),
+    "object_id": (1, None, None),
+    "qualifyfreq": (1, 86400, None),
+    "max_forwards": (1, 255, None),
+    "timert1": (200, None, None),
+    "timerb": (200, None, None),
+    "session-minse": (90, None, None),
+    "session-expires": (90, None, None),
+    "alaw_pr": (10, 50, 10),
+    "ulaw_pr": (10, 50, 10),
+    "gsm_pr": (20, 20, None),
+    "g722_pr": (10, 40, 10),
+    "g726_pr": (10, 200, 10),
+    "g729_pr": (10, 40, 10),
+    "rtpjitterdelay": (10, 100, None),
+}
+# parameter -> (shortest, longest or None) in characters.
+TEXT_LIMITS: dict[str, tuple[int, int | None]] = {
+    "defaultuser": (1, 80),
+    "secret": (1, 80),
+    "remotesecret": (1, 80),
+    "auth": (1, 592),
+    "fromuser": (1, 80),
+}
+
+
+@pytest.mark.parametrize("param", sorted(INTEGER_LIMITS))
+def test_integer_limits_hold_at_their_boundaries(param: str) -> None:
+    low, high, step = INTEGER_LIMITS[param]
+    domain = PARAMETERS[param].domain
+    assert domain.problem(str(low)) is None
+    if low == high:  # one allowed value: both neighbours are told which
+        for wrong in (low - 1, low + 1):
+            assert domain.problem(str(wrong)) == f"{wrong} is not allowed; it must be exactly {low}"
+        return
+    assert (domain.problem(str(low - 1)) or "").startswith(f"{low - 1} is below {low}")
+    if high is None:
+        assert domain.problem(str(low * 1000)) is None
+    else:
+        assert domain.problem(str(high)) is None
+        assert (domain.problem(str(high + 1)) or "").startswith(f"{high + 1} is above {high}")
+    if step is not None:
+        assert domain.problem(str(low + step)) is None
+        assert (
+            domain.problem(str(low + step // 2)) == f"{low + step // 2} is not a multiple of {step}"
+        )
+
+
+@pytest.mark.parametrize("param", sorted(TEXT_LIMITS))
+def test_text_lengths_hold_at_their_boundaries(param: str) -> None:
+    shortest, longest = TEXT_LIMITS[param]
+    domain = PARAMETERS[param].domain
+    assert domain.problem("a" * shortest) is None
+    # An empty cell is missing and never checked, but the gateway checks what it is sent.
+    assert domain.problem("a" * (shortest - 1)) == "is empty"
+    if longest is not None:
+        assert domain.problem("a" * longest) is None
+        assert domain.problem("a" * (longest + 1)) is not None
+    else:
+        assert domain.problem("a" * 1000) is None
+
+
+@pytest.mark.parametrize("param", ["secret", "remotesecret", "auth"])
+def test_every_secret_column_may_hold_the_mask(tmp_path: Path, param: str) -> None:
+    line = _validate_one(tmp_path, param, "********")
+    assert (line["outcome"], line["message"]) == (
+        "valid",
+        f"warning: {param}: is masked (********); import and sync keep the gateway's current "
+        f"{param}, and reject the row if the endpoint does not exist yet",
+    )
+
+
+def test_the_parameter_table_cannot_be_changed_at_run_time() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PARAMETERS["port"].secret = True  # type: ignore[misc]

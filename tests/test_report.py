@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pandas as pd
 import pytest
 from helpers import read_csv, write_csv, write_text_xlsx
 from python_calamine import CalamineWorkbook
 
 from importer.pipeline import RunResult, validate_file, validation_results
+from importer.reports import report
 from importer.reports.report import ReportWriter
 from importer.sheets.load import load_sheet
 from importer.sheets.normalize import normalize
@@ -420,6 +422,120 @@ def test_secret_under_a_mapped_header_is_masked(tmp_path: Path) -> None:
         "column D ('API Token') is not a sip_endpoint parameter and was ignored"
     ]
     assert_no_secret(result, {"mapped": "Kw-MAPPED-SECRET-31337", "token": "Auth Token-XYZ-777"})
+
+
+# One unmapped column per hint its header holds (and no other hint): 'SIP Passwd' must be masked
+# because of 'passwd' alone, 'PIN Pwd' because of 'pwd' alone, and so on.
+HINT_HEADERS = {
+    "secret": "VM Secret",
+    "password": "Web Password",
+    "passwd": "SIP Passwd",
+    "pwd": "PIN Pwd",
+    "auth": "Auth Code",
+    "token": "API Token",
+}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_every_credential_hint_masks_its_column_on_a_rejected_row(
+    tmp_path: Path, kind: str
+) -> None:
+    values = {hint: f"Hint-{hint.upper()}-Clear-{i}x" for i, hint in enumerate(HINT_HEADERS)}
+    headers = ["name", "host", "port", *HINT_HEADERS.values()]
+    rows = [["h-1", "203.0.113.1", "70000", *values.values()]]
+    if kind == "csv":
+        sheet = write_csv(tmp_path / "hints.csv", rows, headers=headers)
+    else:
+        sheet = write_text_xlsx(tmp_path / "hints.xlsx", rows, headers)
+    result = run(tmp_path, sheet)
+    assert result.exit_code == 1
+    (rejected,) = read_csv(result.paths.rejections_csv)
+    assert rejected["_errors"] == "port: 70000 is above 65535"
+    assert {h: rejected[h] for h in HINT_HEADERS.values()} == dict.fromkeys(
+        HINT_HEADERS.values(), MASK
+    )
+    book = openpyxl.load_workbook(result.paths.rejections_xlsx)
+    header, line = ([cell.value for cell in row] for row in book["rejections"].iter_rows())
+    cells = dict(zip(header, line, strict=True))
+    assert cells["name"] == "h-1" and cells["port"] == "70000"
+    assert {h: cells[h] for h in HINT_HEADERS.values()} == dict.fromkeys(
+        HINT_HEADERS.values(), MASK
+    )
+    assert_no_secret(result, values)
+    assert set(HINT_HEADERS) == set(report._SECRET_HINTS)  # a new hint needs its case here
+
+
+def test_mask_secrets_masks_credential_columns_and_keeps_empty_cells() -> None:
+    frame = pd.DataFrame(
+        {
+            "Kennwort": ["pw-1", "", "  ", None],  # mapped to secret
+            "Token Host": ["h1", "h2", "h3", "h4"],  # mapped to host: a hint word, not a secret
+            "SIP-PassWD": ["a", None, "b", "c"],  # unmapped, a hint in another case and spelling
+            "API_TOKEN": pd.Series(["t", pd.NA, "t", "t"], dtype="string"),
+            "Notes": ["n1", "n2", "n3", "n4"],
+        }
+    )
+    original = frame.copy()
+    masked = report.mask_secrets(frame, {"Kennwort": "secret", "Token Host": "host"})
+    rows = masked.astype(object).where(masked.notna(), None).to_numpy().tolist()
+    assert rows == [
+        [MASK, "h1", MASK, MASK, "n1"],
+        ["", "h2", None, None, "n2"],
+        ["  ", "h3", MASK, MASK, "n3"],
+        [None, "h4", MASK, MASK, "n4"],
+    ]
+    pd.testing.assert_frame_equal(frame, original)  # a copy: the sheet itself is untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ("@SUM(1)", "'@SUM(1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-cmd", "'-cmd"),
+        ("--5", "'--5"),
+        ("-1e5", "'-1e5"),
+        ("-.5", "'-.5"),
+        ("-1.", "'-1."),
+        ("+1.5x", "'+1.5x"),
+        ("-5", "-5"),  # numbers stay numbers
+        ("+15551234", "+15551234"),
+        ("-12.75", "-12.75"),
+        ("5", "5"),
+        ("1+2", "1+2"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
+def test_neutralize_quotes_what_a_spreadsheet_would_run(text: str, written: str) -> None:
+    assert report.neutralize(text) == written
+
+
+def test_neutralize_frame_quotes_text_cells_only() -> None:
+    frame = pd.DataFrame(
+        {
+            "object": ["=a", None, "+1", "-x"],
+            "string": pd.Series(["@b", pd.NA, "ok", "\tt"], dtype="string"),
+            "numbers": [-1, 2, -3, 4],
+            "clean": ["a", "b", "c", "d"],
+            "mixed": pd.Series([5, "=x", None, "@y"], dtype=object),  # text among numbers
+        }
+    )
+    original = frame.copy()
+    out = report._neutralize_frame(frame)
+
+    def cells(column: str) -> list[object]:
+        return [None if pd.isna(v) else v for v in out[column].tolist()]
+
+    assert cells("object") == ["'=a", None, "+1", "'-x"]
+    assert cells("string") == ["'@b", None, "ok", "'\tt"]
+    assert cells("mixed") == [5, "'=x", None, "'@y"]
+    assert out["numbers"].tolist() == [-1, 2, -3, 4] and out["numbers"].dtype == "int64"
+    assert out["clean"].tolist() == ["a", "b", "c", "d"]
+    pd.testing.assert_frame_equal(frame, original)
 
 
 def test_masked_secret_is_a_warning(tmp_path: Path) -> None:

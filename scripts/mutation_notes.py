@@ -1,0 +1,267 @@
+"""What became of each mutant that survived ``make mutate``, by module and by the survivor's key
+(its removed and added lines, as tests/MUTATION.md shows them): the test that kills it since the
+run, or why it is equivalent (it cannot change behaviour)."""
+
+from __future__ import annotations
+
+_FROZEN = "equivalent in behaviour (nothing assigns to a result); pinned anyway by {test}"
+_SYNC = "tests/test_sync.py::"
+_CELL = "tests/test_load.py::test_cell_text_of_each_cell_type"
+_DEAD = (
+    "equivalent: nothing reads Param.in_sheet (a field no code uses; its comment says object_id "
+    "is not sent from the sheet, yet object_id sets it True)"
+)
+_NEUTRAL = "tests/test_report.py::test_neutralize_frame_quotes_text_cells_only"
+
+
+def _killed(test: str) -> str:
+    return (
+        f"killed since the run by `{test}` (checked by applying the mutant by hand: the test fails)"
+    )
+
+
+NOTES: dict[str, dict[str, str]] = {
+    "importer/gateways/prune.py": {
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "return math.floor(total * number / 100 + 1e-9) => "
+        "return math.floor(total * number / 99 + 1e-9)": _killed(
+            _SYNC + "test_max_prune_is_a_count_or_a_share_rounded_down[50%-99-49]"
+        ),
+        "f\"prune skipped: {unsafe_rows} row{'s were' if unsafe_rows != 1 else ' was'} rejected \""
+        " => "
+        "f\"prune skipped: {unsafe_rows} row{'s were' if unsafe_rows > 1 else ' was'} rejected \"": (
+            "equivalent: this branch runs only when unsafe_rows (a count) is at least 1"
+        ),
+        "elif len(candidates) > limit: => elif len(candidates) != limit:": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "elif len(candidates) > limit: => elif len(candidates) is not limit:": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "share = 100 * len(candidates) / max(1, len(gateway_names)) => "
+        "share = 100 * len(candidates) // max(1, len(gateway_names))": _killed(
+            _SYNC + "test_prune_of_exactly_the_limit_goes_ahead_one_more_is_refused"
+        ),
+        "share = 100 * len(candidates) / max(1, len(gateway_names)) => "
+        "share = 100 * len(candidates) / max( 0, len(gateway_names))": (
+            "equivalent: a refusal needs more candidates than the limit (at least 0), so the "
+            "gateway lists at least one endpoint and max() never picks the constant"
+        ),
+        "continue => break": _killed(
+            _SYNC + "test_prune_deletes_each_name_and_reports_one_outcome_each and "
+            "test_prune_deletes_that_keep_failing_are_failed_rows (a failure before the last name)"
+        ),
+        "if rules or groups: => if rules and groups:": _killed(
+            _SYNC + "test_prune_delete_that_leaves_invalid_rules_or_groups_says_so"
+        ),
+    },
+    "importer/gateways/journal.py": {
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            _SYNC + "test_journal_resumes_the_newest_unfinished_run_of_the_same_sheet_and_gateway"
+        ),
+        "path.parent.mkdir(parents=True, exist_ok=True) => "
+        "path.parent.mkdir(parents=False, exist_ok=True)": _killed(
+            _SYNC + "test_journal_resumes_the_newest_unfinished_run_of_the_same_sheet_and_gateway"
+        ),
+        "fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB) => "
+        "fcntl.flock(lock, fcntl.LOCK_EX + fcntl.LOCK_NB)": (
+            "equivalent: LOCK_EX and LOCK_NB are distinct bits, so |, + and ^ give one number"
+        ),
+        "fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB) => "
+        "fcntl.flock(lock, fcntl.LOCK_EX ^ fcntl.LOCK_NB)": (
+            "equivalent: LOCK_EX and LOCK_NB are distinct bits, so |, + and ^ give one number"
+        ),
+        "self.run_id = self.resumed_from = int(previous[0]) => "
+        "self.run_id = self.resumed_from = int(previous[ -1])": (
+            "equivalent: the query selects one column, so [0] and [-1] are the same cell"
+        ),
+        "self.run_id = int(cursor.lastrowid or 0) => self.run_id = int(cursor.lastrowid or 1)": (
+            "equivalent: after an INSERT, lastrowid is the new run's id (1 or more), never the "
+            "fallback"
+        ),
+        "self.run_id = int(cursor.lastrowid or 0) => self.run_id = int(cursor.lastrowid or -1)": (
+            "equivalent: after an INSERT, lastrowid is the new run's id (1 or more), never the "
+            "fallback"
+        ),
+    },
+    "importer/gateways/plan.py": {
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            _SYNC + "test_plan_results_are_frozen"
+        ),
+        "for row, *values in zip(frame.index.tolist(), *cells, strict=True): => "
+        "for row, *values in zip(frame.index.tolist(), *cells, strict=False):": (
+            "equivalent: the index and every column list come from one frame: same length"
+        ),
+        "for c, v in zip(columns, values, strict=True) => "
+        "for c, v in zip(columns, values, strict=False)": (
+            "equivalent: one value per column of the same frame: same length"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source is target and source["name"] <= name:': _killed(
+            _SYNC + "test_plan_of_an_object_id_whose_name_changes_only_in_case_is_a_rename"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source is target and source["name"] >= name:': _killed(
+            _SYNC + "test_plan_of_an_object_id_whose_name_changes_only_in_case_is_a_rename"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source is target and source["name"] is name:': _killed(
+            _SYNC + "test_plan_renames_by_old_name_or_object_id (the sheet's name is now built "
+            "at run time, as a real sheet's is, not the very string object the test gave the "
+            "gateway list)"
+        ),
+        'if source is not None and source is target and source["name"] == name: => '
+        'if source is not None and source == target and source["name"] == name:': (
+            "equivalent: two entries of the gateway's list are equal only if they are the same "
+            "endpoint (object ids differ)"
+        ),
+        'if target["name"] != name: => if target["name"] > name:': _killed(
+            _SYNC + "test_plan_of_a_name_in_another_case_renames_it[desk-1]"
+        ),
+        'changed.insert(0, "name") => changed.insert( 1, "name")': _killed(
+            _SYNC + "test_plan_of_a_name_in_another_case_renames_it"
+        ),
+        'changed.insert(0, "name") => changed.insert( -1, "name")': _killed(
+            _SYNC + "test_plan_of_a_name_in_another_case_renames_it"
+        ),
+        'fields = [f for f in changed if f != "name"] => '
+        'fields = [f for f in changed if f is not "name"]': (
+            "equivalent in CPython: the only 'name' in the list is the interned constant "
+            "inserted two lines above"
+        ),
+        "f\"{masked[0]}: the {fields} {'is' if len(masked) == 1 else 'are'} masked ({MASK}) but \""
+        " => "
+        "f\"{masked[0]}: the {fields} {'is' if len(masked) <= 1 else 'are'} masked ({MASK}) but \"": (
+            "equivalent: a masked-secret rejection names at least one masked field"
+        ),
+    },
+    "importer/gateways/client.py": {
+        "if self.consecutive >= self.threshold and self.tripped_reason is None: => "
+        "if self.consecutive == self.threshold and self.tripped_reason is None:": (
+            "equivalent: the count goes up one at a time from 0 and the breaker trips the first "
+            "time it reaches the threshold (at least 1); after that the reason is set"
+        ),
+        "if self.consecutive >= self.threshold and self.tripped_reason is None: => "
+        "if self.consecutive is self.threshold and self.tripped_reason is None:": _killed(
+            "tests/test_client.py::"
+            "test_the_breaker_trips_at_exactly_its_threshold_of_consecutive_failures[300]"
+        ),
+        "self.next_slot = 0.0 => self.next_slot = 1.0": _killed(
+            "tests/test_client.py::"
+            "test_rate_limiter_spaces_calls_one_interval_apart_and_forgets_idle_time (its clock "
+            "now starts 0.125 s after boot)"
+        ),
+        "await asyncio.sleep(slot - now) => await asyncio.sleep(slot % now)": _killed(
+            "tests/test_client.py::"
+            "test_rate_limiter_spaces_calls_one_interval_apart_and_forgets_idle_time (for "
+            "now < slot < 2 now the two are equal: its clock now starts 0.125 s after boot)"
+        ),
+        "if slot > now: => if slot is not now:": (
+            "equivalent in CPython: slot is max(now, next_slot), which returns the object now "
+            "itself unless next_slot is greater"
+        ),
+        "self.next_slot = 0.0 => self.next_slot = -1.0": (
+            "equivalent: the first call's slot is max(now, next_slot), and the monotonic clock "
+            "is never negative"
+        ),
+        "if slot > now: => if slot != now:": (
+            "equivalent: slot is max(now, next_slot), never below now, so != means >"
+        ),
+    },
+    "importer/reports/report.py": {
+        "if values.dtype != object and not pd.api.types.is_string_dtype(values): => "
+        "if values.dtype is not object and not pd.api.types.is_string_dtype(values):": _killed(
+            _NEUTRAL + " (a column of text among numbers)"
+        ),
+        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
+        "risky = text.notna() + text.astype(str).str.startswith(_FORMULA_START)": _killed(
+            _NEUTRAL + " (a number in a text column stays a number)"
+        ),
+        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
+        "risky = text.notna() | text.astype(str).str.startswith(_FORMULA_START)": _killed(
+            _NEUTRAL + " (a number in a text column stays a number)"
+        ),
+        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
+        "risky = text.notna() * text.astype(str).str.startswith(_FORMULA_START)": (
+            "equivalent: pandas multiplies boolean Series as a logical and"
+        ),
+        "out[column] = text.where(~risky, text[risky].astype(str).map(neutralize)) => "
+        "out[column] = text.where(-risky, text[risky].astype(str).map(neutralize))": (
+            "equivalent: pandas negates a boolean Series as ~ does"
+        ),
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
+        " => "
+        'out[header] = column.where(column.isna() + (column.astype(str).str.strip() == ""), MASK)': (
+            "equivalent: pandas adds boolean Series as a logical or"
+        ),
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
+        " => "
+        'out[header] = column.where(column.isna() ^ (column.astype(str).str.strip() == ""), MASK)': (
+            "equivalent: a missing cell's text ('nan', 'None', '<NA>') is never empty, so the two "
+            "sides are never both true and ^ is |"
+        ),
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
+        " => "
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() <= ""), MASK)': (
+            "equivalent: no text sorts before the empty one, so <= '' is == ''"
+        ),
+    },
+    "importer/sheets/load.py": {
+        "cell if type(cell) is str else _TEXT_OF.get(type(cell), _cell_text)(cell) => "
+        "cell if type(cell) == str else _TEXT_OF.get(type(cell), _cell_text)(cell)": (
+            "equivalent: a type is equal to str only if it is str"
+        ),
+        'sign = "-" if seconds < 0 else "" => sign = "-" if seconds < -1 else ""': _killed(
+            _CELL + "[cell16--0:00:01]"
+        ),
+        'return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}" => '
+        'return f"{sign}{hours}:{rest // 61:02d}:{rest % 60:02d}"': _killed(
+            _CELL + "[cell15-0:58:00]"
+        ),
+    },
+    "schemas/params.py": {
+        "in_sheet: bool = True => in_sheet: bool = False": _DEAD,
+        "in_sheet=True, => in_sheet=False,": _DEAD,
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            "tests/test_params.py::test_the_parameter_table_cannot_be_changed_at_run_time"
+        ),
+        "Token(min_len=1, max_len=80), => Token(min_len= 0, max_len=80),": _killed(
+            "tests/test_params.py::test_text_lengths_hold_at_their_boundaries"
+        ),
+        'Param("secret", Text(min_len=1, max_len=80), None, "Password for this endpoint.", secret=True), => Param("secret", Text(min_len= 0, max_len=80), None, "Password for this endpoint.", secret=True),': _killed(
+            "tests/test_params.py::test_text_lengths_hold_at_their_boundaries"
+        ),
+        'Param("auth", Token(min_len=1), None, "chan_sip auth line, user:secret@realm.", secret=True), => Param("auth", Token(min_len=1), None, "chan_sip auth line, user:secret@realm.", secret=False),': _killed(
+            "tests/test_params.py::test_every_secret_column_may_hold_the_mask"
+        ),
+        'Param("auth", Token(min_len=1), None, "chan_sip auth line, user:secret@realm.", secret=True), => Param("auth", Token(min_len= 0), None, "chan_sip auth line, user:secret@realm.", secret=True),': _killed(
+            "tests/test_params.py::test_text_lengths_hold_at_their_boundaries"
+        ),
+        'Param("fromuser", Token(min_len=1), None, "User part of the From header.", id_column=True), => Param("fromuser", Token(min_len= 0), None, "User part of the From header.", id_column=True),': _killed(
+            "tests/test_params.py::test_text_lengths_hold_at_their_boundaries"
+        ),
+        "Text(min_len=1, max_len=80), => Text(min_len= 0, max_len=80),": _killed(
+            "tests/test_params.py::test_text_lengths_hold_at_their_boundaries"
+        ),
+        "secret=True, => secret=False,": _killed(
+            "tests/test_params.py::test_every_secret_column_may_hold_the_mask"
+        ),
+        'Integer(minimum=10, maximum=50, step=10, unit="ms"), => Integer(minimum= 9, maximum=50, step=10, unit="ms"),': _killed(
+            "tests/test_params.py::test_integer_limits_hold_at_their_boundaries"
+        ),
+        'Integer(minimum=10, maximum=50, step=10, unit="ms"), => Integer(minimum=10, maximum= 51, step=10, unit="ms"),': _killed(
+            "tests/test_params.py::test_integer_limits_hold_at_their_boundaries"
+        ),
+        'Integer(minimum=10, maximum=40, step=10, unit="ms"), => Integer(minimum=10, maximum= 41, step=10, unit="ms"),': _killed(
+            "tests/test_params.py::test_integer_limits_hold_at_their_boundaries"
+        ),
+        'Integer(minimum=10, maximum=200, step=10, unit="ms"), => Integer(minimum= 9, maximum=200, step=10, unit="ms"),': _killed(
+            "tests/test_params.py::test_integer_limits_hold_at_their_boundaries"
+        ),
+        'Integer(minimum=10, maximum=40, step=10, unit="ms"), => Integer(minimum= 9, maximum=40, step=10, unit="ms"),': _killed(
+            "tests/test_params.py::test_integer_limits_hold_at_their_boundaries"
+        ),
+    },
+}
