@@ -46,6 +46,8 @@ _AIM = 1.2
 #: The best delivery rate is the best of this many recent windows (a gateway that slows down
 #: is followed within that many windows).
 _RATE_WINDOWS = 10
+#: Each rate is measured over this many consecutive windows.
+_SPAN = 3
 
 
 class FixedLimit:
@@ -74,8 +76,9 @@ class AdaptiveLimit:
         self.current = int(self.limit)
         #: The gateway's latency with nothing queued: the lowest window median seen.
         self.unloaded: float | None = None
-        #: Answers per second of the recent windows.
+        #: Answers per second of the recent windows, each over its last _SPAN windows.
         self.rates: deque[float] = deque(maxlen=_RATE_WINDOWS)
+        self._spans: deque[tuple[int, float]] = deque(maxlen=_SPAN)
         self.slow_start = True
         self._latencies: list[float] = []
         self._dropped = False
@@ -105,8 +108,12 @@ class AdaptiveLimit:
             return  # the run, not the gateway, kept the calls few: nothing learned
         if self.unloaded is None or latency < self.unloaded:
             self.unloaded = latency
-        if elapsed > 0:
-            self.rates.append(answers / elapsed)
+        self._spans.append((answers, elapsed))
+        spanned = sum(t for _, t in self._spans)
+        if spanned > 0:
+            # Over a few windows: a gateway that works in batches (N at a time) answers in
+            # bursts, and one window's count over its own time would overstate its rate.
+            self.rates.append(sum(a for a, _ in self._spans) / spanned)
         ratio = latency / self.unloaded if self.unloaded > 0 else 1.0
         if self.slow_start and ratio < _SLOW_START_UNTIL:
             self._set(self.limit * 2)
