@@ -472,3 +472,12 @@ def test_a_twelve_gateway_fleet_syncs_6000_rows_and_resumes_after_sigkill(
         stored = gateway.stored()
         assert all(stored[n]["secret"].endswith("-v2") for n in expected[name]), name
         assert set(saves.values()) == {1}, name
+
+
+def test_a_long_gateway_cell_is_quoted_short(
+    tmp_path: Path, three: tuple[list[GatewayProcess], int]
+) -> None:
+    sheet = write_csv(tmp_path / "s.csv", [endpoint("z1", gateway="n" * 5000)])
+    _proc, results, _summary = run_fleet(tmp_path, sheet)
+    assert results[0]["message"] == "gateway: no gateway is named '" + "n" * 79 + "…'"
+    assert results[0]["gateway"] == "n" * 79 + "…"

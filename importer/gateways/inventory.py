@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from schemas.text import quote
+
 from ..config import KIND_WORDS, OPTION_KEYS, Credentials, GatewaySettings, check_options, check_url
 from ..errors import InputError
 
@@ -74,12 +76,12 @@ class Inventory:
                 tag = part[4:].strip().lower()
                 tagged = {g.name.lower() for g in self.gateways if tag in g.tags}
                 if not tagged:
-                    raise UnknownGateway(f"no gateway has the tag {tag!r}")
+                    raise UnknownGateway(f"no gateway has the tag {quote(tag)}")
                 wanted |= tagged
             elif part.lower() in by_name:
                 wanted.add(part.lower())
             else:
-                raise UnknownGateway(f"no gateway is named {part!r}")
+                raise UnknownGateway(f"no gateway is named {quote(part)}")
         if not wanted:
             raise UnknownGateway("no gateway named (the selector is empty)")
         return tuple(g for g in self.gateways if g.name.lower() in wanted)
@@ -103,7 +105,7 @@ def _table(data: Mapping[str, Any], where: str, *, allow_url: bool) -> dict[str,
             continue
         if key not in _KEYS or (key == "url" and not allow_url):
             known = ", ".join(sorted([*_KEYS, "tags"]))
-            raise InputError(f"{where}unknown key {key!r} (known: {known})")
+            raise InputError(f"{where}unknown key {quote(key)} (known: {known})")
         values[key] = _typed(value, _KEYS[key], key, where)
     return values
 
@@ -149,7 +151,7 @@ def load_inventory(path: Path) -> Inventory:
         raise InputError(f"{shown} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"defaults", "gateways"})
     if unknown:
-        raise InputError(f"{shown}: unknown table {unknown[0]!r} (known: defaults, gateways)")
+        raise InputError(f"{shown}: unknown table {quote(unknown[0])} (known: defaults, gateways)")
     defaults = data.get("defaults", {})
     gateways = data.get("gateways", {})
     if not isinstance(defaults, dict) or not isinstance(gateways, dict):
@@ -161,13 +163,15 @@ def load_inventory(path: Path) -> Inventory:
     warnings: list[str] = []
     seen: dict[str, str] = {}
     for name, table in gateways.items():
-        where = f"{shown}: gateway {name!r}: "
+        where = f"{shown}: gateway {quote(name)}: "
         if not _NAME.fullmatch(name):
             raise InputError(
                 f"{where}a gateway name may hold ASCII letters, digits and . _ - (64 at most)"
             )
         if name.lower() in seen:
-            raise InputError(f"{where}the name is given twice (also as {seen[name.lower()]!r})")
+            raise InputError(
+                f"{where}the name is given twice (also as {quote(seen[name.lower()])})"
+            )
         seen[name.lower()] = name
         if not isinstance(table, dict):
             raise InputError(f"{where}must be a table")
