@@ -134,6 +134,10 @@ def test_a_run_that_keeps_few_calls_in_flight_teaches_nothing() -> None:
     for i in range(160):
         limit.sample(0.020, 3, False, i / 100)  # the sheet had few rows left, not the gateway's
     assert limit.current == 16
+    # Half the limit in flight is still the gateway's pace: that window teaches (it doubles).
+    for i in range(16):
+        limit.sample(0.020, 8, False, 2 + i / 100)
+    assert limit.current == 32
 
 
 def test_the_limit_never_leaves_its_bounds() -> None:
