@@ -77,7 +77,7 @@ async def _save(url: str, rows: list[dict[str, Any]], ceiling: int, fixed: bool)
         await asyncio.gather(*(worker() for _ in range(ceiling)))
         seconds = time.perf_counter() - began
         refused = client.requests["sip_endpoint.save"] - len(rows)
-        history = [(t - 0.0, limit) for t, limit in pacer.history]
+        history = list(pacer.history)
     label = str(ceiling) if fixed else f"adaptive (ceiling {ceiling})"
     return PaceRun(label, len(rows), seconds, latencies, refused, history)
 

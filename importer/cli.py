@@ -329,18 +329,13 @@ def _export_fleet(
     out_file: Path, path: Path, gateway: str | None, only: str | None, secrets: bool, quiet: bool
 ) -> Any:
     from .errors import InputError
-    from .gateways.inventory import UnknownGateway, load_inventory
+    from .gateways.inventory import load_inventory, pick
     from .reports.export import export_fleet
 
     if gateway:
         raise InputError("give --gateway or --inventory, not both")
     inventory = load_inventory(path)
-    try:
-        chosen = inventory.select(only or "*")
-    except UnknownGateway as exc:
-        from schemas.text import quote
-
-        raise InputError(f"--only {quote(only or '')}: {exc}") from None
+    chosen = pick(inventory, only or "*", "--only")
     for entry in chosen:
         _secret_filter.secrets.add(entry.settings.credentials.password)
     return export_fleet(

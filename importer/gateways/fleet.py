@@ -31,6 +31,7 @@ import stamina.instrumentation
 
 from schemas.text import clip, header_key, quote
 
+from ..config import redact_url
 from ..errors import InputError
 from ..pipeline import (
     EXIT_GATEWAY,
@@ -47,7 +48,7 @@ from ..sheets.limits import DEFAULT_LIMITS, Limits
 from ..sheets.mapping import ROUTING_KEYS
 from ..sheets.normalize import NormalizedSheet
 from ..validate import Problem, Validation
-from .inventory import GatewayEntry, Inventory, UnknownGateway
+from .inventory import GatewayEntry, Inventory, UnknownGateway, pick
 from .journal import Journal, JournalRow, JournalRun
 from .prune import PrunePlan
 from .rollout import Rollout, Stage, roll_out
@@ -95,13 +96,6 @@ class _Routes:
     left_out: dict[int, str]
 
 
-def _selector(inventory: Inventory, text: str, flag: str) -> tuple[GatewayEntry, ...]:
-    try:
-        return inventory.select(text)
-    except UnknownGateway as exc:
-        raise InputError(f"{flag} {quote(text)}: {exc}") from None
-
-
 def _routing_column(sheet: NormalizedSheet) -> pd.Series | None:
     loaded = sheet.loaded
     headers = [h for h in loaded.headers if header_key(h) in ROUTING_KEYS]
@@ -115,8 +109,8 @@ def _routing_column(sheet: NormalizedSheet) -> pd.Series | None:
 
 def _route(sheet: NormalizedSheet, fleet: FleetOptions) -> _Routes:
     inventory = fleet.inventory
-    every = _selector(inventory, fleet.gateways or "*", "--gateways")
-    allowed = {g.name for g in _selector(inventory, fleet.only or "*", "--only")}
+    every = pick(inventory, fleet.gateways or "*", "--gateways")
+    allowed = {g.name for g in pick(inventory, fleet.only or "*", "--only")}
     column = _routing_column(sheet)
     if column is not None and fleet.gateways:
         raise InputError("--gateways is for sheets without a gateway column; this one has one")
@@ -241,8 +235,6 @@ def _lines(
 def _gateway_summary(
     entry: GatewayEntry, rows: int, ran: GatewayRun | None, not_started: str | None, dry_run: bool
 ) -> dict[str, Any]:
-    from ..config import redact_url
-
     if ran is None:
         return {
             "url": redact_url(entry.settings.url),
@@ -279,8 +271,6 @@ def _gateway_summary(
 
 def gateways_line(inventory: Inventory, chosen: list[GatewayEntry]) -> str:
     """The first line of a fleet run: which gateways, from where (URLs without credentials)."""
-    from ..config import redact_url
-
     shown = ", ".join(f"{g.name} ({redact_url(g.settings.url)})" for g in chosen[:_LISTED])
     more = f", and {len(chosen) - _LISTED} more" if len(chosen) > _LISTED else ""
     return f"gateways: {len(chosen)} from {inventory.path}: {shown}{more}"
@@ -319,9 +309,13 @@ def run_fleet(
     )
     validation = Validation(validation.sheet, problems)
     rejected = validation.rejected_rows
-    index = [int(r) for r in normalized.frame.index]
-    order = [g for g in fleet.inventory.gateways if any(g in routes.to.get(r, ()) for r in index)]
-    scope = {g.name: [r for r in index if g in routes.to.get(r, ())] for g in order}
+    # One pass over the routes (rows in sheet order), not one per gateway.
+    routed: dict[str, list[int]] = {}
+    for row, entries in routes.to.items():
+        for entry in entries:
+            routed.setdefault(entry.name, []).append(row)
+    order = [g for g in fleet.inventory.gateways if g.name in routed]
+    scope = {g.name: routed[g.name] for g in order}
     rows_for = {name: [r for r in rows if r not in rejected] for name, rows in scope.items()}
     announce(gateways_line(fleet.inventory, order))
 

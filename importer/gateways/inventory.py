@@ -37,7 +37,7 @@ from schemas.text import quote
 from ..config import KIND_WORDS, OPTION_KEYS, Credentials, GatewaySettings, check_options, check_url
 from ..errors import InputError
 
-__all__ = ["GatewayEntry", "Inventory", "UnknownGateway", "load_inventory", "route"]
+__all__ = ["GatewayEntry", "Inventory", "UnknownGateway", "load_inventory", "pick", "route"]
 
 #: Keys of a gateway's table besides the tuning options config files take.
 _OWN_KEYS: dict[str, type] = {"url": str, "user_env": str, "password_env": str}
@@ -85,6 +85,15 @@ class Inventory:
         if not wanted:
             raise UnknownGateway("no gateway named (the selector is empty)")
         return tuple(g for g in self.gateways if g.name.lower() in wanted)
+
+
+def pick(inventory: Inventory, selector: str, flag: str) -> tuple[GatewayEntry, ...]:
+    """``inventory.select`` for a selector the user gave with ``flag``: a selector that names
+    nothing is unusable input (one line, exit 2), not a row's problem."""
+    try:
+        return inventory.select(selector)
+    except UnknownGateway as exc:
+        raise InputError(f"{flag} {quote(selector)}: {exc}") from None
 
 
 def _typed(value: Any, kind: type, key: str, where: str) -> Any:
