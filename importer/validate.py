@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pandera
 import pyarrow as pa
@@ -87,13 +88,54 @@ class Validation:
         return out
 
 
+_FAILURE_COLUMNS = ["column", "check", "failure_case", "index"]
+
+
 def _failures(schema: pandera.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
-    try:
-        schema.validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        return cases[cases["index"].notna()]
-    return pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
+    """The failure cases pandera's lazy validation of ``frame`` reports, one row per failing cell
+    (``column``, ``check``, ``failure_case``, ``index``), found by running the schema's checks
+    straight on the columns.
+
+    pandera declares the checks; running them through ``schema.validate(lazy=True)`` cost more
+    than the checks themselves (it copies a column without its NAs for every check, then reshapes
+    every failure case, about 0.6 s on 300,000 rows). Here each column loses its NAs once and
+    every check is one vectorized call; tests hold the result equal to pandera's own.
+    """
+    parts: list[pd.DataFrame] = []
+    for name, column in schema.columns.items():
+        if name not in frame.columns:
+            continue
+        series = frame[name]
+        given = series.dropna() if column.nullable and series.hasnans else series
+        for check in column.checks:
+            # Checks are vectorized (element_wise=False): a boolean Series over ``given``.
+            passed = np.asarray(check._check_fn(given), dtype=bool)
+            if passed.all():
+                continue
+            failed = given[~passed]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "column": name,
+                        "check": check.name,
+                        "failure_case": failed.to_numpy(dtype=object),
+                        "index": failed.index.to_numpy(),
+                    }
+                )
+            )
+    for check in schema.checks:
+        passed = np.asarray(check._check_fn(frame), dtype=bool)
+        if passed.all():
+            continue
+        rows = frame.index[~passed]
+        parts.append(
+            pd.DataFrame(
+                {"column": None, "check": check.name, "failure_case": False, "index": rows}
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=_FAILURE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _rule_problems(failures: pd.DataFrame, frame: pd.DataFrame, strict: bool) -> list[Problem]:
