@@ -9,30 +9,43 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl.utils import get_column_letter
 
-from schemas import PARAMETERS
+from schemas import ID_COLUMNS, PARAMETERS
 from schemas.sheet import (
     REJECTED_CELL,
+    RULES,
     RULES_BY_CHECK,
     SCIENTIFIC,
+    SCIENTIFIC_TEXT,
+    Rule,
     domain_schema,
     row_numbers,
     rule_schema,
     scientific_message,
 )
-from schemas.text import quote
+from schemas.text import column_letter, quote
 
 from .sheets.normalize import NormalizedSheet
 
-__all__ = ["CODES", "Problem", "Validation", "check_rows", "duplicate_names", "validate"]
+if TYPE_CHECKING:
+    import pandera.pandas as pandera
+
+__all__ = [
+    "CODES",
+    "ONE_BY_ONE_ROWS",
+    "Problem",
+    "Validation",
+    "check_one_by_one",
+    "check_rows",
+    "duplicate_names",
+    "validate",
+]
 
 Severity = Literal["error", "warning"]
 
@@ -142,9 +155,7 @@ def _rule_problems(failures: pd.DataFrame, frame: pd.DataFrame, strict: bool) ->
     problems = []
     for check, rows in failures.groupby("check", sort=False)["index"]:
         rule = RULES_BY_CHECK[str(check)]
-        level: Severity = rule.severity
-        if strict and level == "warning" and rule.code not in _NOT_STRICT:
-            level = "error"
+        level = _severity(rule, strict)
         numbers = [int(r) for r in pd.unique(rows)]
         # One lookup for all failing rows: row-by-row .loc costs a millisecond each.
         records: list[dict[str, Any]] = frame.loc[numbers].to_dict("records")  # type: ignore[assignment]
@@ -189,12 +200,22 @@ def validate(sheet: NormalizedSheet, *, strict: bool = False) -> Validation:
     return Validation(sheet=sheet, problems=tuple(problems))
 
 
+#: Sheets (or chunks) of at most this many rows are checked one row at a time: below it, the
+#: per-value checks take less time than importing pandera and building its schemas.
+ONE_BY_ONE_ROWS = 1_000
+
+
 def check_rows(sheet: NormalizedSheet, *, strict: bool = False) -> list[Problem]:
-    """The checks that look at one row at a time (everything but duplicate names), unsorted."""
+    """The checks that look at one row at a time (everything but duplicate names), unsorted.
+
+    Two ways reach the same problems: a small sheet goes row by row through the per-value checks
+    the gateway shares (``Domain.problem``, ``Rule.fails``); a large one through the pandera
+    schemas' vectorized checks, which only ask ``Domain.problem`` for the words of a message.
+    """
     frame = sheet.frame
     problems: list[Problem] = []
 
-    letters = sheet.loaded.column_letters or (get_column_letter(len(sheet.loaded.headers)),)
+    letters = sheet.loaded.column_letters or (column_letter(len(sheet.loaded.headers)),)
     for row, extra in sorted(sheet.loaded.extra_cells.items()):
         if row not in frame.index:
             continue  # a row the mapping skips
@@ -214,7 +235,56 @@ def check_rows(sheet: NormalizedSheet, *, strict: bool = False) -> list[Problem]
                 int(row), "name", "missing-name", "name: is empty; every row needs a name", "error"
             )
         )
+    if len(frame) <= ONE_BY_ONE_ROWS:
+        return problems + check_one_by_one(frame, strict=strict)
+    return problems + _check_columns(frame, strict)
 
+
+def _severity(rule: Rule, strict: bool) -> Severity:
+    if strict and rule.severity == "warning" and rule.code not in _NOT_STRICT:
+        return "error"
+    return rule.severity
+
+
+def check_one_by_one(frame: pd.DataFrame, *, strict: bool = False) -> list[Problem]:
+    """Domain checks and rules of every row of a normalized frame, one value at a time.
+
+    The reference the column checks are held to (tests compare both on every kind of bad value)
+    and the way small sheets are checked. Missing names and extra cells are ``check_rows``' own.
+    """
+    fields = [f for f in frame.columns if f in PARAMETERS]
+    rules = [r for r in RULES if set(frame.columns).intersection(r.needs)]
+    columns = {f: frame[f].tolist() for f in frame.columns}
+    problems: list[Problem] = []
+    for i, row in enumerate(frame.index.tolist()):
+        values: dict[str, str | None] = {
+            f: v if isinstance(v, str) else None for f, v in ((f, c[i]) for f, c in columns.items())
+        }
+        # A rule reads REJECTED_CELL where a domain check failed, as the column checks do.
+        checked = dict(values)
+        for field in fields:
+            value = values[field]
+            if value is None:
+                continue
+            if field in ID_COLUMNS and SCIENTIFIC_TEXT.fullmatch(value):
+                message = scientific_message(field, value)
+                problems.append(Problem(row, field, "scientific-notation", message, "error"))
+                checked[field] = REJECTED_CELL
+                continue
+            reason = PARAMETERS[field].domain.problem(value)
+            if reason is not None:
+                problems.append(Problem(row, field, "invalid-value", f"{field}: {reason}", "error"))
+                checked[field] = REJECTED_CELL
+        for rule in rules:
+            if rule.fails(checked):
+                level = _severity(rule, strict)
+                problems.append(Problem(row, rule.field, rule.code, rule.explain(values), level))
+    return problems
+
+
+def _check_columns(frame: pd.DataFrame, strict: bool) -> list[Problem]:
+    """``check_one_by_one``'s problems, from the pandera schemas' vectorized checks."""
+    problems: list[Problem] = []
     column_failures = _failures(domain_schema(frame.columns), frame)
     scientific = column_failures[column_failures["check"] == SCIENTIFIC]
     flagged = set(zip(scientific["column"], scientific["index"], strict=True))

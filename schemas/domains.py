@@ -421,6 +421,8 @@ class Milliseconds(Domain):
         number = value[:-2] if value.endswith("ms") else value
         if not _DIGITS.fullmatch(number):
             return f"{quote(value)} is not a number of milliseconds such as 500 or 500ms"
+        if len(number) > _MAX_DIGITS:
+            return f"{quote(value)} is too large; at most {_MAX_DIGITS} digits are allowed"
         if int(number) < 1:
             return f"{quote(value)} is below 1 ms"
         return None

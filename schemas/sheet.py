@@ -7,22 +7,28 @@ only for the rows that failed, by ``Rule.explain`` and ``Domain.problem``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import pandera.pandas as pa
 
 from .domains import CODECS, MASK, Milliseconds, spread_distinct
 from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
 from .text import quote
+
+if TYPE_CHECKING:
+    # Imported where a schema is built: a small sheet is checked row by row without pandera,
+    # whose import alone takes longer than validating twenty rows.
+    import pandera.pandas as pa
 
 __all__ = [
     "REJECTED_CELL",
     "RULES",
     "RULES_BY_CHECK",
     "SCIENTIFIC",
+    "SCIENTIFIC_TEXT",
     "Rule",
     "domain_schema",
     "looks_scientific",
@@ -36,6 +42,8 @@ Severity = Literal["error", "warning"]
 #: Check name used for the "ID column holds 8.00556E+09" check.
 SCIENTIFIC = "scientific-notation"
 _SCIENTIFIC_PATTERN = r"[+-]?[0-9](\.[0-9]+)?[eE][+-]?[0-9]+"
+#: The same pattern for one value at a time (``SCIENTIFIC_TEXT.fullmatch(text)``).
+SCIENTIFIC_TEXT = re.compile(_SCIENTIFIC_PATTERN)
 
 
 def looks_scientific(column: pd.Series) -> pd.Series:
@@ -60,7 +68,11 @@ class Rule:
     field: str
     #: The rule can only fail when at least one of these columns is in the sheet.
     needs: tuple[str, ...]
+    #: Where the rule fails, over whole columns (sheets of many rows).
     broken: Callable[[pd.DataFrame], pd.Series]
+    #: The same test on one row: canonical texts by field, ``None`` for an empty cell (small
+    #: sheets, and the reference the column test is held to).
+    fails: Callable[[Mapping[str, str | None]], bool]
     explain: Callable[[Mapping[str, Any]], str]
 
 
@@ -101,6 +113,34 @@ def _value(row: Mapping[str, Any], name: str) -> str:
         default = PARAMETERS[name].default
         return f"{default} (default)"
     return str(value)
+
+
+def _number_of(row: Mapping[str, str | None], name: str) -> float:
+    """``_number`` of one cell: its value, the gateway default when empty, NaN if unreadable."""
+    text = row.get(name)
+    if text is None:
+        default = PARAMETERS[name].default
+        assert default is not None
+        return float(Milliseconds.millis(default))
+    if name == "t1min":
+        text = text.removesuffix("ms")
+    # The same texts pd.to_numeric reads: plain decimal numbers (a cell that reached a rule
+    # passed its domain check, or holds REJECTED_CELL).
+    return float(text) if _DECIMAL.fullmatch(text) else float("nan")
+
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+
+def _row_secret(row: Mapping[str, str | None]) -> bool:
+    return any(row.get(s) is not None for s in ("secret", "remotesecret", "auth"))
+
+
+def _row_codecs_not_enabled(row: Mapping[str, str | None]) -> bool:
+    order, enabled = row.get("codec_order"), row.get("audio_codecs")
+    if order is None or enabled is None:
+        return False
+    return any(codec in order and codec not in enabled for codec in CODECS)
 
 
 def _any_secret(df: pd.DataFrame) -> pd.Series:
@@ -154,6 +194,7 @@ RULES: tuple[Rule, ...] = (
         field="session-expires",
         needs=("session-expires", "session-minse"),
         broken=lambda df: _number(df, "session-expires") < _number(df, "session-minse"),
+        fails=lambda r: _number_of(r, "session-expires") < _number_of(r, "session-minse"),
         explain=lambda r: (
             f"session-expires: {_value(r, 'session-expires')} is below session-minse "
             f"{_value(r, 'session-minse')}; RFC 4028 needs it at least as long"
@@ -165,6 +206,7 @@ RULES: tuple[Rule, ...] = (
         field="codec_order",
         needs=("codec_order",),
         broken=_codecs_not_enabled,
+        fails=_row_codecs_not_enabled,
         explain=_explain_codecs,
     ),
     Rule(
@@ -173,6 +215,7 @@ RULES: tuple[Rule, ...] = (
         field="old_name",
         needs=("old_name",),
         broken=lambda df: _given(df, "old_name") & _given(df, "object_id"),
+        fails=lambda r: r.get("old_name") is not None and r.get("object_id") is not None,
         explain=lambda r: "old_name: old_name and object_id are both set; rename with one of them",
     ),
     Rule(
@@ -181,6 +224,7 @@ RULES: tuple[Rule, ...] = (
         field="old_name",
         needs=("old_name",),
         broken=lambda df: (_col(df, "old_name") == _col(df, "name")).fillna(False).astype(bool),
+        fails=lambda r: r.get("old_name") is not None and r.get("old_name") == r.get("name"),
         explain=lambda r: (
             f"old_name: {quote(r['old_name'])} is the same as name; leave old_name empty unless the "
             "endpoint is being renamed"
@@ -194,6 +238,7 @@ RULES: tuple[Rule, ...] = (
         broken=lambda df: (
             (_col(df, "host") == "dynamic").fillna(False).astype(bool) & ~_any_secret(df)
         ),
+        fails=lambda r: r.get("host") == "dynamic" and not _row_secret(r),
         explain=lambda r: (
             "host: dynamic with no secret, remotesecret or auth would let anyone register as "
             "this endpoint; add a secret"
@@ -213,6 +258,14 @@ RULES: tuple[Rule, ...] = (
                 | ~_any_secret(df)
             )
         ),
+        fails=lambda r: (
+            r.get("registration") == "out"
+            and (
+                r.get("host") in (None, "dynamic")
+                or r.get("defaultuser") is None
+                or not _row_secret(r)
+            )
+        ),
         explain=lambda r: (
             "registration: out needs " + ", ".join(_registration_gaps(r)) + " to register"
         ),
@@ -223,6 +276,7 @@ RULES: tuple[Rule, ...] = (
         field="timerb",
         needs=("timerb", "timert1"),
         broken=lambda df: _number(df, "timerb") < 64 * _number(df, "timert1"),
+        fails=lambda r: _number_of(r, "timerb") < 64 * _number_of(r, "timert1"),
         explain=lambda r: (
             f"timerb: {_value(r, 'timerb')} is below 64 x timert1 ({_value(r, 'timert1')}); "
             "chan_sip will raise it to 64 x timert1"
@@ -234,6 +288,7 @@ RULES: tuple[Rule, ...] = (
         field="timert1",
         needs=("timert1", "t1min"),
         broken=lambda df: _number(df, "timert1") < _number(df, "t1min"),
+        fails=lambda r: _number_of(r, "timert1") < _number_of(r, "t1min"),
         explain=lambda r: (
             f"timert1: {_value(r, 'timert1')} is below t1min ({_value(r, 't1min')}); "
             "calls to this endpoint may time out"
@@ -246,6 +301,7 @@ RULES: tuple[Rule, ...] = (
             field=secret,
             needs=(secret,),
             broken=lambda df, s=secret: (_col(df, s) == MASK).fillna(False).astype(bool),  # type: ignore[misc]
+            fails=lambda r, s=secret: r.get(s) == MASK,  # type: ignore[misc]
             explain=lambda r, s=secret: (  # type: ignore[misc]
                 f"{s}: is masked ({MASK}); import and sync keep the gateway's current {s}, "
                 "and reject the row if the endpoint does not exist yet"
@@ -261,6 +317,8 @@ RULES_BY_CHECK: dict[str, Rule] = {f"{r.code}@{r.field}": r for r in RULES}
 
 
 def _column_checks(field: str) -> list[pa.Check]:
+    import pandera.pandas as pa
+
     domain = PARAMETERS[field].domain
     checks = [pa.Check(lambda s, d=domain: ~d.bad(s), name=field)]
     if field in ID_COLUMNS:
@@ -275,6 +333,8 @@ REJECTED_CELL = "\x00rejected"
 
 def domain_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
     """Domain checks (SPEC.md section 3) of every parameter column present."""
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema(
         {
             field: pa.Column(checks=_column_checks(field), nullable=True, required=False)
@@ -293,6 +353,8 @@ def rule_schema(checked: pd.DataFrame) -> pa.DataFrameSchema:
     cells of ``checked``: pandera rebuilds every failing row of the frame it validates cell by
     cell, one Arrow array per row, which cost more than the rules themselves on a wide sheet.
     """
+    import pandera.pandas as pa
+
     present = set(checked.columns)
     return pa.DataFrameSchema(
         checks=[

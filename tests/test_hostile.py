@@ -459,6 +459,13 @@ def test_free_text_past_its_length_is_rejected_with_a_capped_quote(tmp_path: Pat
             "timert1: '12345678901234567890' is too large; at most 2147483647 is allowed",
         ),
         ("timert1", "3000000000", "timert1: 3000000000 is above 2147483647 ms"),
+        # The column check refused 19 digits while the per-value check (the gateway's) read
+        # them; the row then said "t1min: None".
+        (
+            "t1min",
+            "9999999999999999999ms",
+            "t1min: '9999999999999999999ms' is too large; at most 18 digits are allowed",
+        ),
     ],
 )
 def test_numbers_too_large_get_a_plain_message(

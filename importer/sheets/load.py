@@ -29,7 +29,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from openpyxl.utils import get_column_letter
 from python_calamine import (
     CalamineSheet,
     CalamineWorkbook,
@@ -38,7 +37,7 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
-from schemas.text import clip, header_key, quote
+from schemas.text import clip, column_letter, header_key, quote
 
 from ..errors import InputError
 from . import guard
@@ -607,7 +606,7 @@ def _streamable_csv(
         sha256=digest.hexdigest(),
         encoding="utf-8-sig" if bom else "utf-8",
         delimiter=delimiter,
-        column_letters=tuple(get_column_letter(i + 1) for i in range(width)),
+        column_letters=tuple(column_letter(i + 1) for i in range(width)),
         title_rows=found.title_lines,
         header_row=found.line + 1,
     )
@@ -772,7 +771,7 @@ def _assemble(
     letters: list[str] = []
     positions: list[int] = []
     for j in range(width):
-        letter = get_column_letter(first_column + j + 1)
+        letter = column_letter(first_column + j + 1)
         text = str(columns[j].iloc[top]).strip() if filled[top, j] else ""
         if not text:
             if not holds_data[j]:

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from schemas import PARAMETERS
-from schemas.text import header_key, quote
+from schemas.text import column_letter, header_key, quote
 
 from ..errors import InputError
 from .load import LoadedSheet
@@ -72,7 +71,7 @@ def resolve_headers(
     (positions, when not given).
     """
     mapping = mapping or Mapping()
-    letters = letters or tuple(get_column_letter(i + 1) for i in range(len(headers)))
+    letters = letters or tuple(column_letter(i + 1) for i in range(len(headers)))
     resolved: dict[str, str] = {}
     claimed: dict[str, tuple[int, str]] = {}
     unknown: list[str] = []
