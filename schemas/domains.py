@@ -459,7 +459,8 @@ class Address(Domain):
     def normalize(self, column: pd.Series) -> pd.Series:
         if not self.dynamic:
             return column
-        return column.where(column.str.lower() != "dynamic", "dynamic")
+        # NA stays NA: a comparison with NA is False.
+        return column.mask(column.str.lower() == "dynamic", "dynamic")
 
     def problem(self, value: str) -> str | None:
         if self.dynamic and value == "dynamic":

@@ -12,8 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from schemas import PARAMETERS
+from schemas.domains import (
+    Choice,
+    CodecOrder,
+    CodecSet,
+    Domain,
+    Flag,
+    Integer,
+    Milliseconds,
+    Transport,
+)
 from schemas.text import column_letter, header_key, quote
 
 from ..errors import InputError
@@ -144,6 +155,65 @@ def _translate(column: pd.Series, table: dict[str, str], separator: str | None) 
     return column
 
 
+#: pandas' "str": Arrow-backed text, NaN for a missing cell.
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+#: Domains whose columns repeat a few words or numbers (UDP, yes, 5060) on every row: their cells
+#: are read once per distinct text. Names, secrets, users and hosts are mostly distinct.
+_FEW_VALUES = (Choice, Flag, Integer, Milliseconds, Transport, CodecSet, CodecOrder)
+
+
+def _canonical(
+    raw: pd.Series, domain: Domain, table: dict[str, str], separator: str | None
+) -> pd.Series:
+    """One sheet column as canonical texts, NA for an empty cell."""
+    if isinstance(domain, _FEW_VALUES):
+        # Strip, unquote, translate and normalize each distinct cell once, then spread the
+        # answers back by Arrow: a 300,000-row column holds a handful of texts.
+        codes, uniques = pd.factorize(raw)
+        distinct = _texts(pd.Series(uniques, dtype="str"), domain, table, separator)
+        return spread(distinct, codes, raw.index)
+    return _texts(raw.astype("str"), domain, table, separator)
+
+
+def _texts(
+    raw: pd.Series, domain: Domain, table: dict[str, str], separator: str | None
+) -> pd.Series:
+    # Reports write formula-like cells as '=..., so a fixed rejections file fed back reads
+    # the same value the person first typed. A neutralized tab or CR ("'\tx") is stripped
+    # again once its quote is gone, like the "\tx" the person first typed.
+    stripped = raw.str.strip()
+    quoted = stripped.str.startswith("'").fillna(False).astype(bool)
+    if quoted.any():
+        unquoted = stripped[quoted].str.replace(r"^'([=+\-@\t\r])", r"\1", regex=True)
+        stripped[quoted] = unquoted.str.strip()
+    if table or separator:
+        stripped = _translate(stripped, table, separator)
+    present = (stripped.notna() & (stripped != "")).to_numpy(dtype=bool)
+    if present.all():
+        # The usual case for filled columns.
+        return domain.normalize(stripped)
+    if not isinstance(domain, _FEW_VALUES):
+        # Names, texts and addresses normalize NA to NA: blank the empty cells in place.
+        return domain.normalize(stripped.where(present))
+    # Normalize the filled cells only, and put NA back in the empty ones by position.
+    filled = domain.normalize(stripped[present])
+    codes = np.full(len(stripped), -1, dtype=np.int64)
+    codes[present] = np.arange(len(filled))
+    return spread(filled, codes, stripped.index)
+
+
+def spread(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values`` (texts) taken by ``codes`` (-1 = NA), as a text Series over ``index``.
+
+    Arrow does the taking: a Series built from a million Python strings would convert each of
+    them back to Arrow.
+    """
+    texts = pa.array(values, type=pa.large_string(), from_pandas=True)
+    taken = texts.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(taken.to_pandas(types_mapper={taken.type: _TEXT}.get).array, index=index)
+
+
 def _skipped_mask(loaded: LoadedSheet, mapping: Mapping | None) -> tuple[np.ndarray, list[str]]:
     """Rows the mapping skips (a mask over ``loaded.frame``) and each one's reason."""
     count = len(loaded.frame)
@@ -177,30 +247,9 @@ def normalize(loaded: LoadedSheet, mapping: Mapping | None = None) -> Normalized
         source = source[~mask]
     columns: dict[str, pd.Series] = {}
     for header, param in resolved.items():
-        # Arrow-backed strings throughout: pandas runs these string methods in C++.
-        raw = source[header].astype("str")
-        # Reports write formula-like cells as '=..., so a fixed rejections file fed back reads
-        # the same value the person first typed. A neutralized tab or CR ("'\tx") is stripped
-        # again once its quote is gone, like the "\tx" the person first typed.
-        stripped = raw.str.strip()
-        quoted = stripped.str.startswith("'").fillna(False).astype(bool)
-        if quoted.any():
-            unquoted = stripped[quoted].str.replace(r"^'([=+\-@\t\r])", r"\1", regex=True)
-            stripped[quoted] = unquoted.str.strip()
-        if mapping is not None:
-            table = mapping.column_values(header, param)
-            separator = mapping.column_separator(header, param)
-            if table or separator:
-                stripped = _translate(stripped, table, separator)
-        present = (stripped.notna() & (stripped != "")).astype(bool)
-        domain = PARAMETERS[param].domain
-        if present.all():
-            # The usual case for filled columns; a masked assignment costs more than the work.
-            columns[param] = domain.normalize(stripped)
-            continue
-        # Normalize the filled cells only; reindexing puts NA back in the empty ones, which
-        # costs less than assigning through a mask.
-        columns[param] = domain.normalize(stripped[present]).reindex(stripped.index)
+        table = mapping.column_values(header, param) if mapping is not None else {}
+        separator = mapping.column_separator(header, param) if mapping is not None else None
+        columns[param] = _canonical(source[header], PARAMETERS[param].domain, table, separator)
     frame = pd.DataFrame(columns, index=source.index)
     return NormalizedSheet(
         loaded=loaded,
