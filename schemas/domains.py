@@ -478,6 +478,7 @@ class Address(Domain):
         )
         return f"{quote(value)} is not {what}"
 
+    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         host = column.str.fullmatch(_HOSTNAME.pattern).fillna(False).astype(bool)
         host &= (column.str.len() <= _HOSTNAME_MAX).fillna(False).astype(bool)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from .domains import CODECS, MASK, Milliseconds, spread_distinct
@@ -148,19 +149,27 @@ def _any_secret(df: pd.DataFrame) -> pd.Series:
 
 
 def _codecs_not_enabled(df: pd.DataFrame) -> pd.Series:
-    both = _given(df, "codec_order") & _given(df, "audio_codecs")
-    out = pd.Series(False, index=df.index)
-    if not both.any():
-        return out
-    order, enabled = df.loc[both, "codec_order"], df.loc[both, "audio_codecs"]
-    hit = pd.Series(False, index=order.index)
-    for codec in CODECS:
-        # No codec name is part of another, so a plain substring test is exact.
-        named = order.str.contains(codec, regex=False).fillna(False).astype(bool)
-        on = enabled.str.contains(codec, regex=False).fillna(False).astype(bool)
-        hit |= named & ~on
-    out[hit.index] = hit
-    return out
+    if "codec_order" not in df.columns or "audio_codecs" not in df.columns:
+        return pd.Series(False, index=df.index)
+    # A sheet pairs a few codec lists: decide each distinct pair once, by the row test.
+    order_codes, orders = pd.factorize(df["codec_order"])
+    enabled_codes, enableds = pd.factorize(df["audio_codecs"])
+    # factorize codes NA as -1; shifted by one, 0 stands for an empty cell.
+    pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) + enabled_codes + 1
+    distinct, inverse = np.unique(pairs, return_inverse=True)
+    answers = np.array(
+        [
+            _row_codecs_not_enabled(
+                {
+                    "codec_order": orders[o - 1] if o else None,
+                    "audio_codecs": enableds[e - 1] if e else None,
+                }
+            )
+            for o, e in (divmod(int(pair), len(enableds) + 1) for pair in distinct)
+        ],
+        dtype=bool,
+    )
+    return pd.Series(answers[inverse], index=df.index)
 
 
 def _explain_codecs(row: Mapping[str, Any]) -> str:
