@@ -157,7 +157,7 @@ def _records(frame: pd.DataFrame, numbers: list[int]) -> list[dict[str, Any]]:
     Taken column by column: ``frame.loc[numbers]`` rebuilds a whole frame first, which cost
     more than the rules themselves on a wide sheet.
     """
-    positions = frame.index.get_indexer(numbers)
+    positions = frame.index.get_indexer(pd.Index(numbers))
     columns = {
         name: [v if isinstance(v, str) else None for v in frame[name].array.take(positions)]
         for name in frame.columns
