@@ -9,11 +9,18 @@ an ID in scientific notation, and two cross-field rules: ``host=dynamic`` withou
 ``codec_order`` naming a disabled codec). The generator knows which rows it broke: that set is
 written next to the sheet (``.bad`` file) and the benchmark checks both tools against it.
 
+The 20-column variants (``variant="wide"`` or ``"plain"``, issue 19) add five real
+``sip_endpoint.save`` parameters a carrier sheet has (``fromuser``, ``fromdomain``,
+``progressinband``, ``session-timers``, ``max_forwards``) and five more mistakes, one per new
+column. "plain" sheets carry only the mistakes a plain Table Schema sees in one cell
+(``PLAIN_KINDS``: no cross-field ones), so frictionless-py needs no Python row checks for them.
+
 Files are cached under ``benchmarks/data/`` (gitignored), keyed by format, row count, seed, bad
 share and ``VERSION``; they are written row by row (1M rows need no memory) to a temporary name and
 renamed, so an interrupted run never leaves a half file in the cache.
 
     .venv/bin/python -m benchmarks.generate --rows 100000 --format csv xlsx
+    .venv/bin/python -m benchmarks.generate --rows 300000 --variant plain --bad-share 0.01
 """
 
 from __future__ import annotations

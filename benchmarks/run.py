@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark of issue 6, each figure the median of 3+ runs; rewrites RESULTS.md.
+"""``make bench``: the benchmarks of issues 6 and 19 (medians of 3+ runs); rewrites RESULTS.md.
 
     .venv/bin/python -m benchmarks.run            # full sizes, rewrites benchmarks/RESULTS.md
     .venv/bin/python -m benchmarks.run --quick    # small sizes, writes benchmarks/data/RESULTS.quick.md
@@ -16,7 +16,18 @@ Figures:
 3. ``save``: the real import path (``importer.gateways.upload.run_job``) into ``python -m gateway
    --latency-ms 20`` (a fresh database per run) at concurrency 1 and 32; client CPU per 1,000 rows.
 4. ``gateway``: ``benchmarks/bench_gateway.py``'s saves/s at concurrency 1, 8 and 64.
-5. ``scale``: a 1M-row CSV through the ``sip-import validate`` console script: rows/s, peak RSS.
+5. ``scale``: a 1M-row CSV through the ``sip-import validate`` console script: rows/s, peak RSS
+   of the process group (issue 19, target 2).
+6. ``pacing``: adaptive concurrency against a gateway of limited capacity.
+7. ``fleet``: 50 gateways x 200 rows in one job.
+8. ``frictionless``: whole processes, ``sip-import validate`` against frictionless-py on
+   300k-row, 20-column sheets, with a plain schema and with row constraints (issue 19, target 1).
+9. ``sync``: ``benchmarks/bench_sync.py``'s ``measure_sync`` (issue 19, target 3); "not
+   measured" while that module is missing.
+10. ``small``: ``sip-import validate`` of a 20-row sheet, 10 whole processes (issue 19, target 4).
+
+RESULTS.md opens with the targets of issue 19 (target, median, min / max, PASS/MISS, the CPU
+steal while the figure ran), then the other figures' targets.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -180,6 +192,10 @@ def fmt_s(value: float) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.1f}"
 
 
+def pct(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.1f}%"
+
+
 def row_of(label: str, s: Stat, scale: Callable[[float], str] = fmt_s) -> str:
     return f"| {label} | {scale(s.median)} | {scale(s.low)} | {scale(s.high)} |"
 
@@ -301,7 +317,7 @@ def machine_section(
         f"| load average at end (1/5/15 min) | {' / '.join(f'{x:.2f}' for x in load_end)} |",
     ]
     if steal:
-        shares = ", ".join(f"{name} {fmt_n(share, 1)}%" for name, share in steal.items())
+        shares = ", ".join(f"{name} {pct(share)}" for name, share in steal.items())
         lines.append(f"| CPU steal by the hypervisor, per figure | {shares} |")
     return "\n".join(lines)
 
@@ -1118,20 +1134,32 @@ class ProcessRun:
     seconds: float
     rejected: frozenset[int]
     steal: float
+    #: User + system CPU seconds of the process and the children it waited for: on this shared
+    #: machine it moves less than the wall time when others' work queues ours.
+    cpu: float
+
+
+def _run_process(
+    command: list[str],
+) -> tuple[subprocess.CompletedProcess[str], float, float, float]:
+    """Run ``command``; (its result, wall seconds, CPU steal %, CPU seconds)."""
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    steal_before, started = cpu_times(), time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    steal = steal_share(steal_before, cpu_times())
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return done, seconds, steal, cpu
 
 
 def _ours_process(path: Path, tmp: Path) -> ProcessRun:
     """``sip-import validate PATH --report-dir DIR --quiet``, the installed console script; the
     rejected rows are read back from the results.csv it wrote."""
     reports = Path(tempfile.mkdtemp(prefix="reports-", dir=tmp))
-    steal_before, started = cpu_times(), time.perf_counter()
-    done = subprocess.run(
-        [str(SIP_IMPORT), "validate", str(path), "--report-dir", str(reports), "--quiet"],
-        capture_output=True,
-        text=True,
+    done, seconds, steal, cpu = _run_process(
+        [str(SIP_IMPORT), "validate", str(path), "--report-dir", str(reports), "--quiet"]
     )
-    seconds = time.perf_counter() - started
-    steal = steal_share(steal_before, cpu_times())
     if done.returncode not in (0, 1):
         raise RuntimeError(f"sip-import validate exited {done.returncode}: {done.stderr.strip()}")
     with (reports / "results.csv").open(newline="", encoding="utf-8") as handle:
@@ -1139,7 +1167,7 @@ def _ours_process(path: Path, tmp: Path) -> ProcessRun:
             int(line["row"]) for line in csv.DictReader(handle) if line["outcome"] == "rejected"
         )
     shutil.rmtree(reports, ignore_errors=True)
-    return ProcessRun(seconds, rejected, steal)
+    return ProcessRun(seconds, rejected, steal, cpu)
 
 
 def _frictionless_process(path: Path, with_checks: bool) -> ProcessRun:
@@ -1150,13 +1178,10 @@ def _frictionless_process(path: Path, with_checks: bool) -> ProcessRun:
     command = [sys.executable, "-c", DRIVER, str(path), str(PLAIN_SCHEMA_PATH)]
     if with_checks:
         command.append(json.dumps(CHECKS))
-    steal_before, started = cpu_times(), time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    steal = steal_share(steal_before, cpu_times())
+    done, seconds, steal, cpu = _run_process(command)
     if done.returncode != 0:
         raise RuntimeError(f"frictionless exited {done.returncode}: {done.stderr.strip()[-500:]}")
-    return ProcessRun(seconds, frozenset(int(n) for n in done.stdout.split()), steal)
+    return ProcessRun(seconds, frozenset(int(n) for n in done.stdout.split()), steal, cpu)
 
 
 def bench_frictionless(sizes: Sizes, report: Report) -> None:
@@ -1214,6 +1239,8 @@ def bench_frictionless(sizes: Sizes, report: Report) -> None:
         table += [
             row_of(f"**sip-import validate** ({sheet.path.name})", o[line]),
             row_of(f"**frictionless-py**, {label}", t[line]),
+            row_of("sip-import: CPU seconds", stat([r.cpu for r in ours[line]])),
+            row_of("frictionless-py: CPU seconds", stat([r.cpu for r in theirs[line]])),
         ]
         rates += [
             row_of(f"sip-import, {sheet.path.name}", rate(sheet.rows, o[line]), fmt_n),
@@ -1324,11 +1351,12 @@ def bench_sync(sizes: Sizes, report: Report) -> None:
     lines = [
         f"## 9. Sync a {rows}-row sheet",
         "",
-        f"`benchmarks/bench_sync.py`'s `measure_sync(rows={rows}, runs={sizes.runs})`: a first "
-        f"`sip-import sync` of {rows} new rows into the local gateway (every row a create), "
-        "then a sync of the same sheet, which changes nothing (one list of the gateway's "
-        "endpoints, the diff, the reports); whole processes, peak RSS of the process group. "
-        "See benchmarks/README.md.",
+        f"`measure_sync(rows={sizes.sync_rows}, runs={sizes.runs})` of "
+        f"`benchmarks/bench_sync.py` (its docstring says how): a first `sip-import sync` of "
+        f"{rows} rows the local gateway does not have (every row a create), then a sync of the "
+        "same sheet, which changes nothing (the gateway's list read and diffed, the reports "
+        "written); whole processes, wall time and peak RSS of the process group, CPU steal "
+        "during each run.",
         "",
         "| figure | median | min | max |",
         "|---|---:|---:|---:|",
@@ -1401,7 +1429,8 @@ def bench_small(sizes: Sizes, report: Report) -> None:
             runs.append(run)
             _verdicts("sip-import (20 rows)", run.rejected, sheet.bad_rows, report)
             say(
-                f"small: run {i + 1}/{sizes.small_runs}: {run.seconds:.3f}s, "
+                f"small: run {i + 1}/{sizes.small_runs}: {run.seconds:.3f}s "
+                f"({run.cpu:.3f}s CPU), "
                 f"CPU steal {run.steal:.1f}%"
             )
     wall = stat([r.seconds for r in runs])
@@ -1417,6 +1446,7 @@ def bench_small(sizes: Sizes, report: Report) -> None:
         "| figure | median | min | max |",
         "|---|---:|---:|---:|",
         row_of("**wall seconds**", wall, lambda v: f"{v:.3f}"),
+        row_of("CPU seconds (user + system)", stat([r.cpu for r in runs]), lambda v: f"{v:.3f}"),
         row_of("CPU steal %", steal, lambda v: fmt_n(v, 1)),
     ]
     report.sections.append("\n".join(lines))
@@ -1426,7 +1456,7 @@ def bench_small(sizes: Sizes, report: Report) -> None:
             f"<= {SMALL_S} s",
             f"{wall.median:.3f} s",
             wall.median <= SMALL_S,
-            f"{sizes.small_runs} runs",
+            f"{sizes.small_runs} runs; CPU {statistics.median(r.cpu for r in runs):.3f} s",
             issue_target=4,
             spread=f"{wall.low:.3f} / {wall.high:.3f} s",
         )
@@ -1443,7 +1473,8 @@ def render(report: Report, machine: str, seconds: float) -> str:
         "Written by `make bench` (`.venv/bin/python -m benchmarks.run`); do not edit by hand. "
         "Each figure is the median of "
         f"{report.sizes.runs} runs (the save figure: "
-        f"{report.sizes.save_run_count}), with min and max. "
+        f"{report.sizes.save_run_count}; the 20-row figure: {report.sizes.small_runs}), with "
+        "min and max. "
         "See `benchmarks/README.md` for what each "
         "benchmark does.",
         "",
@@ -1463,7 +1494,7 @@ def render(report: Report, machine: str, seconds: float) -> str:
     ]
     ours = sorted((t for t in report.targets if t.issue_target), key=lambda t: t.issue_target)
     for t in ours:
-        steal = "n/a" if t.steal is None or math.isnan(t.steal) else f"{t.steal:.1f}%"
+        steal = "n/a" if t.steal is None else pct(t.steal)
         head.append(
             f"| {t.issue_target} | {t.figure} | {t.target} | {t.achieved} | {t.spread} "
             f"| {verdict(t.ok)} | {steal} | {t.note} |"
@@ -1541,7 +1572,7 @@ def main(argv: list[str] | None = None) -> int:
                     target.steal = report.steal[name]
             say(
                 f"{name} done in {time.perf_counter() - began:.1f}s "
-                f"(CPU steal {fmt_n(report.steal[name], 1)}%)"
+                f"(CPU steal {pct(report.steal[name])})"
             )
     seconds = time.perf_counter() - _started
     text = render(report, machine_section(load_start, os.getloadavg(), report.steal), seconds)
