@@ -1184,6 +1184,13 @@ def _frictionless_process(path: Path, with_checks: bool) -> ProcessRun:
     return ProcessRun(seconds, frozenset(int(n) for n in done.stdout.split()), steal, cpu)
 
 
+def _said(run: ProcessRun, what: str) -> ProcessRun:
+    say(
+        f"frictionless: {what}: {run.seconds:.2f}s ({run.cpu:.2f}s CPU), CPU steal {run.steal:.1f}%"
+    )
+    return run
+
+
 def bench_frictionless(sizes: Sizes, report: Report) -> None:
     plain = get_sheet(sizes.cli_rows, "csv", bad_share=CLI_BAD_SHARE, variant="plain")
     wide = get_sheet(sizes.cli_rows, "csv", bad_share=CLI_BAD_SHARE, variant="wide")
@@ -1202,19 +1209,9 @@ def bench_frictionless(sizes: Sizes, report: Report) -> None:
             for line, (sheet, checks) in lines_of.items():
                 for _ in range(2 if line == "plain" else 1):
                     run = _ours_process(sheet.path, tmp)
-                    ours[line].append(run)
-                    say(
-                        f"frictionless ({line}): sip-import run {len(ours[line])}: "
-                        f"{run.seconds:.2f}s, {sheet.rows / run.seconds:,.0f} rows/s, "
-                        f"CPU steal {run.steal:.1f}%"
-                    )
+                    ours[line].append(_said(run, f"{line}: sip-import run {len(ours[line]) + 1}"))
                 run = _frictionless_process(sheet.path, checks)
-                theirs[line].append(run)
-                say(
-                    f"frictionless ({line}): frictionless run {i + 1}/{sizes.runs}: "
-                    f"{run.seconds:.2f}s, {sheet.rows / run.seconds:,.0f} rows/s, "
-                    f"CPU steal {run.steal:.1f}%"
-                )
+                theirs[line].append(_said(run, f"{line}: frictionless run {i + 1}/{sizes.runs}"))
 
     same = {
         line: all(
@@ -1367,37 +1364,32 @@ def bench_sync(sizes: Sizes, report: Report) -> None:
         row_of("CPU steal % per run", steal, lambda v: fmt_n(v, 1)),
     ]
     report.sections.append("\n".join(lines))
-    unchanged, unchanged_mb = s["unchanged_wall_s"], s["unchanged_rss_mb"]
-    first_mb = s["first_rss_mb"]
-    report.targets += [
-        Target(
-            f"`sync` of a {rows}-row sheet that changes nothing: time",
-            f"<= {SYNC_UNCHANGED_S} s",
-            f"{unchanged.median:.2f} s",
-            unchanged.median <= SYNC_UNCHANGED_S,
-            f"first sync {s['first_wall_s'].median:.1f} s (no target)",
-            issue_target=3,
-            spread=f"{unchanged.low:.2f} / {unchanged.high:.2f} s",
-            steal=steal.median,
-        ),
-        Target(
-            f"`sync` of a {rows}-row sheet that changes nothing: peak RSS",
-            f"<= {MEMORY_MB} MB",
-            f"{unchanged_mb.median:,.0f} MB",
-            unchanged_mb.median <= MEMORY_MB,
-            issue_target=3,
-            spread=f"{unchanged_mb.low:,.0f} / {unchanged_mb.high:,.0f} MB",
-            steal=steal.median,
-        ),
-        Target(
-            f"first `sync` of {rows} rows: peak RSS",
-            f"<= {MEMORY_MB} MB",
-            f"{first_mb.median:,.0f} MB",
-            first_mb.median <= MEMORY_MB,
-            issue_target=3,
-            spread=f"{first_mb.low:,.0f} / {first_mb.high:,.0f} MB",
-            steal=steal.median,
-        ),
+    first_wall = f"first sync {s['first_wall_s'].median:.1f} s (no target)"
+    for figure, target, key, limit in _sync_targets(rows):
+        got = s[key]
+        unit = "s" if key.endswith("_s") else "MB"
+        digits = 2 if unit == "s" else 0
+        report.targets.append(
+            Target(
+                figure,
+                target,
+                f"{fmt_n(got.median, digits)} {unit}",
+                got.median <= limit,
+                first_wall if key == "unchanged_wall_s" else "",
+                issue_target=3,
+                spread=f"{fmt_n(got.low, digits)} / {fmt_n(got.high, digits)} {unit}",
+                steal=steal.median,
+            )
+        )
+
+
+def _sync_targets(rows: str) -> list[tuple[str, str, str, float]]:
+    """Target 3's lines: (figure, target, the ``measure_sync`` key, the limit)."""
+    unchanged = f"`sync` of a {rows}-row sheet that changes nothing"
+    return [
+        (f"{unchanged}: time", f"<= {SYNC_UNCHANGED_S} s", "unchanged_wall_s", SYNC_UNCHANGED_S),
+        (f"{unchanged}: peak RSS", f"<= {MEMORY_MB} MB", "unchanged_rss_mb", MEMORY_MB),
+        (f"first `sync` of {rows} rows: peak RSS", f"<= {MEMORY_MB} MB", "first_rss_mb", MEMORY_MB),
     ]
 
 
@@ -1405,11 +1397,7 @@ def _sync_not_measured(sizes: Sizes, report: Report, why: str) -> None:
     say(f"sync: not measured: {why}")
     rows = f"{sizes.sync_rows:,}"
     report.sections.append(f"## 9. Sync a {rows}-row sheet\n\nNot measured: {why}.")
-    for figure, target in (
-        (f"`sync` of a {rows}-row sheet that changes nothing: time", f"<= {SYNC_UNCHANGED_S} s"),
-        (f"`sync` of a {rows}-row sheet that changes nothing: peak RSS", f"<= {MEMORY_MB} MB"),
-        (f"first `sync` of {rows} rows: peak RSS", f"<= {MEMORY_MB} MB"),
-    ):
+    for figure, target, _, _ in _sync_targets(rows):
         report.targets.append(
             Target(figure, target, "not measured", None, why, issue_target=3, spread="n/a")
         )
