@@ -14,7 +14,16 @@ does not strip cells or fold the case of enum words (sip-import does both), ``un
 case-sensitive and flags only the later rows of a duplicate (sip-import flags every row of a name,
 case-insensitively), and Python's ``$`` also matches before a final newline.
 
-    .venv/bin/python -m benchmarks.frictionless_schema   # rewrites frictionless_schema.json
+``frictionless_plain_schema.json`` is the same for the 20-column sheets
+(``benchmarks.generate.WIDE_COLUMNS``): what a user would write for such a sheet (types, enums,
+ranges, patterns, a required and unique name), with no Python row checks. The whole-process
+comparison (issue 19) runs frictionless-py with it alone on sheets whose mistakes all sit in one
+cell, and with it plus ``CHECKS`` on sheets that also break the two cross-field rules.
+
+``DRIVER`` is the program that comparison runs with ``python -c``: it validates one sheet and
+prints the rejected row numbers.
+
+    .venv/bin/python -m benchmarks.frictionless_schema   # rewrites both .json files
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHECKS", "SCHEMA_PATH", "descriptor", "load"]
+__all__ = ["CHECKS", "DRIVER", "PLAIN_SCHEMA_PATH", "SCHEMA_PATH", "descriptor", "load"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "frictionless_schema.json"
+PLAIN_SCHEMA_PATH = Path(__file__).resolve().parent / "frictionless_plain_schema.json"
 
 _CODECS = ("ulaw", "alaw", "g722", "g726", "g729", "gsm")
 # An ID cell that Excel turned into scientific notation (8.00556E+09): rejected in ID columns.
@@ -95,9 +105,10 @@ def _enum(name: str, *values: str) -> dict[str, Any]:
     return {"name": name, "type": "string", "constraints": {"enum": list(values)}}
 
 
-def descriptor() -> dict[str, Any]:
-    """The Table Schema, fields in ``benchmarks.generate.COLUMNS`` order."""
-    fields = [
+def _fields() -> list[dict[str, Any]]:
+    """Every field the benchmark sheets have, in ``benchmarks.generate.WIDE_COLUMNS`` order."""
+    address = rf"(?:{_IPV4}|{_IPV6}|{_HOSTNAME})"
+    return [
         _text(
             "name",
             rf"{_NOT_SCIENTIFIC}[A-Za-z0-9._+\-]{{1,80}}",
@@ -119,8 +130,18 @@ def descriptor() -> dict[str, Any]:
         # >= 90 and >= session-minse; the sheet has no session-minse, whose default is 90.
         _integer("session-expires", 90),
         _text("extension", rf"{_NOT_SCIENTIFIC}[^{_CONTROL}]*"),
+        _text("fromuser", rf"{_NOT_SCIENTIFIC}[^{_CONTROL_OR_SPACE}]{{1,80}}"),
+        _text("fromdomain", address),
+        _enum("progressinband", "yes", "no", "never"),
+        _enum("session-timers", "originate", "accept", "refuse"),
+        _integer("max_forwards", 1, 255),
     ]
-    return {"fields": fields, "missingValues": [""]}
+
+
+def descriptor(wide: bool = False) -> dict[str, Any]:
+    """The Table Schema for the 15-column sheets, or the 20-column ones if ``wide``."""
+    fields = _fields()
+    return {"fields": fields if wide else fields[:15], "missingValues": [""]}
 
 
 #: Section 4 rules as frictionless row-constraint formulas (simpleeval, one row at a time).
@@ -136,11 +157,36 @@ CHECKS: list[dict[str, str]] = [
 ]
 
 
-def load() -> dict[str, Any]:
-    """The schema as stored in ``frictionless_schema.json`` (rewritten if it is stale)."""
-    wanted = descriptor()
+#: ``python -c DRIVER SHEET SCHEMA [CHECKS]``: frictionless-py validates SHEET with the schema
+#: file (and the row-constraint checks, a JSON list) and prints each rejected row number on a line;
+#: errors not tied to a row go to stderr and make it exit 3.
+DRIVER = """
+import json, sys
+from pathlib import Path
+from frictionless import Checklist, Resource, Schema
+sheet = Path(sys.argv[1])
+schema = Schema.from_descriptor(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))
+checks = json.loads(sys.argv[3]) if len(sys.argv) > 3 else []
+resource = Resource(path=sheet.name, basepath=str(sheet.parent), schema=schema)
+report = resource.validate(Checklist.from_descriptor({"checks": checks}), limit_errors=10**9)
+rows, other = set(), []
+for number, kind, note in report.flatten(["rowNumber", "type", "note"]):
+    if number is None:
+        other.append(f"{kind}: {note}")
+    else:
+        rows.add(number)
+sys.stdout.write("".join(f"{n}\\n" for n in sorted(rows)))
+if other:
+    sys.exit("frictionless: " + "; ".join(other[:5]))
+"""
+
+
+def load(wide: bool = False) -> dict[str, Any]:
+    """The schema as stored in its .json file (rewritten if it is stale)."""
+    wanted = descriptor(wide)
+    path = PLAIN_SCHEMA_PATH if wide else SCHEMA_PATH
     try:
-        stored = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         stored = None
     if stored != wanted:
@@ -148,10 +194,11 @@ def load() -> dict[str, Any]:
     return wanted
 
 
-def write() -> Path:
-    SCHEMA_PATH.write_text(json.dumps(descriptor(), indent=2) + "\n", encoding="utf-8")
-    return SCHEMA_PATH
+def write() -> list[Path]:
+    for path, wide in ((SCHEMA_PATH, False), (PLAIN_SCHEMA_PATH, True)):
+        path.write_text(json.dumps(descriptor(wide), indent=2) + "\n", encoding="utf-8")
+    return [SCHEMA_PATH, PLAIN_SCHEMA_PATH]
 
 
 if __name__ == "__main__":
-    print(write())
+    print(*write(), sep="\n")

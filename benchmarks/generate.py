@@ -9,11 +9,18 @@ an ID in scientific notation, and two cross-field rules: ``host=dynamic`` withou
 ``codec_order`` naming a disabled codec). The generator knows which rows it broke: that set is
 written next to the sheet (``.bad`` file) and the benchmark checks both tools against it.
 
+The 20-column variants (``variant="wide"`` or ``"plain"``, issue 19) add five real
+``sip_endpoint.save`` parameters a carrier sheet has (``fromuser``, ``fromdomain``,
+``progressinband``, ``session-timers``, ``max_forwards``) and five more mistakes, one per new
+column. "plain" sheets carry only the mistakes a plain Table Schema sees in one cell
+(``PLAIN_KINDS``: no cross-field ones), so frictionless-py needs no Python row checks for them.
+
 Files are cached under ``benchmarks/data/`` (gitignored), keyed by format, row count, seed, bad
 share and ``VERSION``; they are written row by row (1M rows need no memory) to a temporary name and
 renamed, so an interrupted run never leaves a half file in the cache.
 
     .venv/bin/python -m benchmarks.generate --rows 100000 --format csv xlsx
+    .venv/bin/python -m benchmarks.generate --rows 300000 --variant plain --bad-share 0.01
 """
 
 from __future__ import annotations
@@ -29,17 +36,36 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["COLUMNS", "DATA_DIR", "Sheet", "generate_rows", "sheet"]
+__all__ = [
+    "COLUMNS",
+    "DATA_DIR",
+    "PLAIN_KINDS",
+    "WIDE_COLUMNS",
+    "Sheet",
+    "generate_rows",
+    "sheet",
+]
 
 #: Bump when the rows change, so cached files are rebuilt.
 VERSION = 1
+#: The same for the 20-column sheets (their own version: bumping it leaves the others cached).
+WIDE_VERSION = 1
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COLUMNS = (
     "name", "host", "defaultuser", "secret", "registration", "transport", "nat", "port",
     "qualify", "qualifyfreq", "dtmfmode", "audio_codecs", "codec_order", "session-expires",
     "extension",
 )  # fmt: skip
-_COL = {name: i for i, name in enumerate(COLUMNS)}
+#: The 20-column variant: five more real ``sip_endpoint.save`` parameters a carrier sheet has.
+WIDE_COLUMNS = (
+    *COLUMNS,
+    "fromuser",
+    "fromdomain",
+    "progressinband",
+    "session-timers",
+    "max_forwards",
+)
+_COL = {name: i for i, name in enumerate(WIDE_COLUMNS)}
 
 _TRANSPORTS = ("UDP", "UDP", "UDP", "TCP", "UDP,TCP", "TLS", "TLS,UDP")
 _NATS = ("no", "yes", "yes", "force_rport", "comedia")
@@ -74,6 +100,19 @@ BAD_KINDS = (
     "open-registration",
     "codec-not-enabled",
 )
+#: Mistakes in the five extra columns of the 20-column sheets.
+WIDE_BAD_KINDS = (
+    "max-forwards-out-of-range",
+    "progressinband-not-allowed",
+    "session-timers-not-allowed",
+    "fromuser-has-space",
+    "fromdomain-bad-address",
+)
+#: The two mistakes only a rule across fields sees (section 4 of SPEC.md).
+_CROSS_FIELD = ("open-registration", "codec-not-enabled")
+#: Mistakes a plain Table Schema sees in one cell (types, enums, ranges, patterns, a required
+#: name): the 20-column sheets of the plain comparison break rows with these only.
+PLAIN_KINDS = tuple(k for k in BAD_KINDS if k not in _CROSS_FIELD) + WIDE_BAD_KINDS
 
 
 def _good_row(i: int, rng: random.Random) -> list[str]:
@@ -128,9 +167,34 @@ def _good_row(i: int, rng: random.Random) -> list[str]:
     ]
 
 
+def _wide_cells(row: list[str], rng: random.Random) -> list[str]:
+    """The five extra cells of a 20-column row, fitting the row's kind (trunk or phone)."""
+    trunk = row[_COL["host"]] != "dynamic"
+    carrier = row[_COL["name"]].split("-", 1)[0].split(".", 1)[0]
+    fromuser = f"{rng.randint(10**9, 10**10 - 1)}" if trunk and rng.random() < 0.6 else ""
+    fromdomain = f"sip.{carrier}.example.com" if trunk and rng.random() < 0.5 else ""
+    return [
+        fromuser,
+        fromdomain,
+        rng.choice(("yes", "no", "never", "never", "")),
+        rng.choice(("originate", "accept", "accept", "refuse", "")),
+        str(rng.randint(1, 70)) if rng.random() < 0.6 else "",
+    ]
+
+
 def _break(row: list[str], kind: str, rng: random.Random) -> None:
     c = _COL
-    if kind == "port-out-of-range":
+    if kind == "max-forwards-out-of-range":
+        row[c["max_forwards"]] = rng.choice(("0", "256", "300"))
+    elif kind == "progressinband-not-allowed":
+        row[c["progressinband"]] = rng.choice(("always", "maybe", "ringing"))
+    elif kind == "session-timers-not-allowed":
+        row[c["session-timers"]] = rng.choice(("refresh", "on", "uac"))
+    elif kind == "fromuser-has-space":
+        row[c["fromuser"]] = "main line"
+    elif kind == "fromdomain-bad-address":
+        row[c["fromdomain"]] = rng.choice(("sip_gw.example.com", "carrier..example.net", "10.0.0"))
+    elif kind == "port-out-of-range":
         row[c["port"]] = rng.choice(("70000", "0", "65536"))
     elif kind == "transport-not-allowed":
         row[c["transport"]] = rng.choice(("SCTP", "UDP,SCTP", "WS"))
@@ -168,15 +232,22 @@ def _break(row: list[str], kind: str, rng: random.Random) -> None:
 
 
 def generate_rows(
-    count: int, seed: int = 1, bad_share: float = 0.05
+    count: int, seed: int = 1, bad_share: float = 0.05, variant: str = ""
 ) -> Iterator[tuple[int, list[str], str | None]]:
-    """Yield (spreadsheet row number, cells in ``COLUMNS`` order, bad kind or None)."""
+    """Yield (spreadsheet row number, cells, bad kind or None).
+
+    ``variant`` "" is the 15-column sheet (``COLUMNS``, ``BAD_KINDS``); "wide" the 20-column one
+    (``WIDE_COLUMNS``) with every kind of mistake; "plain" the 20-column one with the mistakes of
+    ``PLAIN_KINDS`` only."""
+    kinds = {"": BAD_KINDS, "wide": BAD_KINDS + WIDE_BAD_KINDS, "plain": PLAIN_KINDS}[variant]
     rng = random.Random(seed)
     for i in range(count):
         row = _good_row(i, rng)
+        if variant:
+            row += _wide_cells(row, rng)
         kind = None
         if rng.random() < bad_share:
-            kind = BAD_KINDS[rng.randrange(len(BAD_KINDS))]
+            kind = kinds[rng.randrange(len(kinds))]
             _break(row, kind, rng)
         yield i + 2, row, kind
 
@@ -198,14 +269,17 @@ def _xlsx_cell(text: str) -> str | int:
     return text
 
 
-def _write(path: Path, fmt: str, count: int, seed: int, bad_share: float) -> list[int]:
+def _write(
+    path: Path, fmt: str, count: int, seed: int, bad_share: float, variant: str
+) -> list[int]:
     bad: list[int] = []
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    columns = WIDE_COLUMNS if variant else COLUMNS
     if fmt == "csv":
         with tmp.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
-            for number, row, kind in generate_rows(count, seed, bad_share):
+            writer.writerow(columns)
+            for number, row, kind in generate_rows(count, seed, bad_share, variant):
                 writer.writerow(row)
                 if kind:
                     bad.append(number)
@@ -214,8 +288,8 @@ def _write(path: Path, fmt: str, count: int, seed: int, bad_share: float) -> lis
 
         book = Workbook(write_only=True)
         ws = book.create_sheet("endpoints")
-        ws.append(list(COLUMNS))
-        for number, row, kind in generate_rows(count, seed, bad_share):
+        ws.append(list(columns))
+        for number, row, kind in generate_rows(count, seed, bad_share, variant):
             ws.append([_xlsx_cell(v) if v else None for v in row])
             if kind:
                 bad.append(number)
@@ -226,10 +300,14 @@ def _write(path: Path, fmt: str, count: int, seed: int, bad_share: float) -> lis
     return bad
 
 
-def sheet(count: int, fmt: str = "csv", seed: int = 1, bad_share: float = 0.05) -> Sheet:
-    """The cached sheet for these parameters, built first if needed."""
+def sheet(
+    count: int, fmt: str = "csv", seed: int = 1, bad_share: float = 0.05, variant: str = ""
+) -> Sheet:
+    """The cached sheet for these parameters, built first if needed (``variant``: see
+    ``generate_rows``)."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    stem = f"endpoints-v{VERSION}-{count}rows-seed{seed}-bad{round(bad_share * 1000)}pm"
+    kind = f"endpoints20-{variant}-v{WIDE_VERSION}" if variant else f"endpoints-v{VERSION}"
+    stem = f"{kind}-{count}rows-seed{seed}-bad{round(bad_share * 1000)}pm"
     path = DATA_DIR / f"{stem}.{fmt}"
     truth = DATA_DIR / f"{stem}.{fmt}.bad"
     if path.exists() and truth.exists():
@@ -237,7 +315,7 @@ def sheet(count: int, fmt: str = "csv", seed: int = 1, bad_share: float = 0.05) 
         bad = frozenset(int(x) for x in text.split())
         return Sheet(path, count, bad, 0.0)
     started = time.perf_counter()
-    bad_list = _write(path, fmt, count, seed, bad_share)
+    bad_list = _write(path, fmt, count, seed, bad_share, variant)
     truth.write_text("\n".join(map(str, bad_list)) + "\n")
     return Sheet(path, count, frozenset(bad_list), time.perf_counter() - started)
 
@@ -248,10 +326,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--format", nargs="+", default=["csv"], choices=["csv", "xlsx"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bad-share", type=float, default=0.05)
+    parser.add_argument(
+        "--variant",
+        choices=["", "wide", "plain"],
+        default="",
+        help="'' 15 columns; 'wide' 20 columns, every mistake; 'plain' 20 columns, per-cell ones",
+    )
     args = parser.parse_args(argv)
     for rows in args.rows:
         for fmt in args.format:
-            built = sheet(rows, fmt, args.seed, args.bad_share)
+            built = sheet(rows, fmt, args.seed, args.bad_share, args.variant)
             how = f"built in {built.seconds_to_build:.1f}s" if built.seconds_to_build else "cached"
             print(f"{built.path} ({len(built.bad_rows)} bad rows, {how})", file=sys.stderr)
 
