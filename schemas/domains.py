@@ -112,8 +112,13 @@ def spread_distinct(column: pd.Series, fn: Callable[[pd.Series], Any], na: Any) 
 
     ``fn`` returns one flag or number per value; ``na`` is the answer for a missing cell.
     """
-    codes, uniques = pd.factorize(column)
-    answers = np.asarray(fn(pd.Series(uniques, dtype=column.dtype)))
+    return _spread(*pd.factorize(column), column.dtype, fn, na)
+
+
+def _spread(
+    codes: npt.NDArray[np.intp], uniques: Any, dtype: Any, fn: Callable[[pd.Series], Any], na: Any
+) -> npt.NDArray[Any]:
+    answers = np.asarray(fn(pd.Series(uniques, dtype=dtype)))
     # factorize codes a missing cell as -1, which picks the appended ``na``.
     return np.append(answers, np.array([na], dtype=answers.dtype))[codes]
 
@@ -132,7 +137,9 @@ def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
             if len(uniques) * 2 > len(column):
                 return fn(self, column)  # mostly distinct: nothing to gain
             if isinstance(na, bool):  # a check: one flag per value
-                flags = spread_distinct(column, lambda u: fn(self, u).to_numpy(dtype=bool), na)
+                flags = _spread(
+                    codes, uniques, column.dtype, lambda u: fn(self, u).to_numpy(dtype=bool), na
+                )
                 return pd.Series(flags, index=column.index)
             answers = fn(self, pd.Series(uniques, dtype=column.dtype))
             # Texts are spread by Arrow: a Series built from a million Python strings would
@@ -277,7 +284,9 @@ class Name(Domain):
     def bad(self, column: pd.Series) -> pd.Series:
         ok = column.str.fullmatch(_NAME_CHARS) & (column.str.len() <= self.max_len)
         if self.reserved:
-            ok &= ~column.str.lower().isin(self.reserved)
+            # One case-blind match instead of a lowercased copy of the column.
+            reserved = "|".join(re.escape(word) for word in self.reserved)
+            ok &= ~column.str.fullmatch(reserved, case=False).fillna(False).astype(bool)
         return ~ok.fillna(False).astype(bool)
 
     def allowed(self) -> str:

@@ -152,8 +152,9 @@ def _codecs_not_enabled(df: pd.DataFrame) -> pd.Series:
     if "codec_order" not in df.columns or "audio_codecs" not in df.columns:
         return pd.Series(False, index=df.index)
     # A sheet pairs a few codec lists: decide each distinct pair once, by the row test.
-    order_codes, orders = pd.factorize(df["codec_order"])
-    enabled_codes, enableds = pd.factorize(df["audio_codecs"])
+    order_codes, order_texts = pd.factorize(df["codec_order"])
+    enabled_codes, enabled_texts = pd.factorize(df["audio_codecs"])
+    orders, enableds = list(order_texts), list(enabled_texts)
     # factorize codes NA as -1; shifted by one, 0 stands for an empty cell.
     pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) + enabled_codes + 1
     distinct, inverse = np.unique(pairs, return_inverse=True)
