@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import InputError
 from .reports.report import (
@@ -271,39 +273,36 @@ def _size(reader: SheetReader) -> int:
 def _duplicates(reader: SheetReader, mapping: Mapping) -> dict[int, list[Problem]]:
     """Duplicate-name problems by row, from a first pass over the name column alone.
 
-    What stays in memory is 16 bytes a row (row number and a 64-bit hash of the lowercased
-    name) plus the names themselves as Arrow text; only rows whose hash repeats are then
-    compared by ``duplicate_names``, which decides on the names, not the hashes.
+    What stays in memory is the lowercased names as Arrow text and their row numbers; Arrow
+    counts them in one hash table at the end, and only the rows whose key repeats go on to
+    ``duplicate_names``, which decides on the names as written.
     """
     key = name_header(reader.meta, mapping)
     # Rows the mapping skips are no endpoints: their names cannot clash with any.
     wanted = [key, *(h for h in skip_headers(reader.meta, mapping) if h != key)]
     rows: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
+    keys: list[pa.Array] = []
     names: list[pa.Array] = []
-    release = pa.default_memory_pool().release_unused
     for chunk in reader.chunks(wanted):
-        release()
         column = normalize(chunk, mapping).frame["name"].dropna()  # no name: another problem
         rows.append(column.index.to_numpy(dtype=np.int64))
-        hashes.append(pd.util.hash_pandas_object(column.str.lower(), index=False).to_numpy())
-        names.append(pa.array(column, type=pa.large_string()))
+        written = pa.array(column, type=pa.large_string(), from_pandas=True)
+        names.append(written)
+        keys.append(pc.utf8_lower(written))
     if not rows:
         return {}
-    every_hash = np.concatenate(hashes)
-    del hashes
-    # Sorting a copy finds the repeated hashes; np.unique(return_inverse=...) would hold
-    # several arrays of a million int64 at once.
-    ordered = np.sort(every_hash)
-    seen_twice = ordered[1:][ordered[1:] == ordered[:-1]]
-    del ordered
-    if not len(seen_twice):
+    every_key = pa.chunked_array(keys, type=pa.large_string())
+    del keys
+    counts = pc.value_counts(every_key)
+    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    del counts
+    if not len(repeated):
         return {}
-    repeated = np.isin(every_hash, np.unique(seen_twice))
-    del every_hash
+    hit = pc.is_in(every_key, value_set=repeated)
+    del every_key
     candidates = pd.Series(
-        pa.chunked_array(names, type=pa.large_string()).filter(pa.array(repeated)),
-        index=np.concatenate(rows)[repeated],
+        pa.chunked_array(names, type=pa.large_string()).filter(hit),
+        index=np.concatenate(rows)[hit.to_numpy(zero_copy_only=False)],
         dtype="str",
     )
     found: dict[int, list[Problem]] = defaultdict(list)
@@ -339,19 +338,22 @@ def validate_file(
         chunk_rows=chunk_rows,
         limits=limits,
     )
-    duplicates = _duplicates(reader, mapping_)
+    # The names are read by a second thread while the first chunks are checked: Arrow parses
+    # without the GIL, and only the results of a chunk wait for the duplicates.
+    names_pass = ThreadPoolExecutor(1, thread_name_prefix="names")
+    found = names_pass.submit(_duplicates, reader, mapping_)
+    duplicates: dict[int, list[Problem]] | None = None
     # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
     # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).
     release = pa.default_memory_pool().release_unused
-    release()
-    clock.lap("names")
 
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
     # Past a few MB of sheet, rejections.xlsx is worth a second core (see
     # importer.reports.workbook).
     writer = ReportWriter(directory, workbook_process=_size(reader) > _WORKBOOK_PROCESS_BYTES)
     tally = _Tally()
-    laps: dict[str, float] = defaultdict(float)
+    # "names" is the time the run waited for the names pass, not the time the pass took.
+    laps: dict[str, float] = dict.fromkeys(("names", "load", "normalize", "validate", "report"), 0.0)
     sheet_warnings: tuple[str, ...] = ()
     try:
         waited = time.perf_counter()
@@ -366,6 +368,11 @@ def validate_file(
             sheet_warnings = normalized.warnings
             normalized_at = time.perf_counter()
             problems = check_rows(normalized, strict=strict)
+            names_waited = 0.0
+            if duplicates is None:
+                waiting = time.perf_counter()
+                duplicates = found.result()
+                names_waited = time.perf_counter() - waiting
             if duplicates:
                 for row in normalized.frame.index.intersection(list(duplicates)):
                     problems += duplicates[int(row)]
@@ -376,12 +383,15 @@ def validate_file(
             tally.add(results, problems)
             release()
             laps["normalize"] += normalized_at - began
-            laps["validate"] += validated_at - normalized_at
+            laps["names"] += names_waited
+            laps["validate"] += validated_at - normalized_at - names_waited
             waited = time.perf_counter()
             laps["report"] += waited - validated_at
     except BaseException:
         writer.abort()
+        names_pass.shutdown(wait=False, cancel_futures=True)
         raise
+    names_pass.shutdown()
     closing = time.perf_counter()
     paths = writer.close()
     laps["report"] += time.perf_counter() - closing
