@@ -7,6 +7,7 @@ only for the rows that failed, by ``Rule.explain`` and ``Domain.problem``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -343,13 +344,19 @@ REJECTED_CELL = "\x00rejected"
 
 def domain_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
     """Domain checks (SPEC.md section 3) of every parameter column present."""
+    return _domain_schema(tuple(field for field in columns if field in PARAMETERS))
+
+
+@functools.cache
+def _domain_schema(fields: tuple[str, ...]) -> pa.DataFrameSchema:
+    # Built once per set of columns: pandera deep-copies every column it is given, and a long
+    # sheet asks for the same schema once a chunk.
     import pandera.pandas as pa
 
     return pa.DataFrameSchema(
         {
             field: pa.Column(checks=_column_checks(field), nullable=True, required=False)
-            for field in columns
-            if field in PARAMETERS
+            for field in fields
         }
     )
 
