@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .errors import InputError
 from .reports.report import (
@@ -273,36 +272,39 @@ def _size(reader: SheetReader) -> int:
 def _duplicates(reader: SheetReader, mapping: Mapping) -> dict[int, list[Problem]]:
     """Duplicate-name problems by row, from a first pass over the name column alone.
 
-    What stays in memory is the lowercased names as Arrow text and their row numbers; Arrow
-    counts them in one hash table at the end, and only the rows whose key repeats go on to
-    ``duplicate_names``, which decides on the names as written.
+    What stays in memory is 16 bytes a row (row number and a 64-bit hash of the lowercased
+    name) plus the names themselves as Arrow text; only rows whose hash repeats are then
+    compared by ``duplicate_names``, which decides on the names, not the hashes.
     """
     key = name_header(reader.meta, mapping)
     # Rows the mapping skips are no endpoints: their names cannot clash with any.
     wanted = [key, *(h for h in skip_headers(reader.meta, mapping) if h != key)]
     rows: list[np.ndarray] = []
-    keys: list[pa.Array] = []
+    hashes: list[np.ndarray] = []
     names: list[pa.Array] = []
+    release = pa.default_memory_pool().release_unused
     for chunk in reader.chunks(wanted):
+        release()
         column = normalize(chunk, mapping).frame["name"].dropna()  # no name: another problem
         rows.append(column.index.to_numpy(dtype=np.int64))
-        written = pa.array(column, type=pa.large_string(), from_pandas=True)
-        names.append(written)
-        keys.append(pc.utf8_lower(written))
+        hashes.append(pd.util.hash_pandas_object(column.str.lower(), index=False).to_numpy())
+        names.append(pa.array(column, type=pa.large_string()))
     if not rows:
         return {}
-    every_key = pa.chunked_array(keys, type=pa.large_string())
-    del keys
-    counts = pc.value_counts(every_key)
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    del counts
-    if not len(repeated):
+    every_hash = np.concatenate(hashes)
+    del hashes
+    # Sorting a copy finds the repeated hashes; np.unique(return_inverse=...) would hold
+    # several arrays of a million int64 at once.
+    ordered = np.sort(every_hash)
+    seen_twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    if not len(seen_twice):
         return {}
-    hit = pc.is_in(every_key, value_set=repeated)
-    del every_key
+    repeated = np.isin(every_hash, np.unique(seen_twice))
+    del every_hash
     candidates = pd.Series(
-        pa.chunked_array(names, type=pa.large_string()).filter(hit),
-        index=np.concatenate(rows)[hit.to_numpy(zero_copy_only=False)],
+        pa.chunked_array(names, type=pa.large_string()).filter(pa.array(repeated)),
+        index=np.concatenate(rows)[repeated],
         dtype="str",
     )
     found: dict[int, list[Problem]] = defaultdict(list)
