@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .text import quote
 
@@ -43,6 +44,8 @@ __all__ = [
     "Text",
     "Token",
     "Transport",
+    "contains",
+    "fullmatch",
     "spread_distinct",
 ]
 
@@ -121,6 +124,47 @@ def _spread(
     answers = np.asarray(fn(pd.Series(uniques, dtype=dtype)))
     # factorize codes a missing cell as -1, which picks the appended ``na``.
     return np.append(answers, np.array([na], dtype=answers.dtype))[codes]
+
+
+def _arrow(column: pd.Series) -> pa.Array:
+    return pa.array(column, type=pa.large_string(), from_pandas=True)
+
+
+def _flags(found: Any, column: pd.Series) -> pd.Series:
+    """An Arrow boolean result as flags over ``column``'s index, False for an empty cell."""
+    return pd.Series(
+        pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=column.index, dtype=bool
+    )
+
+
+# pandas' .str methods parse every regex with Python's parser before they hand it to Arrow (to
+# find what RE2 lacks); these patterns are RE2-safe by construction, so they go to Arrow straight:
+# a third of the time on a long column, and a tenth of it on the few values of a short one.
+def fullmatch(column: pd.Series, pattern: str, *, ignore_case: bool = False) -> pd.Series:
+    """True where the whole text matches ``pattern`` (RE2), False elsewhere and on empty cells."""
+    found = pc.match_substring_regex(
+        _arrow(column), pattern=f"^(?:{pattern})$", ignore_case=ignore_case
+    )
+    return _flags(found, column)
+
+
+def contains(column: pd.Series, pattern: str) -> pd.Series:
+    """True where some of the text matches ``pattern`` (RE2), False elsewhere and on empty cells."""
+    return _flags(pc.match_substring_regex(_arrow(column), pattern=pattern), column)
+
+
+def _count(column: pd.Series, word: str) -> npt.NDArray[np.int64]:
+    """How often ``word`` (plain text) occurs in each cell; 0 on empty cells."""
+    found = pc.fill_null(pc.count_substring(_arrow(column), pattern=word), 0)
+    return found.to_numpy(zero_copy_only=False)
+
+
+def _replace(column: pd.Series, pattern: str, replacement: str) -> pd.Series:
+    """``re.sub`` of ``pattern`` (RE2) over a text column; NA stays NA."""
+    replaced = pc.replace_substring_regex(_arrow(column), pattern=pattern, replacement=replacement)
+    return pd.Series(
+        replaced.to_pandas(types_mapper={replaced.type: column.dtype}.get).array, index=column.index
+    )
 
 
 def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
@@ -232,7 +276,7 @@ class Text(Domain):
 
     def bad(self, column: pd.Series) -> pd.Series:
         lengths = column.str.len()
-        out = column.str.contains(self._forbidden().pattern, regex=True) | (lengths < self.min_len)
+        out = contains(column, self._forbidden().pattern) | (lengths < self.min_len)
         if self.max_len is not None:
             out = out | (lengths > self.max_len)
         return out.fillna(False).astype(bool)
@@ -282,11 +326,11 @@ class Name(Domain):
         return None
 
     def bad(self, column: pd.Series) -> pd.Series:
-        ok = column.str.fullmatch(_NAME_CHARS) & (column.str.len() <= self.max_len)
+        ok = fullmatch(column, _NAME_CHARS.pattern) & (column.str.len() <= self.max_len)
         if self.reserved:
             # One case-blind match instead of a lowercased copy of the column.
             reserved = "|".join(re.escape(word) for word in self.reserved)
-            ok &= ~column.str.fullmatch(reserved, case=False).fillna(False).astype(bool)
+            ok &= ~fullmatch(column, reserved, ignore_case=True)
         return ~ok.fillna(False).astype(bool)
 
     def allowed(self) -> str:
@@ -353,11 +397,11 @@ class Integer(Domain):
     @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         # '060' and '+60' are the number 60; Excel may also have left '60.0'.
-        digits = column.str.fullmatch(r"\+?[0-9]+(\.0+)?").fillna(False).astype(bool)
+        digits = fullmatch(column, r"\+?[0-9]+(\.0+)?")
         if not digits.any():
             return column
         out = column.copy()
-        cleaned = column[digits].str.lstrip("+").str.replace(r"\.0+$", "", regex=True)
+        cleaned = _replace(column[digits].str.lstrip("+"), r"\.0+$", "")
         out[digits] = cleaned.str.lstrip("0").replace("", "0")
         return out
 
@@ -384,11 +428,7 @@ class Integer(Domain):
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         # Canonical integers are digit strings without leading zeros ('0' aside) or '-N'.
-        shaped = (
-            column.str.fullmatch(rf"-?(0|[1-9][0-9]{{0,{_MAX_DIGITS - 1}}})")
-            .fillna(False)
-            .astype(bool)
-        )
+        shaped = fullmatch(column, rf"-?(0|[1-9][0-9]{{0,{_MAX_DIGITS - 1}}})")
         numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna(0)
         values = numbers.to_numpy(dtype=np.int64, na_value=0)
         ok = shaped.to_numpy(dtype=bool) & (column.to_numpy() != "-0")
@@ -424,7 +464,7 @@ class Milliseconds(Domain):
 
     @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
-        return column.str.lower().str.replace(r"^([0-9]+)[ \t]*ms$", r"\1ms", regex=True)
+        return _replace(column.str.lower(), r"^([0-9]+)[ \t]*ms$", r"\1ms")
 
     def problem(self, value: str) -> str | None:
         number = value[:-2] if value.endswith("ms") else value
@@ -439,7 +479,7 @@ class Milliseconds(Domain):
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         number = column.str.removesuffix("ms")
-        shaped = number.str.fullmatch(r"[0-9]{1,18}").fillna(False).astype(bool)
+        shaped = fullmatch(number, r"[0-9]{1,18}")
         values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna(0)
         return ~(shaped & (values >= 1))
 
@@ -489,14 +529,14 @@ class Address(Domain):
 
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
-        host = column.str.fullmatch(_HOSTNAME.pattern).fillna(False).astype(bool)
+        host = fullmatch(column, _HOSTNAME.pattern)
         host &= (column.str.len() <= _HOSTNAME_MAX).fillna(False).astype(bool)
-        dotted = column.str.fullmatch(_IPV4ISH.pattern).fillna(False).astype(bool)
-        ipv4 = column.str.fullmatch(_IPV4.pattern).fillna(False).astype(bool)
+        dotted = fullmatch(column, _IPV4ISH.pattern)
+        ipv4 = fullmatch(column, _IPV4.pattern)
         ok = (host & ~dotted) | ipv4
         if self.dynamic:
             ok |= column == "dynamic"
-        ok |= column.str.fullmatch(_IPV6.pattern).fillna(False).astype(bool)
+        ok |= fullmatch(column, _IPV6.pattern)
         # Only values with a ':' that are not plain IPv6 get the slow path.
         rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool)
         if rest.any():
@@ -515,7 +555,7 @@ class Transport(Domain):
 
     @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
-        return column.str.upper().str.replace(_LIST_SEPARATOR, ",", regex=True)
+        return _replace(column.str.upper(), _LIST_SEPARATOR, ",")
 
     def problem(self, value: str) -> str | None:
         items = value.split(",")
@@ -535,11 +575,11 @@ class Transport(Domain):
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.values)
-        shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
+        shaped = fullmatch(column, rf"({alt})(,({alt}))*")
         # No name is part of another, so counting substrings finds a repeat (RE2 has no backreferences).
-        dup = pd.Series(False, index=column.index)
+        dup = np.zeros(len(column), dtype=bool)
         for value in self.values:
-            dup |= (column.str.count(value) > 1).fillna(False).astype(bool)
+            dup |= _count(column, value) > 1
         return ~shaped | dup
 
     def to_wire(self, value: str) -> Any:
@@ -562,7 +602,7 @@ class _CodecList(Domain):
     codecs: tuple[str, ...] = field(default=CODECS)
 
     def normalize(self, column: pd.Series) -> pd.Series:
-        return column.str.lower().str.replace(_LIST_SEPARATOR, ",", regex=True)
+        return _replace(column.str.lower(), _LIST_SEPARATOR, ",")
 
     def _list_problem(self, items: list[str]) -> str | None:
         for item in items:
@@ -582,11 +622,11 @@ class _CodecList(Domain):
     @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.codecs)
-        shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool)
+        shaped = fullmatch(column, rf"({alt})(,({alt}))*")
         # No name is part of another, so counting substrings finds a repeat (RE2 has no backreferences).
-        dup = pd.Series(False, index=column.index)
+        dup = np.zeros(len(column), dtype=bool)
         for value in self.codecs:
-            dup |= (column.str.count(value) > 1).fillna(False).astype(bool)
+            dup |= _count(column, value) > 1
         return ~shaped | dup
 
 

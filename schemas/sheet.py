@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .domains import CODECS, MASK, Milliseconds, spread_distinct
+from .domains import CODECS, MASK, Milliseconds, fullmatch, spread_distinct
 from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
 from .text import quote
 
@@ -50,7 +50,7 @@ SCIENTIFIC_TEXT = re.compile(_SCIENTIFIC_PATTERN)
 
 def looks_scientific(column: pd.Series) -> pd.Series:
     """True where an ID cell reads like Excel's scientific notation (``8.00556E+09``)."""
-    return column.str.fullmatch(_SCIENTIFIC_PATTERN).fillna(False).astype(bool)
+    return fullmatch(column, _SCIENTIFIC_PATTERN)
 
 
 def scientific_message(field: str, value: str) -> str:
