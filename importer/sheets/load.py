@@ -353,7 +353,7 @@ class SheetReader:
     def _frame(
         self, table: pa.Table, wanted: list[str], first: int
     ) -> tuple[pd.DataFrame, int, int]:
-        table = table.combine_chunks()
+        # No combine_chunks(): the frame reads the batches in place instead of a copy of them.
         count = table.num_rows
         columns = [pd.Series(column, dtype="str") for column in table.columns]
         rows = np.arange(first, first + count, dtype=np.int64)
