@@ -355,7 +355,9 @@ def validate_file(
     writer = ReportWriter(directory, workbook_process=_size(reader) > _WORKBOOK_PROCESS_BYTES)
     tally = _Tally()
     # "names" is the time the run waited for the names pass, not the time the pass took.
-    laps: dict[str, float] = dict.fromkeys(("names", "load", "normalize", "validate", "report"), 0.0)
+    laps: dict[str, float] = dict.fromkeys(
+        ("names", "load", "normalize", "validate", "report"), 0.0
+    )
     sheet_warnings: tuple[str, ...] = ()
     try:
         waited = time.perf_counter()

@@ -1158,7 +1158,10 @@ def _load_workbook(
     grid = np.array(rows, dtype=object)  # one C-level pass; columns are then cheap views
     if grid.ndim != 2:
         raise _unreadable_workbook(shown, kind, suffix)
-    columns = [_column_series(grid[:, j]) for j in range(grid.shape[1])]
+    # Columns as contiguous arrays: Arrow converts a strided column of a 2-D object array a
+    # hundred times slower than a contiguous one.
+    by_column = np.ascontiguousarray(grid.T)
+    columns = [_column_series(by_column[j]) for j in range(grid.shape[1])]
     for column in columns:
         if column.str.len().max() > limits.cell_chars:
             raise _cell_too_long(where, limits)
@@ -1259,12 +1262,30 @@ def _column_series(column: npt.NDArray[np.object_]) -> pd.Series:
         # Arrow refuses anything that is not a str, which is the cheapest way to find out.
         texts = pa.array(column, type=pa.large_string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        values = [
-            cell if type(cell) is str else _TEXT_OF.get(type(cell), _cell_text)(cell)
-            for cell in column
-        ]
-        texts = pa.array(values, type=pa.large_string())
+        texts = pa.array(_mixed_texts(column), type=pa.large_string())
     return pd.Series(pc.if_else(pc.equal(texts, ""), _NULL_TEXT, texts), dtype="str")
+
+
+def _mixed_texts(column: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """The cells of a column holding more than strings, each as text.
+
+    Whole numbers in number cells (ports, timers, extensions: most of what is not text) are
+    written by numpy and Arrow for the whole column at once; other cells one at a time.
+    """
+    kinds = np.fromiter(map(type, column), dtype=object, count=len(column))
+    values = column.copy()
+    floats = kinds == float  # noqa: E721 (element-wise, over an array of types)
+    if floats.any():
+        numbers = column[floats].astype(np.float64)
+        whole = np.isfinite(numbers) & (np.floor(numbers) == numbers)
+        whole &= np.abs(numbers) < _EXACT_LIMIT
+        at = np.flatnonzero(floats)[whole]
+        values[at] = pc.cast(pa.array(numbers[whole].astype(np.int64)), pa.string()).to_pylist()
+        kinds[at] = str
+    for i in np.flatnonzero(kinds != str).tolist():  # noqa: E721 (element-wise)
+        cell = values[i]
+        values[i] = _TEXT_OF.get(type(cell), _cell_text)(cell)
+    return values
 
 
 def _cell_text(cell: Cell) -> str:
