@@ -34,7 +34,6 @@ __all__ = [
     "Rule",
     "domain_schema",
     "looks_scientific",
-    "row_numbers",
     "rule_schema",
     "scientific_message",
 ]
@@ -361,27 +360,24 @@ def _domain_schema(fields: tuple[str, ...]) -> pa.DataFrameSchema:
     )
 
 
-def rule_schema(checked: pd.DataFrame) -> pa.DataFrameSchema:
-    """The section 4 rules over ``checked``, errors and warnings alike (``Rule.severity`` tells
-    them apart), to validate ``row_numbers(checked)`` with.
+def rule_schema(columns: Iterable[str]) -> pa.DataFrameSchema:
+    """The section 4 rules that can fail on a sheet of these columns, errors and warnings alike
+    (``Rule.severity`` tells them apart), as checks over the whole frame.
 
-    ``checked`` holds ``REJECTED_CELL`` where a domain check failed, so a rule never repeats what
-    a domain check already said. The schema validates the row numbers while each rule reads the
-    cells of ``checked``: pandera rebuilds every failing row of the frame it validates cell by
-    cell, one Arrow array per row, which cost more than the rules themselves on a wide sheet.
+    Validate a frame holding ``REJECTED_CELL`` where a domain check failed, so a rule never
+    repeats what a domain check already said.
     """
+    return _rule_schema(frozenset(columns))
+
+
+@functools.cache
+def _rule_schema(present: frozenset[str]) -> pa.DataFrameSchema:
     import pandera.pandas as pa
 
-    present = set(checked.columns)
     return pa.DataFrameSchema(
         checks=[
-            pa.Check(lambda _rows, r=r: ~r.broken(checked), name=f"{r.code}@{r.field}")
+            pa.Check(lambda frame, r=r: ~r.broken(frame), name=f"{r.code}@{r.field}")
             for r in RULES
             if present.intersection(r.needs)
         ],
     )
-
-
-def row_numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    """What ``rule_schema`` validates: one integer column, the row numbers of ``frame``."""
-    return pd.DataFrame({"row": frame.index.to_numpy()}, index=frame.index)

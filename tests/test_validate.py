@@ -207,9 +207,17 @@ def test_the_direct_run_finds_what_pandera_lazy_validation_finds(tmp_path: Path)
         theirs = exc.failure_cases
     else:  # pragma: no cover
         pytest.fail("the sheet has bad values")
-    key = ["column", "check", "index"]
-    as_set = {tuple(x) for x in ours[key].astype(str).itertuples(index=False)}
-    pandera_set = {tuple(x) for x in theirs[key].astype(str).itertuples(index=False)}
+    as_set = {
+        (f.column, f.check, str(row), str(case))
+        for f in ours
+        for row, case in zip(f.rows.tolist(), f.cases, strict=True)
+    }
+    pandera_set = {
+        tuple(x)
+        for x in theirs[["column", "check", "index", "failure_case"]]
+        .astype(str)
+        .itertuples(index=False)
+    }
     assert as_set == pandera_set
     assert len(as_set) > 1_000
 
