@@ -316,6 +316,25 @@ def test_expired_sessions_are_renewed_without_failing_a_row(
     assert gateway.stats()["calls"]["sip_endpoint.save"] == 400
 
 
+def test_a_gateway_whose_sessions_never_last_is_unavailable_after_a_few_logins(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    # Every session is over before its first call: the client logs in again, a few times for
+    # one row (another worker's session may have run out meanwhile), then says so and stops.
+    gateway = gateway_server("--session-ttl", "0.000001")
+    sheet = write_csv(tmp_path / "sheet.csv", make_rows(3))
+    proc, results, _ = run_import(tmp_path, gateway, sheet, "--concurrency", "1")
+    assert proc.returncode == 3
+    assert proc.stderr.splitlines()[-1] == (
+        "error: the gateway keeps answering 'not logged in' right after a login"
+    )
+    # The gateway's list of endpoints (read before any save) is what it refused.
+    assert {(r["outcome"], r["message"]) for r in results} == {
+        ("failed", "not attempted: gateway unavailable")
+    }
+    assert len(results) == 3
+
+
 def test_dry_run_sends_nothing_and_reports_the_plan(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:

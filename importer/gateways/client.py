@@ -423,6 +423,10 @@ def _backoff(exc: Exception) -> bool | float:
     return isinstance(exc, _SessionExpired)
 
 
+#: Logins one call may ask for before a 'not logged in' answer means the gateway refuses them.
+_RELOGINS = 3
+
+
 class _Attempt:
     """One try of one call (``await attempt()``); counts the tries that are the row's."""
 
@@ -433,7 +437,7 @@ class _Attempt:
         self.method = method
         self.parameters = parameters
         self.attempts = 0
-        self.relogged = False
+        self.relogged = 0
 
     async def __call__(self) -> CallResult:
         client, session, method = self.client, self.client.session, self.method
@@ -469,11 +473,14 @@ class _Attempt:
         if logger.isEnabledFor(logging.DEBUG):  # the check is cached; a log record is not free
             logger.debug("%s: HTTP %d (attempt %d)", method, status, self.attempts)
         if status == 401 or _is_login_page(response):
-            if self.relogged:
+            # Another worker's login may be the one this row retries on, and that session may
+            # itself run out before the retry is answered (a short session lifetime on a busy
+            # host): a few logins a row before the gateway is judged to refuse them all.
+            if self.relogged >= _RELOGINS:
                 raise GatewayUnavailable(
                     "the gateway keeps answering 'not logged in' right after a login"
                 )
-            self.relogged = True
+            self.relogged += 1
             await client._relogin(generation)
             self.attempts -= 1  # the expired session is not the row's fault
             raise _SessionExpired()
