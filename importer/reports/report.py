@@ -6,6 +6,8 @@ run as a formula when a spreadsheet opens the file.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections import defaultdict
@@ -16,7 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas import MASK, SECRET_FIELDS
 from schemas.text import header_key
@@ -24,7 +29,7 @@ from schemas.text import header_key
 from ..errors import InputError
 from ..sheets.normalize import NormalizedSheet
 from ..validate import Problem
-from .workbook import RejectedRow, WorkbookWriter
+from .workbook import MARKED_ROWS, RejectedRows, WorkbookWriter, sheet_texts
 
 __all__ = [
     "FLEET_RESULT_COLUMNS",
@@ -56,6 +61,14 @@ _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 # Columns the sheet did not map to a parameter but whose header says they hold a credential.
 _SECRET_HINTS = ("secret", "password", "passwd", "pwd", "auth", "token")
 _OUTCOMES_TO_REPORT = ("rejected", "failed")
+# The same two rules for whole Arrow columns (RE2: \A and \z are the text's ends, as fullmatch).
+_TEXT = pa.large_string()
+_FORMULA_START_RE2 = "\\A[=+\\-@\t\r]"
+_PLAIN_NUMBER_RE2 = r"\A[+-]?[0-9]+(\.[0-9]+)?\z"
+# The fields the csv module quotes as DataFrame.to_csv runs it (QUOTE_MINIMAL, lines ending in
+# CRLF): those holding the delimiter, the quote or a character of the line terminator.
+_CSV_QUOTED_RE2 = '[",\r\n]'
+_EMPTY, _QUOTE, _COMMA, _CRLF = (pa.scalar(s, _TEXT) for s in ("", '"', ",", "\r\n"))
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,78 @@ def _neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if risky.any():
             out[column] = text.where(~risky, text[risky].astype(str).map(neutralize))
     return out
+
+
+def _neutralize_column(text: pa.Array) -> pa.Array:
+    """``neutralize`` over a whole column of text at once."""
+    risky = pc.match_substring_regex(text, _FORMULA_START_RE2)
+    if not pc.any(risky).as_py():
+        return text
+    risky = pc.and_(risky, pc.invert(pc.match_substring_regex(text, _PLAIN_NUMBER_RE2)))
+    return pc.if_else(risky, pc.utf8_replace_slice(text, 0, 0, "'"), text)
+
+
+def _text_column(values: pd.Series) -> pa.Array | None:
+    """A column's cells as Arrow text, spelled as ``DataFrame.to_csv`` spells them (missing =
+    null); None for kinds of column it does not spell here (floats, booleans, dates)."""
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return pa.array(values.to_numpy()).cast(_TEXT)
+    if dtype != object and not isinstance(dtype, pd.StringDtype):
+        return None
+    try:
+        return pa.array(values, type=_TEXT, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers among the text: str() as to_csv
+        return pa.array([_cell(v) for v in values], type=_TEXT)
+
+
+def _csv_column(text: pa.Array) -> pa.Array:
+    """One column's CSV fields: quoted (quotes doubled) only where the csv module would."""
+    text = pc.fill_null(text, _EMPTY)
+    needs = pc.match_substring_regex(text, _CSV_QUOTED_RE2)
+    if not pc.any(needs).as_py():
+        return text
+    quoted = pc.binary_join_element_wise(
+        _QUOTE, pc.replace_substring(text, '"', '""'), _QUOTE, _EMPTY
+    )
+    return pc.if_else(needs, quoted, text)
+
+
+def _csv_bytes(frame: pd.DataFrame, *, neutralized: bool) -> bytes | memoryview:
+    """``frame`` as CSV lines (no header), byte for byte what ``DataFrame.to_csv`` writes, of
+    ``_neutralize_frame(frame)`` when ``neutralized``.
+
+    Built column by column with Arrow kernels: per-row Python work was most of a big run's
+    report stage. Frames with columns spelled otherwise (floats, ...) go through pandas.
+    """
+    def through_pandas() -> bytes:
+        slow = _neutralize_frame(frame) if neutralized else frame
+        return slow.to_csv(index=False, header=False, lineterminator="\r\n").encode()
+
+    if frame.shape[1] < 2:  # the csv module writes a lone empty field as ""
+        return through_pandas()
+    fields = []
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j]
+        text = _text_column(values)
+        if text is None:
+            return through_pandas()
+        if neutralized and values.dtype.kind not in "iu":
+            text = _neutralize_column(text)
+        fields.append(_csv_column(text))
+    if not len(frame):
+        return b""
+    lines = pc.binary_join_element_wise(*fields, _COMMA)
+    lines = pc.binary_join_element_wise(lines, _CRLF, _EMPTY)
+    # The lines are one fresh array: its text buffer holds them back to back.
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=len(lines) + 1)
+    return memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]]
+
+
+def _csv_header(cells: Iterable[str]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue().encode()
 
 
 def _is_secret_header(header: str, param: str | None) -> bool:
@@ -157,34 +242,41 @@ def _rejected_rows(
     by_row: Mapping[int, list[Problem]],
     field_column: Mapping[str, int],
     sheet_name: str,
-) -> list[RejectedRow]:
-    """The rejections sheet's lines: cells as text, and which cells to colour and annotate."""
+    marked: int,
+) -> RejectedRows:
+    """The rejections sheet's lines: cells as text, and which cells of the first ``marked``
+    lines to colour and annotate."""
     errors_column = list(rejections.columns).index("_errors")
-    lines = []
-    for values in rejections.itertuples(index=False, name=None):
-        row = int(values[0])
+    columns = []
+    for j in range(rejections.shape[1]):
+        text = _text_column(rejections.iloc[:, j])
+        if text is None:  # not a kind of column these frames hold; spelled one by one
+            text = pa.array([_cell(v) for v in rejections.iloc[:, j]], type=_TEXT)
+        columns.append(sheet_texts(text))
+    rows = [int(r) for r in rejections["_row"]]
+    notes = []
+    for row in rows[:marked]:
         found: dict[int, list[Problem]] = defaultdict(list)
-        problems = by_row.get(row, [])
-        for problem in problems:
+        for problem in by_row.get(row, []):
             found[field_column.get(problem.field, errors_column)].append(problem)
-        notes = {
-            j: (
-                any(p.severity == "error" for p in here),
-                "" if j == errors_column else "\n".join(p.message for p in here),
-            )
-            for j, here in found.items()
-        }
-        lines.append(
-            RejectedRow(
-                cells=tuple(_cell(v) for v in values),
-                notes=notes,
-                errors=tuple(
-                    (str(p.row), sheet_name, p.field, p.code, p.severity, p.message)
-                    for p in problems
-                ),
-            )
+        notes.append(
+            {
+                j: (
+                    any(p.severity == "error" for p in here),
+                    "" if j == errors_column else "\n".join(p.message for p in here),
+                )
+                for j, here in found.items()
+            }
         )
-    return lines
+    return RejectedRows(
+        cells=list(zip(*columns, strict=True)),
+        notes=notes,
+        errors=[
+            (str(p.row), sheet_name, p.field, p.code, p.severity, p.message)
+            for row in rows
+            for p in by_row.get(row, [])
+        ],
+    )
 
 
 def _rejection_headers(sheet: NormalizedSheet) -> list[str]:
@@ -200,8 +292,12 @@ class ReportWriter:
     only.
     """
 
-    def __init__(self, directory: Path, *, workbook_process: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, workbook_process: bool = False, marked_rows: int = MARKED_ROWS
+    ) -> None:
         self._workbook_process = workbook_process
+        #: How many more rejected rows get colours and comments in rejections.xlsx.
+        self._marks_left = marked_rows
         self.paths = ReportPaths(
             directory=directory,
             results_csv=directory / "results.csv",
@@ -210,8 +306,8 @@ class ReportWriter:
             summary_json=directory / "summary.json",
         )
         self._stack = ExitStack()
-        self._results: IO[str] | None = None
-        self._rejections: IO[str] | None = None
+        self._results: IO[bytes] | None = None
+        self._rejections: IO[bytes] | None = None
         self._workbook: WorkbookWriter | None = None
         self._field_column: dict[str, int] = {}
         self._columns = RESULT_COLUMNS
@@ -231,22 +327,15 @@ class ReportWriter:
     def _open_files(self, sheet: NormalizedSheet, columns: list[str]) -> None:
         self._made_directory = not self.paths.directory.exists()
         self.paths.directory.mkdir(parents=True, exist_ok=True)
-        # newline="": the frames are written with CRLF (RFC 4180); the csv module quotes a
-        # field holding a bare CR only when CR is part of the line terminator, and with '\n' such
-        # a cell would split its row in two.
-        self._results = self._stack.enter_context(
-            self.paths.results_csv.open("w", encoding="utf-8", newline="")
-        )
-        self._rejections = self._stack.enter_context(
-            self.paths.rejections_csv.open("w", encoding="utf-8", newline="")
-        )
+        # UTF-8 bytes with CRLF line ends (RFC 4180); a field holding a CR or LF is quoted, or
+        # such a cell would split its row in two.
+        self._results = self._stack.enter_context(self.paths.results_csv.open("wb"))
+        self._rejections = self._stack.enter_context(self.paths.rejections_csv.open("wb"))
         headers = _rejection_headers(sheet)
         self._columns = columns
-        pd.DataFrame(columns=columns).to_csv(self._results, index=False, lineterminator="\r\n")
+        self._results.write(_csv_header(columns))
         # Headers are cells too: a header '=cmd|...' must not run when the CSV is opened.
-        pd.DataFrame(columns=[neutralize(h) for h in headers]).to_csv(
-            self._rejections, index=False, lineterminator="\r\n"
-        )
+        self._rejections.write(_csv_header(neutralize(h) for h in headers))
         column_of = {header: i for i, header in enumerate(headers)}
         self._field_column = {
             param: column_of[h] for param, h in sheet.source_headers.items() if h in column_of
@@ -268,17 +357,15 @@ class ReportWriter:
         by_row: dict[int, list[Problem]] = defaultdict(list)
         for p in problems:
             by_row[p.row].append(p)
-        _neutralize_frame(results[self._columns]).to_csv(
-            self._results, index=False, header=False, lineterminator="\r\n"
-        )
+        self._results.write(_csv_bytes(results[self._columns], neutralized=True))
         rejections = _rejections_frame(sheet, results, by_row)
         if len(rejections):
-            _neutralize_frame(rejections).to_csv(
-                self._rejections, index=False, header=False, lineterminator="\r\n"
+            self._rejections.write(_csv_bytes(rejections, neutralized=True))
+            lines = _rejected_rows(
+                rejections, by_row, self._field_column, self._sheet_name, self._marks_left
             )
-            self._workbook.add(
-                _rejected_rows(rejections, by_row, self._field_column, self._sheet_name)
-            )
+            self._marks_left -= len(lines.notes)
+            self._workbook.add(lines)
 
     def close(self) -> ReportPaths:
         """Finish every file (the workbook last: its writer may still be catching up)."""

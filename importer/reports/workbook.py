@@ -22,14 +22,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-__all__ = ["RejectedRow", "WorkbookWriter"]
+__all__ = ["MARKED_ROWS", "RejectedRows", "WorkbookWriter", "sheet_texts"]
 
 _RED = "#FFC7CE"
 _YELLOW = "#FFEB9C"
 # The characters XML 1.0 cannot hold (the same set openpyxl refuses); shown as '\x01' instead.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _ERROR_HEADERS = ("row", "sheet", "field", "code", "severity", "reason")
 _COMMENT = {"author": "sip-import", "width": 320, "height": 120}
 # The most characters an Excel cell holds.
@@ -37,15 +38,29 @@ _CELL_CHARS = 32_767
 _CUT = "… [cut here: {:,} characters in all; rejections.csv has the whole value]"
 
 
-@dataclass(frozen=True)
-class RejectedRow:
-    """One line of the rejections sheet, ready to write (plain str and None only: picklable)."""
+#: Rows of the rejections sheet with coloured cells and comments; rows after them are written
+#: whole but plain (see ``_Workbook``).
+MARKED_ROWS = 10_000
+_ABOUT = (
+    "Colours and comments mark the first {marked:,} of the {rows:,} rejected rows: a comment on "
+    "every bad cell of a long run would make the workbook slow to write and to open. The "
+    "_errors column of the rejections sheet, the errors sheet and rejections.csv give every "
+    "row's reasons."
+)
 
-    cells: tuple[str | None, ...]
-    #: column -> (is an error, the reason); the reason goes in a comment unless it is ''.
-    notes: dict[int, tuple[bool, str]]
-    #: The errors sheet's lines for this row: (row, sheet, field, code, severity, reason).
-    errors: tuple[tuple[str, ...], ...]
+
+@dataclass(frozen=True)
+class RejectedRows:
+    """One chunk's lines of the rejections sheet, ready to write (plain str, None, tuples and
+    dicts only: cheap to pickle, one object a chunk rather than one a row)."""
+
+    #: Each line's cells, as ``sheet_texts`` made them.
+    cells: list[tuple[str | None, ...]]
+    #: Of the first lines (as many as still get marks): column -> (is an error, the reason);
+    #: the reason goes in a comment unless it is ''. Lines past the list are written plain.
+    notes: list[dict[int, tuple[bool, str]]]
+    #: The errors sheet's lines for these rows: (row, sheet, field, code, severity, reason).
+    errors: list[tuple[str, ...]]
 
 
 def _text(value: str | None) -> str | None:
@@ -57,6 +72,21 @@ def _text(value: str | None) -> str | None:
         note = _CUT.format(len(text))
         text = text[: _CELL_CHARS - len(note)] + note
     return text
+
+
+def sheet_texts(column: Any) -> list[str | None]:
+    """A column of cells (an Arrow text array, null = empty) as the sheet writes them: control
+    characters shown, overlong text cut. Arrow finds the few cells that need it."""
+    import pyarrow.compute as pc  # here: the writer process never imports pyarrow
+
+    texts: list[str | None] = column.to_pylist()
+    odd = pc.or_(
+        pc.match_substring_regex(column, _ILLEGAL_RE2),
+        pc.greater(pc.utf8_length(column), _CELL_CHARS),
+    )
+    for i in pc.indices_nonzero(pc.fill_null(odd, False)).to_pylist():
+        texts[i] = _text(texts[i])
+    return texts
 
 
 class _Workbook:
@@ -79,14 +109,24 @@ class _Workbook:
         for j, header in enumerate(_ERROR_HEADERS):
             self.errors.write_string(0, j, header, bold)
         self.main_row = self.errors_row = 1
+        #: Lines written without colours and comments (past ``MARKED_ROWS``).
+        self.plain = 0
 
-    def add(self, rows: Sequence[RejectedRow]) -> None:
+    def add(self, rows: RejectedRows) -> None:
         main, write, write_error = self.main, self.main.write_string, self.errors.write_string
         r, e = self.main_row, self.errors_row
-        for line in rows:
-            for j, value in enumerate(line.cells):
-                text = _text(value)
-                note = line.notes.get(j)
+        marks = rows.notes
+        for i, cells in enumerate(rows.cells):
+            notes = marks[i] if i < len(marks) else None
+            if notes is None:
+                self.plain += 1
+                for j, text in enumerate(cells):
+                    if text:
+                        write(r, j, text)
+                r += 1
+                continue
+            for j, text in enumerate(cells):
+                note = notes.get(j)
                 if note is None:
                     if text:
                         write(r, j, text)
@@ -99,14 +139,21 @@ class _Workbook:
                 if note[1]:
                     main.write_comment(r, j, note[1], _COMMENT)
             r += 1
-            for error in line.errors:
-                for j, value in enumerate(error):
-                    if text := _text(value):
-                        write_error(e, j, text)
-                e += 1
+        for error in rows.errors:
+            for j, value in enumerate(error):
+                if text := _text(value):
+                    write_error(e, j, text)
+            e += 1
         self.main_row, self.errors_row = r, e
 
     def close(self) -> None:
+        if self.plain:
+            # Said on a sheet of its own: a line above or below the rows would be read back
+            # as a row when the file is fixed and fed back.
+            about = self.book.add_worksheet("about")
+            about.set_column(0, 0, 120)
+            rows = self.main_row - 1
+            about.write_string(0, 0, _ABOUT.format(marked=rows - self.plain, rows=rows))
         self.book.close()
 
 
@@ -117,7 +164,7 @@ def _serve(path: str, stream: BinaryIO) -> None:
     try:
         while True:
             try:
-                rows: list[RejectedRow] = pickle.load(stream)
+                rows: RejectedRows = pickle.load(stream)
             except EOFError:
                 break
             book.add(rows)
@@ -126,7 +173,7 @@ def _serve(path: str, stream: BinaryIO) -> None:
 
 
 class WorkbookWriter:
-    """Writes rejections.xlsx: ``add`` chunks of RejectedRow, then ``close`` (or ``abort``).
+    """Writes rejections.xlsx: ``add`` chunks of RejectedRows, then ``close`` (or ``abort``).
 
     ``process=True`` writes in a child process (long sheets: a second core does the work);
     otherwise right here (short sheets: nothing to start). The child is
@@ -151,7 +198,7 @@ class WorkbookWriter:
         else:
             self._book = _Workbook(str(path), headers)
 
-    def add(self, rows: list[RejectedRow]) -> None:
+    def add(self, rows: RejectedRows) -> None:
         """Write (or hand over) one chunk's rows; waits while a writer process is behind."""
         if self._book is not None:
             self._book.add(rows)
