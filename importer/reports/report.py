@@ -244,8 +244,8 @@ def _rejected_rows(
     sheet_name: str,
     marked: int,
 ) -> RejectedRows:
-    """The rejections sheet's lines: cells as text, and which cells of the first ``marked``
-    lines to colour and annotate."""
+    """The rejections sheet's lines: cells as text; for the first ``marked`` lines which cells
+    to colour and annotate, and their lines of the errors sheet."""
     errors_column = list(rejections.columns).index("_errors")
     columns = []
     for j in range(rejections.shape[1]):
@@ -273,7 +273,7 @@ def _rejected_rows(
         notes=notes,
         errors=[
             (str(p.row), sheet_name, p.field, p.code, p.severity, p.message)
-            for row in rows
+            for row in rows[:marked]
             for p in by_row.get(row, [])
         ],
     )
@@ -289,15 +289,17 @@ class ReportWriter:
     A million-row sheet is validated in chunks; its reports are never whole in memory either.
     Nothing is created before the first ``add``. ``workbook_process`` writes rejections.xlsx in
     a child process (see ``importer.reports.workbook``): worth its start-up cost for long sheets
-    only.
+    only. Only the first ``marked_rows`` rejected rows get colours, comments and lines in the
+    errors sheet (``importer.reports.workbook.MARKED_ROWS``).
     """
 
     def __init__(
-        self, directory: Path, *, workbook_process: bool = False, marked_rows: int = MARKED_ROWS
+        self, directory: Path, *, workbook_process: bool = False, marked_rows: int | None = None
     ) -> None:
         self._workbook_process = workbook_process
-        #: How many more rejected rows get colours and comments in rejections.xlsx.
-        self._marks_left = marked_rows
+        #: How many more rejected rows get colours, comments and errors-sheet lines in
+        #: rejections.xlsx (``MARKED_ROWS`` unless given).
+        self._marks_left = MARKED_ROWS if marked_rows is None else marked_rows
         self.paths = ReportPaths(
             directory=directory,
             results_csv=directory / "results.csv",

@@ -38,14 +38,15 @@ _CELL_CHARS = 32_767
 _CUT = "… [cut here: {:,} characters in all; rejections.csv has the whole value]"
 
 
-#: Rows of the rejections sheet with coloured cells and comments; rows after them are written
-#: whole but plain (see ``_Workbook``).
+#: Rejected rows that get coloured cells, comments and lines in the errors sheet. Rows past them
+#: are written whole (they can be fixed and fed back) but plain, their reasons in the _errors
+#: column only: a comment costs the writer ten times what a cell does, and 50,000 of them make
+#: a workbook slow to open too.
 MARKED_ROWS = 10_000
 _ABOUT = (
-    "Colours and comments mark the first {marked:,} of the {rows:,} rejected rows: a comment on "
-    "every bad cell of a long run would make the workbook slow to write and to open. The "
-    "_errors column of the rejections sheet, the errors sheet and rejections.csv give every "
-    "row's reasons."
+    "Colours, comments and lines in the errors sheet mark the first {marked:,} of the {rows:,} "
+    "rejected rows; the rows after them are whole but plain. The _errors column of the "
+    "rejections sheet (and rejections.csv) gives every row's reasons."
 )
 
 
@@ -59,7 +60,8 @@ class RejectedRows:
     #: Of the first lines (as many as still get marks): column -> (is an error, the reason);
     #: the reason goes in a comment unless it is ''. Lines past the list are written plain.
     notes: list[dict[int, tuple[bool, str]]]
-    #: The errors sheet's lines for these rows: (row, sheet, field, code, severity, reason).
+    #: The errors sheet's lines for the marked rows: (row, sheet, field, code, severity,
+    #: reason).
     errors: list[tuple[str, ...]]
 
 
