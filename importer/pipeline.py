@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import InputError
 from .reports.report import (
@@ -97,7 +98,10 @@ class _Tally:
 
     def add(self, results: pd.DataFrame, problems: Iterable[Problem]) -> None:
         # Lines without a row number are gateway endpoints a prune deleted, not sheet rows.
-        on_sheet = results["row"].astype(str) != ""
+        if results["row"].dtype.kind in "iu":
+            on_sheet = np.ones(len(results), dtype=bool)  # validate: no line but sheet rows
+        else:
+            on_sheet = (results["row"].astype(str) != "").to_numpy()
         data = results[on_sheet]
         self.rows += data["row"].nunique()  # a fleet has a line per (row, gateway)
         self.outcomes.update({str(k): int(v) for k, v in data["outcome"].value_counts().items()})
@@ -127,19 +131,17 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
         )
         for row, found in by_row.items()
     }
+    # Only rows with problems have a key or a message, and the text columns are built as Arrow
+    # text (pandas' own str dtype) rather than a Python object per row.
     rejected = frame.index.isin(list(first_error))
-    # Only rows with problems have a key or a message: fill those, not a dict lookup per row.
-    index = pd.Index(rows)
     results = pd.DataFrame(
         {
             "row": rows,
             "sheet": sheet.loaded.sheet,
-            "name": frame["name"].fillna("").to_numpy(dtype=object),
-            "outcome": np.where(rejected, "rejected", "valid"),
-            "error_key": pd.Series(first_error, dtype=object)
-            .reindex(index, fill_value="")
-            .to_numpy(),
-            "message": pd.Series(messages, dtype=object).reindex(index, fill_value="").to_numpy(),
+            "name": frame["name"].fillna("").array,
+            "outcome": _text(pc.if_else(pa.array(rejected), "rejected", "valid")),
+            "error_key": _sparse_text(frame.index, first_error),
+            "message": _sparse_text(frame.index, messages),
             "attempts": 0,
         },
         columns=RESULT_COLUMNS,
@@ -152,6 +154,22 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
     )
     merged = pd.concat([results, skipped], ignore_index=True)
     return merged.sort_values("row", kind="stable", ignore_index=True)
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas makes of a column of str
+
+
+def _text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    return pd.array(values, dtype=_STR)
+
+
+def _sparse_text(index: pd.Index, values: dict[int, str]) -> pd.api.extensions.ExtensionArray:
+    """A text column that is '' but on the rows ``values`` names (index labels)."""
+    picks = np.full(len(index), len(values), dtype=np.int64)
+    at = index.get_indexer(list(values))
+    found = at >= 0  # a row of another chunk (or skipped) has no line here
+    picks[at[found]] = np.flatnonzero(found)
+    return _text(pa.array([*values.values(), ""], type=pa.large_string()).take(picks))
 
 
 def validation_results(validation: Validation) -> pd.DataFrame:

@@ -926,6 +926,11 @@ def test_csv_lines_are_byte_for_byte_what_pandas_writes(neutralized: bool) -> No
         index=False, header=False, lineterminator="\r\n"
     )
     assert bytes(report._csv_bytes(frame, neutralized=neutralized)) == expected.encode()
+    for part in (frame.iloc[7:], frame.iloc[:3], frame.iloc[12:13]):  # Arrow slices of a column
+        expected = (report._neutralize_frame(part) if neutralized else part).to_csv(
+            index=False, header=False, lineterminator="\r\n"
+        )
+        assert bytes(report._csv_bytes(part, neutralized=neutralized)) == expected.encode()
     floats = frame.assign(numbers=[x / 4 for x in range(n + 1)])  # spelled by pandas itself
     expected = (report._neutralize_frame(floats) if neutralized else floats).to_csv(
         index=False, header=False, lineterminator="\r\n"

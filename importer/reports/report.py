@@ -68,6 +68,12 @@ _PLAIN_NUMBER_RE2 = r"\A[+-]?[0-9]+(\.[0-9]+)?\z"
 # The fields the csv module quotes as DataFrame.to_csv runs it (QUOTE_MINIMAL, lines ending in
 # CRLF): those holding the delimiter, the quote or a character of the line terminator.
 _CSV_QUOTED_RE2 = '[",\r\n]'
+# The same characters as bytes (all ASCII: in UTF-8 no other character holds such a byte), to
+# skip the regular expressions for the columns, most of them, with no such cell.
+_FORMULA_BYTES = np.zeros(256, dtype=bool)
+_FORMULA_BYTES[list(b"=+-@\t\r")] = True
+_CSV_QUOTED_BYTES = np.zeros(256, dtype=bool)
+_CSV_QUOTED_BYTES[list(b'",\r\n')] = True
 _EMPTY, _QUOTE, _COMMA, _CRLF = (pa.scalar(s, _TEXT) for s in ("", '"', ",", "\r\n"))
 
 
@@ -110,12 +116,27 @@ def _neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _utf8(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A large_string array's bytes and offsets into them (its cells back to back, nulls as
+    ''; a slice's own cells only)."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    offsets = offsets[text.offset : text.offset + len(text) + 1]
+    data = text.buffers()[2]
+    if data is None or not len(text):
+        return np.zeros(0, dtype=np.uint8), offsets - offsets[0]
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]], offsets - offsets[0]
+
+
 def _neutralize_column(text: pa.Array) -> pa.Array:
     """``neutralize`` over a whole column of text at once."""
-    risky = pc.match_substring_regex(text, _FORMULA_START_RE2)
-    if not pc.any(risky).as_py():
+    data, offsets = _utf8(text)
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+    if not _FORMULA_BYTES[data[starts]].any():
         return text
-    risky = pc.and_(risky, pc.invert(pc.match_substring_regex(text, _PLAIN_NUMBER_RE2)))
+    risky = pc.and_(
+        pc.match_substring_regex(text, _FORMULA_START_RE2),
+        pc.invert(pc.match_substring_regex(text, _PLAIN_NUMBER_RE2)),
+    )
     return pc.if_else(risky, pc.utf8_replace_slice(text, 0, 0, "'"), text)
 
 
@@ -136,9 +157,9 @@ def _text_column(values: pd.Series) -> pa.Array | None:
 def _csv_column(text: pa.Array) -> pa.Array:
     """One column's CSV fields: quoted (quotes doubled) only where the csv module would."""
     text = pc.fill_null(text, _EMPTY)
-    needs = pc.match_substring_regex(text, _CSV_QUOTED_RE2)
-    if not pc.any(needs).as_py():
+    if not _CSV_QUOTED_BYTES[_utf8(text)[0]].any():
         return text
+    needs = pc.match_substring_regex(text, _CSV_QUOTED_RE2)
     quoted = pc.binary_join_element_wise(
         _QUOTE, pc.replace_substring(text, '"', '""'), _QUOTE, _EMPTY
     )
@@ -223,7 +244,7 @@ def _rejections_frame(
             "_error_key": bad["error_key"].to_numpy(),
             "_errors": [
                 _join_errors(by_row.get(int(r), [])) or str(m)
-                for r, m in zip(bad["row"], bad["message"], strict=True)
+                for r, m in zip(bad["row"].tolist(), bad["message"].tolist(), strict=True)
             ],
         },
         index=original.index,
