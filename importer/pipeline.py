@@ -357,21 +357,20 @@ def validate_file(
         chunk_rows=chunk_rows,
         limits=limits,
     )
-    duplicates = _duplicates(reader, mapping_)
-    # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
-    # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).
-    release = pa.default_memory_pool().release_unused
-    release()
-    clock.lap("names")
-
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
     # Past a few MB of sheet, rejections.xlsx is worth a second core (see
-    # importer.reports.workbook).
+    # importer.reports.workbook); its writer process starts up during the pass over the names.
     writer = ReportWriter(directory, workbook_process=_size(reader) > _WORKBOOK_PROCESS_BYTES)
     tally = _Tally()
     laps: dict[str, float] = defaultdict(float)
     sheet_warnings: tuple[str, ...] = ()
+    # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
+    # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).
+    release = pa.default_memory_pool().release_unused
     try:
+        duplicates = _duplicates(reader, mapping_)
+        release()
+        clock.lap("names")
         waited = time.perf_counter()
         for chunk in reader.chunks():
             began = time.perf_counter()

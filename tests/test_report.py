@@ -1047,3 +1047,38 @@ def test_a_run_within_the_marks_has_no_about_sheet(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(writer.close().rejections_xlsx)
     assert book.sheetnames == ["rejections", "errors"]
     assert book["errors"].max_row == 7
+
+
+@pytest.mark.parametrize("rows", [[["", ""], [" ", ""]], [["a-1", "203.0.113.1"]]])
+def test_the_writer_process_started_before_the_rows_ends_with_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[list[str]]
+) -> None:
+    """Long sheets start rejections.xlsx's writer before the first row is read: a run that
+    stops there (no data rows) or before any rejected row must end it, and leave no file."""
+    import importer.pipeline as pipeline
+    from importer.errors import InputError
+    from importer.reports import workbook
+
+    monkeypatch.setattr(pipeline, "_WORKBOOK_PROCESS_BYTES", -1)
+    started: list[workbook.WorkbookWriter] = []
+    real = workbook.WorkbookWriter.__init__
+
+    def spy(self: workbook.WorkbookWriter, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(workbook.WorkbookWriter, "__init__", spy)
+    sheet = write_csv(tmp_path / "s.csv", rows, headers=["name", "host"])
+    if rows[0][0]:
+        result = run(tmp_path, sheet)
+        assert result.exit_code == 0
+        assert xlsx_rows(result.paths.rejections_xlsx, "rejections") == [
+            [*META_HEADER, "name", "host"]
+        ]
+    else:
+        with pytest.raises(InputError) as raised:
+            run(tmp_path, sheet)
+        assert str(raised.value) == f"{sheet} has no data rows"
+        assert not (tmp_path / "reports").exists()
+    (writer,) = started
+    assert writer._child is not None and writer._child.returncode is not None

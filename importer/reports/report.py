@@ -308,16 +308,15 @@ class ReportWriter:
     """results.csv, rejections.csv and rejections.xlsx, written one chunk of rows at a time.
 
     A million-row sheet is validated in chunks; its reports are never whole in memory either.
-    Nothing is created before the first ``add``. ``workbook_process`` writes rejections.xlsx in
-    a child process (see ``importer.reports.workbook``): worth its start-up cost for long sheets
-    only. Only the first ``marked_rows`` rejected rows get colours, comments and lines in the
+    No file is created before the first ``add``. ``workbook_process`` writes rejections.xlsx in
+    a child process (see ``importer.reports.workbook``), started at once: worth its start-up
+    cost for long sheets only; ``close`` or ``abort`` ends it. Only the first ``marked_rows`` rejected rows get colours, comments and lines in the
     errors sheet (``importer.reports.workbook.MARKED_ROWS``).
     """
 
     def __init__(
         self, directory: Path, *, workbook_process: bool = False, marked_rows: int | None = None
     ) -> None:
-        self._workbook_process = workbook_process
         #: How many more rejected rows get colours, comments and errors-sheet lines in
         #: rejections.xlsx (``MARKED_ROWS`` unless given).
         self._marks_left = MARKED_ROWS if marked_rows is None else marked_rows
@@ -331,7 +330,10 @@ class ReportWriter:
         self._stack = ExitStack()
         self._results: IO[bytes] | None = None
         self._rejections: IO[bytes] | None = None
-        self._workbook: WorkbookWriter | None = None
+        # A writer process starts now: it is ready by the time the first rows are checked.
+        self._workbook = (
+            WorkbookWriter(self.paths.rejections_xlsx, process=True) if workbook_process else None
+        )
         self._field_column: dict[str, int] = {}
         self._columns = RESULT_COLUMNS
         self._sheet_name = ""
@@ -364,9 +366,10 @@ class ReportWriter:
             param: column_of[h] for param, h in sheet.source_headers.items() if h in column_of
         }
         self._sheet_name = sheet.loaded.sheet
-        self._workbook = WorkbookWriter(
-            self.paths.rejections_xlsx, headers, process=self._workbook_process
-        )
+        if self._workbook is None:
+            self._workbook = WorkbookWriter(self.paths.rejections_xlsx, headers)
+        else:
+            self._workbook.begin(headers)
 
     def add(
         self, sheet: NormalizedSheet, results: pd.DataFrame, problems: Iterable[Problem]

@@ -185,10 +185,13 @@ class WorkbookWriter:
     parent's main module (the whole command line) in the child.
     """
 
-    def __init__(self, path: Path, headers: Sequence[str], *, process: bool = False) -> None:
+    def __init__(
+        self, path: Path, headers: Sequence[str] | None = None, *, process: bool = False
+    ) -> None:
         self._path = path
         self._book: _Workbook | None = None
         self._child: subprocess.Popen[bytes] | None = None
+        self._begun = False
         if process:
             self._child = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(path)],
@@ -196,9 +199,17 @@ class WorkbookWriter:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+        if headers is not None:
+            self.begin(headers)
+
+    def begin(self, headers: Sequence[str]) -> None:
+        """Start the file with its header row. A writer process may be started before the
+        headers are known: it starts up while the run reads the first rows."""
+        if self._child is not None:
             self._send(list(headers))
         else:
-            self._book = _Workbook(str(path), headers)
+            self._book = _Workbook(str(self._path), headers)
+        self._begun = True
 
     def add(self, rows: RejectedRows) -> None:
         """Write (or hand over) one chunk's rows; waits while a writer process is behind."""
@@ -216,7 +227,10 @@ class WorkbookWriter:
             raise self._failed("it stopped") from None
 
     def close(self) -> None:
-        """Finish the file; OSError if the writer process could not."""
+        """Finish the file; OSError if the writer process could not. Never begun: no file."""
+        if not self._begun:
+            self.abort()
+            return
         if self._book is not None:
             self._book.close()
             return
@@ -235,7 +249,8 @@ class WorkbookWriter:
             with contextlib.suppress(Exception):
                 self._book.close()  # frees XlsxWriter's temporary files; the caller removes the file
             return
-        assert self._child is not None
+        if self._child is None:
+            return
         self._child.kill()
         self._child.wait()
         for stream in (self._child.stdin, self._child.stderr):
