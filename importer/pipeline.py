@@ -166,7 +166,7 @@ def _text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
 def _sparse_text(index: pd.Index, values: dict[int, str]) -> pd.api.extensions.ExtensionArray:
     """A text column that is '' but on the rows ``values`` names (index labels)."""
     picks = np.full(len(index), len(values), dtype=np.int64)
-    at = index.get_indexer(list(values))
+    at = index.get_indexer(pd.Index(list(values), dtype=np.int64))
     found = at >= 0  # a row of another chunk (or skipped) has no line here
     picks[at[found]] = np.flatnonzero(found)
     return _text(pa.array([*values.values(), ""], type=pa.large_string()).take(picks))

@@ -72,8 +72,7 @@ _CSV_QUOTED_RE2 = '[",\r\n]'
 # skip the regular expressions for the columns, most of them, with no such cell.
 _FORMULA_BYTES = np.zeros(256, dtype=bool)
 _FORMULA_BYTES[list(b"=+-@\t\r")] = True
-_CSV_QUOTED_BYTES = np.zeros(256, dtype=bool)
-_CSV_QUOTED_BYTES[list(b'",\r\n')] = True
+_CSV_QUOTED_BYTES = (b'"', b",", b"\r", b"\n")
 _EMPTY, _QUOTE, _COMMA, _CRLF = (pa.scalar(s, _TEXT) for s in ("", '"', ",", "\r\n"))
 
 
@@ -146,7 +145,7 @@ def _text_column(values: pd.Series) -> pa.Array | None:
     dtype = values.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return pa.array(values.to_numpy()).cast(_TEXT)
-    if dtype != object and not isinstance(dtype, pd.StringDtype):
+    if dtype.kind != "O" and not isinstance(dtype, pd.StringDtype):
         return None
     try:
         return pa.array(values, type=_TEXT, from_pandas=True)
@@ -157,7 +156,8 @@ def _text_column(values: pd.Series) -> pa.Array | None:
 def _csv_column(text: pa.Array) -> pa.Array:
     """One column's CSV fields: quoted (quotes doubled) only where the csv module would."""
     text = pc.fill_null(text, _EMPTY)
-    if not _CSV_QUOTED_BYTES[_utf8(text)[0]].any():
+    raw = _utf8(text)[0].tobytes()
+    if not any(byte in raw for byte in _CSV_QUOTED_BYTES):  # memchr, not a regex per cell
         return text
     needs = pc.match_substring_regex(text, _CSV_QUOTED_RE2)
     quoted = pc.binary_join_element_wise(
@@ -173,6 +173,7 @@ def _csv_bytes(frame: pd.DataFrame, *, neutralized: bool) -> bytes | memoryview:
     Built column by column with Arrow kernels: per-row Python work was most of a big run's
     report stage. Frames with columns spelled otherwise (floats, ...) go through pandas.
     """
+
     def through_pandas() -> bytes:
         slow = _neutralize_frame(frame) if neutralized else frame
         return slow.to_csv(index=False, header=False, lineterminator="\r\n").encode()
