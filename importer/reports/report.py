@@ -148,9 +148,11 @@ def _text_column(values: pd.Series) -> pa.Array | None:
     if dtype.kind != "O" and not isinstance(dtype, pd.StringDtype):
         return None
     try:
-        return pa.array(values, type=_TEXT, from_pandas=True)
+        text = pa.array(values, type=_TEXT, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers among the text: str() as to_csv
         return pa.array([_cell(v) for v in values], type=_TEXT)
+    # A column pandas concatenated (a whole sheet's rows and its skipped rows) is in pieces.
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
 def _csv_column(text: pa.Array) -> pa.Array:

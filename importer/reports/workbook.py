@@ -4,7 +4,9 @@ Writing a spreadsheet cell costs microseconds of pure Python, and a long sheet's
 a million of them: on the run's own process that was a third of a million-row validate. Here
 the main process hands each chunk's rejected rows over a pipe and goes on checking the next
 chunk; a second core writes the workbook. The child imports only this module and XlsxWriter
-(no pandas), so it starts in a fraction of a second and stays small.
+(no pandas), so it starts in a fraction of a second and stays small. The parent prepares the
+cells' text with Arrow (``sheet_texts``) and sends a chunk as one object of plain lists; the
+child only writes. Comments, the dearest part, are limited to the first ``MARKED_ROWS`` rows.
 
 Why XlsxWriter and not openpyxl: in constant-memory mode each finished row goes to disk, and
 comments are kept as small tuples, where openpyxl builds every comment in memory at save (260 MB
