@@ -201,6 +201,14 @@ class WorkbookWriter:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+            # A chunk's rows pickle to about 0.5 MB, and a 64 KB pipe made the run wait for the
+            # writer at every chunk the writer was behind on; a 1 MB pipe (Linux) lets the run
+            # keep a chunk or two ahead and the writer catch up on the next ones.
+            with contextlib.suppress(ImportError, AttributeError, OSError):
+                import fcntl
+
+                assert self._child.stdin is not None
+                fcntl.fcntl(self._child.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
         if headers is not None:
             self.begin(headers)
 
