@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import InputError
 from .reports.report import (
@@ -98,7 +99,10 @@ class _Tally:
 
     def add(self, results: pd.DataFrame, problems: Iterable[Problem]) -> None:
         # Lines without a row number are gateway endpoints a prune deleted, not sheet rows.
-        on_sheet = results["row"].astype(str) != ""
+        if results["row"].dtype.kind in "iu":
+            on_sheet = np.ones(len(results), dtype=bool)  # validate: no line but sheet rows
+        else:
+            on_sheet = (results["row"].astype(str) != "").to_numpy()
         data = results[on_sheet]
         self.rows += data["row"].nunique()  # a fleet has a line per (row, gateway)
         self.outcomes.update({str(k): int(v) for k, v in data["outcome"].value_counts().items()})
@@ -128,19 +132,17 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
         )
         for row, found in by_row.items()
     }
+    # Only rows with problems have a key or a message, and the text columns are built as Arrow
+    # text (pandas' own str dtype) rather than a Python object per row.
     rejected = frame.index.isin(list(first_error))
-    # Only rows with problems have a key or a message: fill those, not a dict lookup per row.
-    index = pd.Index(rows)
     results = pd.DataFrame(
         {
             "row": rows,
             "sheet": sheet.loaded.sheet,
-            "name": frame["name"].fillna("").to_numpy(dtype=object),
-            "outcome": np.where(rejected, "rejected", "valid"),
-            "error_key": pd.Series(first_error, dtype=object)
-            .reindex(index, fill_value="")
-            .to_numpy(),
-            "message": pd.Series(messages, dtype=object).reindex(index, fill_value="").to_numpy(),
+            "name": frame["name"].fillna("").array,
+            "outcome": _text(pc.if_else(pa.array(rejected), "rejected", "valid")),
+            "error_key": _sparse_text(frame.index, first_error),
+            "message": _sparse_text(frame.index, messages),
             "attempts": 0,
         },
         columns=RESULT_COLUMNS,
@@ -153,6 +155,22 @@ def _results_frame(sheet: NormalizedSheet, problems: Sequence[Problem]) -> pd.Da
     )
     merged = pd.concat([results, skipped], ignore_index=True)
     return merged.sort_values("row", kind="stable", ignore_index=True)
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas makes of a column of str
+
+
+def _text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    return pd.array(values, dtype=_STR)
+
+
+def _sparse_text(index: pd.Index, values: dict[int, str]) -> pd.api.extensions.ExtensionArray:
+    """A text column that is '' but on the rows ``values`` names (index labels)."""
+    picks = np.full(len(index), len(values), dtype=np.int64)
+    at = index.get_indexer(pd.Index(list(values), dtype=np.int64))
+    found = at >= 0  # a row of another chunk (or skipped) has no line here
+    picks[at[found]] = np.flatnonzero(found)
+    return _text(pa.array([*values.values(), ""], type=pa.large_string()).take(picks))
 
 
 def validation_results(validation: Validation) -> pd.DataFrame:
@@ -340,18 +358,9 @@ def validate_file(
         chunk_rows=chunk_rows,
         limits=limits,
     )
-    # The names are read by a second thread while the first chunks are checked: Arrow parses
-    # without the GIL, and only the results of a chunk wait for the duplicates.
-    names_pass = ThreadPoolExecutor(1, thread_name_prefix="names")
-    found = names_pass.submit(_duplicates, reader, mapping_)
-    duplicates: dict[int, list[Problem]] | None = None
-    # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
-    # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).
-    release = pa.default_memory_pool().release_unused
-
     directory = Path(report_dir) if report_dir is not None else default_report_dir()
     # Past a few MB of sheet, rejections.xlsx is worth a second core (see
-    # importer.reports.workbook).
+    # importer.reports.workbook); its writer process starts up during the pass over the names.
     writer = ReportWriter(directory, workbook_process=_size(reader) > _WORKBOOK_PROCESS_BYTES)
     tally = _Tally()
     # "names" is the time the run waited for the names pass, not the time the pass took.
@@ -359,7 +368,15 @@ def validate_file(
         ("names", "load", "normalize", "validate", "report"), 0.0
     )
     sheet_warnings: tuple[str, ...] = ()
+    # Arrow's allocator keeps freed pages for reuse; handing them back after each pass and
+    # chunk keeps the peak at one chunk's worth (about 75 MB less for a million rows).
+    release = pa.default_memory_pool().release_unused
+    # The names are read by a second thread while the first chunks are checked: Arrow parses
+    # without the GIL, and only the results of a chunk wait for the duplicates.
+    names_pass = ThreadPoolExecutor(1, thread_name_prefix="names")
+    duplicates: dict[int, list[Problem]] | None = None
     try:
+        found = names_pass.submit(_duplicates, reader, mapping_)
         waited = time.perf_counter()
         for chunk in reader.chunks():
             began = time.perf_counter()

@@ -895,3 +895,191 @@ def test_rejections_xlsx_from_a_child_process_equals_the_in_process_one(tmp_path
         RED,
         "port: 70000 is above 65535",
     ) in books[0][2]
+
+
+# --- the column-wise CSV writer -------------------------------------------------------------
+
+# Every formula start, plain numbers, and every character the csv module quotes for.
+AWKWARD_CELLS = [
+    "=1+2", "+cmd", "-x", "@home", "\tt", "\rr", "+15551234", "-5", "-12.75", "+1\n", "-1.",
+    "-1e5", 'say "hi"', "a,b", "line\nbreak", "cr\ronly", "crlf\r\n", "=a,\"b\"\r\n", "", " ",
+    "ünï ✓", "'already", "plain",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("neutralized", [False, True])
+def test_csv_lines_are_byte_for_byte_what_pandas_writes(neutralized: bool) -> None:
+    """The Arrow path stands in for ``_neutralize_frame(frame).to_csv(...)``: it must not
+    differ on any cell, whatever its column's kind."""
+    n = len(AWKWARD_CELLS)
+    frame = pd.DataFrame(
+        {
+            "str": pd.Series([*AWKWARD_CELLS, None], dtype="str"),
+            "object": pd.Series([None, *AWKWARD_CELLS], dtype=object),
+            "string": pd.Series([*AWKWARD_CELLS[::-1], pd.NA], dtype="string"),
+            "numbers": range(-3, n - 2),
+            "mixed": pd.Series([-5, 7, "", *AWKWARD_CELLS[: n - 3], None], dtype=object),
+            "constant": "=cmd|' /C calc'!A0",
+        }
+    )
+    # Arrow text in several pieces, as pandas leaves a column it concatenated.
+    frame["pieces"] = pd.concat(
+        [frame["str"].iloc[:5], frame["str"].iloc[5:].str.upper()], ignore_index=True
+    )
+    expected = (report._neutralize_frame(frame) if neutralized else frame).to_csv(
+        index=False, header=False, lineterminator="\r\n"
+    )
+    assert bytes(report._csv_bytes(frame, neutralized=neutralized)) == expected.encode()
+    for part in (frame.iloc[7:], frame.iloc[:3], frame.iloc[12:13]):  # Arrow slices of a column
+        expected = (report._neutralize_frame(part) if neutralized else part).to_csv(
+            index=False, header=False, lineterminator="\r\n"
+        )
+        assert bytes(report._csv_bytes(part, neutralized=neutralized)) == expected.encode()
+    floats = frame.assign(numbers=[x / 4 for x in range(n + 1)])  # spelled by pandas itself
+    expected = (report._neutralize_frame(floats) if neutralized else floats).to_csv(
+        index=False, header=False, lineterminator="\r\n"
+    )
+    assert bytes(report._csv_bytes(floats, neutralized=neutralized)) == expected.encode()
+
+
+def test_csv_lines_quote_and_neutralize_exactly() -> None:
+    frame = pd.DataFrame(
+        {"a": ["=1+2", "-5", "x\ry", "@a,b"], "b": ['say "hi"', "\tt", "+1", None], "n": 1}
+    )
+    assert bytes(report._csv_bytes(frame, neutralized=True)) == (
+        b'\'=1+2,"say ""hi""",1\r\n-5,\'\tt,1\r\n"x\ry",+1,1\r\n"\'@a,b",,1\r\n'
+    )
+    assert report._csv_bytes(frame.iloc[:0], neutralized=True) == b""
+
+
+# --- rejections.xlsx of a long run: marks on the first rows only ----------------------------
+
+MARKED_ROWS_SHEET = [
+    [f"m-{i}", "203.0.113.1", "70000" if i % 2 else "5060", f"Secret-{i}x", f"=note {i}"]
+    for i in range(1, 13)
+]  # rows 3, 5, ..., 13 rejected (odd i): six rejected rows
+
+
+@pytest.mark.parametrize("process", [False, True])
+def test_only_the_first_rejected_rows_are_marked_in_a_long_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, process: bool
+) -> None:
+    import importer.pipeline as pipeline
+
+    monkeypatch.setattr(report, "MARKED_ROWS", 4)
+    monkeypatch.setattr(pipeline, "_WORKBOOK_PROCESS_BYTES", -1 if process else 1 << 40)
+    headers = ["name", "host", "port", "secret", "Notes"]
+    sheet = write_csv(tmp_path / "long.csv", MARKED_ROWS_SHEET, headers=headers)
+    result = run(tmp_path, sheet, chunk_rows=3)  # the marks run out inside a chunk
+    path = result.paths.rejections_xlsx
+    # Every rejected row is there whole, as in rejections.csv.
+    assert xlsx_rows(path, "rejections") == [
+        [*META_HEADER, *headers],
+        *(
+            [str(i + 1), "long.csv", "rejected", "invalid-value", "port: 70000 is above 65535",
+             f"m-{i}", "203.0.113.1", "70000", MASK, f"=note {i}"]
+            for i in (1, 3, 5, 7, 9, 11)
+        ),
+    ]  # fmt: skip
+    assert [line[:5] for line in csv_lines(result.paths.rejections_csv)] == [
+        line[:5] for line in xlsx_rows(path, "rejections")
+    ]
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["rejections", "errors", "about"]
+    marked = [
+        (c.coordinate, c.fill.fgColor.rgb, c.comment.text if c.comment else None)
+        for row in book["rejections"].iter_rows(min_row=2)
+        for c in row
+        if c.fill.fill_type is not None or c.comment is not None
+    ]
+    assert marked == [
+        (f"H{r}", RED, "port: 70000 is above 65535") for r in (2, 3, 4, 5)
+    ]  # the fifth and sixth rejected rows (sheet rows 10 and 12) are plain
+    assert xlsx_rows(path, "errors") == [
+        ["row", "sheet", "field", "code", "severity", "reason"],
+        *(
+            [str(i + 1), "long.csv", "port", "invalid-value", "error",
+             "port: 70000 is above 65535"]
+            for i in (1, 3, 5, 7)
+        ),
+    ]  # fmt: skip
+    assert xlsx_rows(path, "about") == [
+        [
+            "Colours, comments and lines in the errors sheet mark the first 4 of the 6 rejected "
+            "rows; the rows after them are whole but plain. The _errors column of the rejections "
+            "sheet (and rejections.csv) gives every row's reasons."
+        ]
+    ]
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            assert all(cell.data_type != "f" for cell in row)
+
+
+def test_a_long_runs_rejections_xlsx_feeds_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain rows are whole rows: fixed in the workbook, all six validate."""
+    monkeypatch.setattr(report, "MARKED_ROWS", 2)
+    headers = ["name", "host", "port", "secret", "Notes"]
+    sheet = write_csv(tmp_path / "long.csv", MARKED_ROWS_SHEET, headers=headers)
+    first = run(tmp_path / "first", sheet)
+    book = openpyxl.load_workbook(first.paths.rejections_xlsx)
+    rejections = book["rejections"]
+    header = [c.value for c in rejections[1]]
+    for r in range(2, rejections.max_row + 1):
+        rejections.cell(row=r, column=header.index("port") + 1, value="5060")
+        rejections.cell(row=r, column=header.index("secret") + 1, value=f"Fixed-{r}x")
+    fixed = tmp_path / "fixed.xlsx"
+    book.save(fixed)
+    second = run(tmp_path / "second", fixed)
+    assert second.exit_code == 0
+    assert [(r["name"], r["outcome"]) for r in read_csv(second.paths.results_csv)] == [
+        (f"m-{i}", "valid") for i in (1, 3, 5, 7, 9, 11)
+    ]
+
+
+def test_a_run_within_the_marks_has_no_about_sheet(tmp_path: Path) -> None:
+    headers = ["name", "host", "port", "secret", "Notes"]
+    sheet = write_csv(tmp_path / "short.csv", MARKED_ROWS_SHEET, headers=headers)
+    writer = ReportWriter(tmp_path / "r", marked_rows=6)  # as many as the rejected rows
+    normalized = normalize(load_sheet(sheet))
+    validation = validate(normalized)
+    writer.add(normalized, validation_results(validation), validation.problems)
+    book = openpyxl.load_workbook(writer.close().rejections_xlsx)
+    assert book.sheetnames == ["rejections", "errors"]
+    assert book["errors"].max_row == 7
+
+
+@pytest.mark.parametrize("rows", [[["", ""], [" ", ""]], [["a-1", "203.0.113.1"]]])
+def test_the_writer_process_started_before_the_rows_ends_with_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[list[str]]
+) -> None:
+    """Long sheets start rejections.xlsx's writer before the first row is read: a run that
+    stops there (no data rows) or before any rejected row must end it, and leave no file."""
+    import importer.pipeline as pipeline
+    from importer.errors import InputError
+    from importer.reports import workbook
+
+    monkeypatch.setattr(pipeline, "_WORKBOOK_PROCESS_BYTES", -1)
+    started: list[workbook.WorkbookWriter] = []
+    real = workbook.WorkbookWriter.__init__
+
+    def spy(self: workbook.WorkbookWriter, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(workbook.WorkbookWriter, "__init__", spy)
+    sheet = write_csv(tmp_path / "s.csv", rows, headers=["name", "host"])
+    if rows[0][0]:
+        result = run(tmp_path, sheet)
+        assert result.exit_code == 0
+        assert xlsx_rows(result.paths.rejections_xlsx, "rejections") == [
+            [*META_HEADER, "name", "host"]
+        ]
+    else:
+        with pytest.raises(InputError) as raised:
+            run(tmp_path, sheet)
+        assert str(raised.value) == f"{sheet} has no data rows"
+        assert not (tmp_path / "reports").exists()
+    (writer,) = started
+    assert writer._child is not None and writer._child.returncode is not None

@@ -4,7 +4,9 @@ Writing a spreadsheet cell costs microseconds of pure Python, and a long sheet's
 a million of them: on the run's own process that was a third of a million-row validate. Here
 the main process hands each chunk's rejected rows over a pipe and goes on checking the next
 chunk; a second core writes the workbook. The child imports only this module and XlsxWriter
-(no pandas), so it starts in a fraction of a second and stays small.
+(no pandas), so it starts in a fraction of a second and stays small. The parent prepares the
+cells' text with Arrow (``sheet_texts``) and sends a chunk as one object of plain lists; the
+child only writes. Comments, the dearest part, are limited to the first ``MARKED_ROWS`` rows.
 
 Why XlsxWriter and not openpyxl: in constant-memory mode each finished row goes to disk, and
 comments are kept as small tuples, where openpyxl builds every comment in memory at save (260 MB
@@ -22,14 +24,15 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-__all__ = ["RejectedRow", "WorkbookWriter"]
+__all__ = ["MARKED_ROWS", "RejectedRows", "WorkbookWriter", "sheet_texts"]
 
 _RED = "#FFC7CE"
 _YELLOW = "#FFEB9C"
 # The characters XML 1.0 cannot hold (the same set openpyxl refuses); shown as '\x01' instead.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _ERROR_HEADERS = ("row", "sheet", "field", "code", "severity", "reason")
 _COMMENT = {"author": "sip-import", "width": 320, "height": 120}
 # The most characters an Excel cell holds.
@@ -37,15 +40,31 @@ _CELL_CHARS = 32_767
 _CUT = "… [cut here: {:,} characters in all; rejections.csv has the whole value]"
 
 
-@dataclass(frozen=True)
-class RejectedRow:
-    """One line of the rejections sheet, ready to write (plain str and None only: picklable)."""
+#: Rejected rows that get coloured cells, comments and lines in the errors sheet. Rows past them
+#: are written whole (they can be fixed and fed back) but plain, their reasons in the _errors
+#: column only: a comment costs the writer ten times what a cell does, and 50,000 of them make
+#: a workbook slow to open too.
+MARKED_ROWS = 10_000
+_ABOUT = (
+    "Colours, comments and lines in the errors sheet mark the first {marked:,} of the {rows:,} "
+    "rejected rows; the rows after them are whole but plain. The _errors column of the "
+    "rejections sheet (and rejections.csv) gives every row's reasons."
+)
 
-    cells: tuple[str | None, ...]
-    #: column -> (is an error, the reason); the reason goes in a comment unless it is ''.
-    notes: dict[int, tuple[bool, str]]
-    #: The errors sheet's lines for this row: (row, sheet, field, code, severity, reason).
-    errors: tuple[tuple[str, ...], ...]
+
+@dataclass(frozen=True)
+class RejectedRows:
+    """One chunk's lines of the rejections sheet, ready to write (plain str, None, tuples and
+    dicts only: cheap to pickle, one object a chunk rather than one a row)."""
+
+    #: Each line's cells, as ``sheet_texts`` made them.
+    cells: list[tuple[str | None, ...]]
+    #: Of the first lines (as many as still get marks): column -> (is an error, the reason);
+    #: the reason goes in a comment unless it is ''. Lines past the list are written plain.
+    notes: list[dict[int, tuple[bool, str]]]
+    #: The errors sheet's lines for the marked rows: (row, sheet, field, code, severity,
+    #: reason).
+    errors: list[tuple[str, ...]]
 
 
 def _text(value: str | None) -> str | None:
@@ -57,6 +76,21 @@ def _text(value: str | None) -> str | None:
         note = _CUT.format(len(text))
         text = text[: _CELL_CHARS - len(note)] + note
     return text
+
+
+def sheet_texts(column: Any) -> list[str | None]:
+    """A column of cells (an Arrow text array, null = empty) as the sheet writes them: control
+    characters shown, overlong text cut. Arrow finds the few cells that need it."""
+    import pyarrow.compute as pc  # here: the writer process never imports pyarrow
+
+    texts: list[str | None] = column.to_pylist()
+    odd = pc.or_(
+        pc.match_substring_regex(column, _ILLEGAL_RE2),
+        pc.greater(pc.utf8_length(column), _CELL_CHARS),
+    )
+    for i in pc.indices_nonzero(pc.fill_null(odd, False)).to_pylist():
+        texts[i] = _text(texts[i])
+    return texts
 
 
 class _Workbook:
@@ -79,14 +113,24 @@ class _Workbook:
         for j, header in enumerate(_ERROR_HEADERS):
             self.errors.write_string(0, j, header, bold)
         self.main_row = self.errors_row = 1
+        #: Lines written without colours and comments (past ``MARKED_ROWS``).
+        self.plain = 0
 
-    def add(self, rows: Sequence[RejectedRow]) -> None:
+    def add(self, rows: RejectedRows) -> None:
         main, write, write_error = self.main, self.main.write_string, self.errors.write_string
         r, e = self.main_row, self.errors_row
-        for line in rows:
-            for j, value in enumerate(line.cells):
-                text = _text(value)
-                note = line.notes.get(j)
+        marks = rows.notes
+        for i, cells in enumerate(rows.cells):
+            notes = marks[i] if i < len(marks) else None
+            if notes is None:
+                self.plain += 1
+                for j, text in enumerate(cells):
+                    if text:
+                        write(r, j, text)
+                r += 1
+                continue
+            for j, text in enumerate(cells):
+                note = notes.get(j)
                 if note is None:
                     if text:
                         write(r, j, text)
@@ -99,14 +143,21 @@ class _Workbook:
                 if note[1]:
                     main.write_comment(r, j, note[1], _COMMENT)
             r += 1
-            for error in line.errors:
-                for j, value in enumerate(error):
-                    if text := _text(value):
-                        write_error(e, j, text)
-                e += 1
+        for error in rows.errors:
+            for j, value in enumerate(error):
+                if text := _text(value):
+                    write_error(e, j, text)
+            e += 1
         self.main_row, self.errors_row = r, e
 
     def close(self) -> None:
+        if self.plain:
+            # Said on a sheet of its own: a line above or below the rows would be read back
+            # as a row when the file is fixed and fed back.
+            about = self.book.add_worksheet("about")
+            about.set_column(0, 0, 120)
+            rows = self.main_row - 1
+            about.write_string(0, 0, _ABOUT.format(marked=rows - self.plain, rows=rows))
         self.book.close()
 
 
@@ -117,7 +168,7 @@ def _serve(path: str, stream: BinaryIO) -> None:
     try:
         while True:
             try:
-                rows: list[RejectedRow] = pickle.load(stream)
+                rows: RejectedRows = pickle.load(stream)
             except EOFError:
                 break
             book.add(rows)
@@ -126,7 +177,7 @@ def _serve(path: str, stream: BinaryIO) -> None:
 
 
 class WorkbookWriter:
-    """Writes rejections.xlsx: ``add`` chunks of RejectedRow, then ``close`` (or ``abort``).
+    """Writes rejections.xlsx: ``add`` chunks of RejectedRows, then ``close`` (or ``abort``).
 
     ``process=True`` writes in a child process (long sheets: a second core does the work);
     otherwise right here (short sheets: nothing to start). The child is
@@ -136,10 +187,13 @@ class WorkbookWriter:
     parent's main module (the whole command line) in the child.
     """
 
-    def __init__(self, path: Path, headers: Sequence[str], *, process: bool = False) -> None:
+    def __init__(
+        self, path: Path, headers: Sequence[str] | None = None, *, process: bool = False
+    ) -> None:
         self._path = path
         self._book: _Workbook | None = None
         self._child: subprocess.Popen[bytes] | None = None
+        self._begun = False
         if process:
             self._child = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(path)],
@@ -147,11 +201,27 @@ class WorkbookWriter:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )
+            # A chunk's rows pickle to about 0.5 MB, and a 64 KB pipe made the run wait for the
+            # writer at every chunk the writer was behind on; a 1 MB pipe (Linux) lets the run
+            # keep a chunk or two ahead and the writer catch up on the next ones.
+            with contextlib.suppress(ImportError, AttributeError, OSError):
+                import fcntl
+
+                assert self._child.stdin is not None
+                fcntl.fcntl(self._child.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        if headers is not None:
+            self.begin(headers)
+
+    def begin(self, headers: Sequence[str]) -> None:
+        """Start the file with its header row. A writer process may be started before the
+        headers are known: it starts up while the run reads the first rows."""
+        if self._child is not None:
             self._send(list(headers))
         else:
-            self._book = _Workbook(str(path), headers)
+            self._book = _Workbook(str(self._path), headers)
+        self._begun = True
 
-    def add(self, rows: list[RejectedRow]) -> None:
+    def add(self, rows: RejectedRows) -> None:
         """Write (or hand over) one chunk's rows; waits while a writer process is behind."""
         if self._book is not None:
             self._book.add(rows)
@@ -167,7 +237,10 @@ class WorkbookWriter:
             raise self._failed("it stopped") from None
 
     def close(self) -> None:
-        """Finish the file; OSError if the writer process could not."""
+        """Finish the file; OSError if the writer process could not. Never begun: no file."""
+        if not self._begun:
+            self.abort()
+            return
         if self._book is not None:
             self._book.close()
             return
@@ -186,7 +259,8 @@ class WorkbookWriter:
             with contextlib.suppress(Exception):
                 self._book.close()  # frees XlsxWriter's temporary files; the caller removes the file
             return
-        assert self._child is not None
+        if self._child is None:
+            return
         self._child.kill()
         self._child.wait()
         for stream in (self._child.stdin, self._child.stderr):
