@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
@@ -32,6 +33,7 @@ from .load import LoadedSheet
 from .mapping import IGNORE, Mapping, load_mapping
 
 __all__ = [
+    "Distinct",
     "NormalizedSheet",
     "SkippedRow",
     "load_mapping",
@@ -58,6 +60,15 @@ class SkippedRow:
 
 
 @dataclass(frozen=True)
+class Distinct:
+    """A column of few values as ``values`` (canonical texts, NA for an empty cell) and, per
+    row, the position of its value there (``codes``; -1 for an empty cell)."""
+
+    codes: npt.NDArray[np.intp]
+    values: pd.Series
+
+
+@dataclass(frozen=True)
 class NormalizedSheet:
     loaded: LoadedSheet
     #: Canonical values: one column per parameter present in the sheet, missing = NA.
@@ -68,6 +79,8 @@ class NormalizedSheet:
     warnings: tuple[str, ...]
     #: Rows the mapping skips (not in ``frame``), by row number.
     skipped: tuple[SkippedRow, ...] = field(default=())
+    #: The columns of few values, by parameter: checks ask each distinct value once.
+    distinct: dict[str, Distinct] = field(default_factory=dict)
 
 
 def resolve_headers(
@@ -165,15 +178,16 @@ _FEW_VALUES = (Choice, Flag, Integer, Milliseconds, Transport, CodecSet, CodecOr
 
 def _canonical(
     raw: pd.Series, domain: Domain, table: dict[str, str], separator: str | None
-) -> pd.Series:
-    """One sheet column as canonical texts, NA for an empty cell."""
+) -> tuple[pd.Series, Distinct | None]:
+    """One sheet column as canonical texts, NA for an empty cell; and its distinct values, for
+    a column of few."""
     if isinstance(domain, _FEW_VALUES):
         # Strip, unquote, translate and normalize each distinct cell once, then spread the
         # answers back by Arrow: a 300,000-row column holds a handful of texts.
         codes, uniques = pd.factorize(raw)
-        distinct = _texts(pd.Series(uniques, dtype="str"), domain, table, separator)
-        return spread(distinct, codes, raw.index)
-    return _texts(raw.astype("str"), domain, table, separator)
+        values = _texts(pd.Series(uniques, dtype="str"), domain, table, separator)
+        return spread(values, codes, raw.index), Distinct(codes, values)
+    return _texts(raw.astype("str"), domain, table, separator), None
 
 
 def _texts(
@@ -246,10 +260,14 @@ def normalize(loaded: LoadedSheet, mapping: Mapping | None = None) -> Normalized
         )
         source = source[~mask]
     columns: dict[str, pd.Series] = {}
+    distinct: dict[str, Distinct] = {}
     for header, param in resolved.items():
         table = mapping.column_values(header, param) if mapping is not None else {}
         separator = mapping.column_separator(header, param) if mapping is not None else None
-        columns[param] = _canonical(source[header], PARAMETERS[param].domain, table, separator)
+        domain = PARAMETERS[param].domain
+        columns[param], few = _canonical(source[header], domain, table, separator)
+        if few is not None:
+            distinct[param] = few
     frame = pd.DataFrame(columns, index=source.index)
     return NormalizedSheet(
         loaded=loaded,
@@ -257,4 +275,5 @@ def normalize(loaded: LoadedSheet, mapping: Mapping | None = None) -> Normalized
         source_headers={param: header for header, param in resolved.items()},
         warnings=tuple(warnings),
         skipped=skipped,
+        distinct=distinct,
     )
