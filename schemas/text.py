@@ -32,7 +32,11 @@ def clip(text: str, limit: int = SHOWN_CHARS) -> str:
     An escape is never cut in half; only the first ``limit`` characters are looked at, so a
     200 MB value costs no more than a short one.
     """
-    pieces = [_shown(ch) for ch in text[: limit + 1]]
+    head = text[: limit + 1]
+    if not _CONTROL.search(head):
+        # The usual value: nothing to escape, so only the length decides.
+        return text if len(text) <= limit else head[: limit - 1] + "…"
+    pieces = [_shown(ch) for ch in head]
     if len(text) <= limit and sum(map(len, pieces)) <= limit:
         return "".join(pieces)
     kept: list[str] = []
