@@ -16,6 +16,7 @@ import os
 import stat
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
@@ -239,7 +240,13 @@ def _advance(segment: UnitArray, line: _Line, shown: str, limits: Limits) -> _Li
     return _Line(line.number, line.units + len(segment), counts, int(gaps[-1]))
 
 
-def scan_text(stream: BinaryIO, shown: str, limits: Limits, codec: str) -> TextShape:
+def scan_text(
+    stream: BinaryIO,
+    shown: str,
+    limits: Limits,
+    codec: str,
+    observe: Callable[[bytes], None] | None = None,
+) -> TextShape:
     """Refuse a text file with a line of more than ``cells`` cells or a cell of more than
     ``cell-chars`` characters, reading it block by block from the start.
 
@@ -247,6 +254,7 @@ def scan_text(stream: BinaryIO, shown: str, limits: Limits, codec: str) -> TextS
     (a quoted cell holding delimiters is only longer), and what it cannot see (a long quoted
     cell full of commas) the readers check exactly, told by ``TextShape`` when they must.
     ``codec`` is 'utf-16-le' or 'utf-16-be' for UTF-16, anything else for a byte encoding.
+    ``observe`` sees every block read, in order.
     """
     # Only lines long enough to break a limit are looked at unit by unit: real sheets have
     # none, so a block costs a comparison and a few array operations.
@@ -255,6 +263,8 @@ def scan_text(stream: BinaryIO, shown: str, limits: Limits, codec: str) -> TextS
     lines = longest = 0
     tail = b""  # half a UTF-16 unit left over from the last block
     while block := stream.read(_BLOCK):
+        if observe is not None:
+            observe(block)  # the loader's digest of the same bytes: one read of the file
         block = tail + block
         units = _units(block, codec)
         tail = block[units.nbytes :]

@@ -451,8 +451,9 @@ def open_sheet(
         else frozenset(name_keys),
         None if parameter_keys is None else frozenset(parameter_keys),
     )
-    shape = _check_input(file, shown, limits)
-    streamed = _streamable_csv(file, shown, keys, limits)
+    digest = _TextDigest()
+    shape = _check_input(file, shown, limits, digest)
+    streamed = _streamable_csv(file, shown, keys, digest if shape is not None else None)
     if streamed is not None:
         ends_with_newline, meta = streamed
         return SheetReader(
@@ -479,9 +480,43 @@ def _shown_path(path: str | Path) -> str:
     return "…" + text[len(text) - _SHOWN_PATH + 1 :]
 
 
-def _check_input(file: Path, shown: str, limits: Limits) -> guard.TextShape | None:
+class _TextDigest:
+    """What the guard's pass over a text file also tells the CSV reader: the first bytes, the
+    last one, NUL bytes, UTF-8 validity and the SHA-256 (so the file is read once for all)."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.head = b""
+        self.last = b""
+        self.nul = False
+        self.valid_utf8 = True
+
+    def __call__(self, block: bytes) -> None:
+        if not self.head:
+            self.head = block[:_SNIFF_BYTES]
+        self.nul = self.nul or b"\x00" in block
+        self.sha256.update(block)
+        if self.valid_utf8:
+            try:
+                self.utf8.decode(block)
+            except UnicodeDecodeError:
+                self.valid_utf8 = False
+        self.last = block[-1:]
+
+    def utf8_ends_well(self) -> bool:
+        try:
+            self.utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+        return self.valid_utf8
+
+
+def _check_input(
+    file: Path, shown: str, limits: Limits, digest: _TextDigest | None = None
+) -> guard.TextShape | None:
     """The guard's checks (see ``importer.sheets.guard``) before any parser sees the file; for a
-    text file, what its scan found."""
+    text file, what its scan found (and ``digest`` saw its bytes)."""
     with guard.open_regular(os.fspath(file), shown, limits) as stream:
         head = stream.read(_SNIFF_BYTES)
         stream.seek(0)
@@ -492,7 +527,7 @@ def _check_input(file: Path, shown: str, limits: Limits) -> guard.TextShape | No
             stream.seek(0)  # text that starts with 'PK'
         if head.startswith(_OLE_MAGIC):
             return None  # .xls: its size is its limit (calamine reads no compressed parts)
-        return guard.scan_text(stream, shown, limits, guard.text_codec(head))
+        return guard.scan_text(stream, shown, limits, guard.text_codec(head), digest)
 
 
 def _with_rows(
@@ -543,32 +578,17 @@ def _load_whole(
 
 
 def _streamable_csv(
-    file: Path, shown: str, keys: _Keys, limits: Limits
+    file: Path, shown: str, keys: _Keys, scanned: _TextDigest | None
 ) -> tuple[bool, LoadedSheet] | None:
     """(the file ends with a line break, the sheet's identity) for a plain UTF-8 CSV with a
-    clean one-line header.
+    clean one-line header, from what the guard's pass saw (``scanned``; None: no text scan).
 
     None sends the file down the careful whole-file path (which also words every error).
     """
-    if file.suffix.lower() in _ZIP_SUFFIXES:
+    if scanned is None or file.suffix.lower() in _ZIP_SUFFIXES:
         return None
-    digest = hashlib.sha256()
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    head = last = b""
-    try:
-        with guard.open_regular(os.fspath(file), shown, limits) as stream:
-            while block := stream.read(_BLOCK_BYTES * 4):
-                if not head:
-                    head = block[:_SNIFF_BYTES]
-                    if head.startswith((b"PK", _OLE_MAGIC)):
-                        return None
-                if b"\x00" in block:
-                    return None
-                digest.update(block)
-                utf8.decode(block)
-                last = block[-1:]
-            utf8.decode(b"", final=True)
-    except (OSError, UnicodeDecodeError):
+    head, last, digest = scanned.head, scanned.last, scanned.sha256
+    if head.startswith((b"PK", _OLE_MAGIC)) or scanned.nul or not scanned.utf8_ends_well():
         return None
     bom = head.startswith(codecs.BOM_UTF8)
     body = head[len(codecs.BOM_UTF8) :] if bom else head
