@@ -457,17 +457,19 @@ def merge_results(
     validation: Validation, outcomes: dict[int, RowOutcome], deletions: list[RowOutcome]
 ) -> pd.DataFrame:
     results = validation_results(validation)
-    warnings = results["message"].copy()
-    picked = [outcomes.get(int(r)) for r in results["row"]]
+    # Columns as lists first: iterating a Series boxes its Arrow strings one at a time (0.5 s
+    # of a 100,000-row sync).
+    warnings = results["message"].tolist()
+    picked = [outcomes.get(int(r)) for r in results["row"].tolist()]
     for column in ("outcome", "error_key", "message", "attempts"):
         results[column] = [
             old if o is None else getattr(o, column)
-            for old, o in zip(results[column], picked, strict=True)
+            for old, o in zip(results[column].tolist(), picked, strict=True)
         ]
     # Warnings from the sheet check still belong in the message of rows the gateway handled.
     results["message"] = [
         msg if o is None or not w else (f"{msg}; {w}" if msg else w)
-        for msg, w, o in zip(results["message"], warnings, picked, strict=True)
+        for msg, w, o in zip(results["message"].tolist(), warnings, picked, strict=True)
     ]
     if deletions:
         # Deleted endpoints are not sheet rows: their lines have no row number.
