@@ -270,7 +270,7 @@ class GatewayJob:
         self.run.outcomes[outcome.row] = outcome
         self.progress.advance(outcome)
         if self.journal is not None and outcome.row in self.hashes:
-            key, digest = self.hashes[outcome.row]
+            key, digest = self.hashes.pop(outcome.row)  # needed once
             self.journal.record(key, outcome.row, digest, outcome.outcome, outcome.error_key)
 
     def _frame(self, leave_out: set[int]) -> pd.DataFrame:
