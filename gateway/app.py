@@ -362,6 +362,10 @@ class _Gateway:
             try:
                 method.check(params)
                 run = self.store.write if method.writes else self.store.read
+                if method.encoded is not None:
+                    encoded = method.encoded
+                    body = await run(lambda conn: encoded(conn, params))
+                    return Response(body, media_type="application/json")
                 result = await run(lambda conn: method.apply(conn, params))
             except (OverflowError, ValueError) as exc:
                 # A value the checks let through that cannot be used at all (a number too

@@ -44,6 +44,9 @@ class Method:
     writes: bool
     check: Callable[[Params], None]
     apply: Callable[[sqlite3.Connection, Params], Result]
+    #: When set, the answer as JSON bytes, for the server to send as they are (same content
+    #: as ``apply``'s result encoded).
+    encoded: Callable[[sqlite3.Connection, Params], bytes] | None = None
 
 
 def _invalid(message: str) -> ApiError:
@@ -234,12 +237,16 @@ def _apply_list_all(conn: sqlite3.Connection, params: Params) -> Result:
     return {"result": "success", "sip_endpoints": [row.to_wire() for row in store.all_rows(conn)]}
 
 
+def _encoded_list_all(conn: sqlite3.Connection, params: Params) -> bytes:
+    return store.list_answer(conn)
+
+
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("sip_endpoint.save", True, _check_save, _apply_save),
         Method("sip_endpoint.delete", True, _check_delete, _apply_delete),
         Method("sip_endpoint.list", False, _check_list_one, _apply_list_one),
-        Method("sip_endpoints.list", False, _check_list_all, _apply_list_all),
+        Method("sip_endpoints.list", False, _check_list_all, _apply_list_all, _encoded_list_all),
     )
 }

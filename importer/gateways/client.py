@@ -27,7 +27,7 @@ import math
 import ssl
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -39,6 +39,7 @@ import stamina
 from ..config import GatewaySettings, redact_url
 from ..errors import GatewayUnavailable
 from .pacing import AdaptiveLimit, FixedLimit, Pacer
+from .state import EndpointColumns, decode_list_answer
 from .transport import build_transport
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "GatewayClient",
     "GaveUp",
     "RateLimiter",
+    "list_endpoint_columns",
     "list_endpoints",
 ]
 
@@ -372,9 +374,17 @@ class GatewayClient:
         except _Retryable as exc:
             raise GatewayUnavailable(f"the gateway at {url} is failing: {exc.reason}") from None
 
-    async def call(self, method: str, parameters: Mapping[str, Any]) -> CallResult:
-        """One API call with retries. Raises ApiError (final), GaveUp, or CircuitOpen."""
-        attempt = _Attempt(self, method, parameters)
+    async def call(
+        self,
+        method: str,
+        parameters: Mapping[str, Any],
+        decode: Callable[[httpx.Response], dict[str, Any]] | None = None,
+    ) -> CallResult:
+        """One API call with retries. Raises ApiError (final), GaveUp, or CircuitOpen.
+
+        ``decode`` reads the answer's JSON object (default: ``response.json()``, with an
+        answer that is not a JSON object as a MALFORMED_RESPONSE error)."""
+        attempt = _Attempt(self, method, parameters, decode or _json_body)
         started = time.monotonic()
         try:
             # The first try runs outside stamina: setting up its retry machinery costs about
@@ -430,12 +440,19 @@ _RELOGINS = 3
 class _Attempt:
     """One try of one call (``await attempt()``); counts the tries that are the row's."""
 
-    __slots__ = ("attempts", "client", "method", "parameters", "relogged")
+    __slots__ = ("attempts", "client", "decode", "method", "parameters", "relogged")
 
-    def __init__(self, client: GatewayClient, method: str, parameters: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        client: GatewayClient,
+        method: str,
+        parameters: Mapping[str, Any],
+        decode: Callable[[httpx.Response], dict[str, Any]],
+    ) -> None:
         self.client = client
         self.method = method
         self.parameters = parameters
+        self.decode = decode
         self.attempts = 0
         self.relogged = 0
 
@@ -492,7 +509,7 @@ class _Attempt:
                 breaker.failure(reason)
             raise _Retryable(reason, _retry_after(response))
         breaker.success()
-        body = _json_body(response)
+        body = self.decode(response)
         if body.get("result") == "success":
             return CallResult(body, self.attempts)
         raise ApiError(
@@ -528,22 +545,54 @@ def _json_body(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def list_endpoints(client: GatewayClient) -> list[dict[str, Any]] | None:
-    """The gateway's endpoints (``sip_endpoints.list``); None if it has no such method.
-
-    Any other failure is ``GatewayUnavailable``: without the list, nothing can be planned.
-    """
+def _list_body(response: httpx.Response) -> dict[str, Any]:
+    """``_json_body`` for ``sip_endpoints.list``, the endpoints read into columns as the
+    answer is walked (importer/gateways/state.py)."""
     try:
-        result = await client.call("sip_endpoints.list", {})
+        return decode_list_answer(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return _json_body(response)
+
+
+async def _list(
+    client: GatewayClient, decode: Callable[[httpx.Response], dict[str, Any]]
+) -> tuple[bool, Any]:
+    """(whether the gateway has ``sip_endpoints.list``, its answer's ``sip_endpoints`` as
+    ``decode`` reads them). Any other failure is ``GatewayUnavailable``."""
+    try:
+        result = await client.call("sip_endpoints.list", {}, decode)
     except ApiError as exc:
         if exc.error_key == "UNKNOWN_METHOD":
-            return None
+            return False, None
         raise GatewayUnavailable(
             f"the gateway refused to list its endpoints: {exc.error} ({exc.error_key})"
         ) from None
     except (GaveUp, CircuitOpen) as exc:
         raise GatewayUnavailable(f"cannot list the gateway's endpoints: {exc}") from None
-    endpoints = result.response.get("sip_endpoints")
+    return True, result.response.get("sip_endpoints")
+
+
+_NO_LIST = "the gateway's sip_endpoints.list answer has no endpoint list"
+
+
+async def list_endpoints(client: GatewayClient) -> list[dict[str, Any]] | None:
+    """The gateway's endpoints (``sip_endpoints.list``); None if it has no such method.
+
+    Any other failure is ``GatewayUnavailable``: without the list, nothing can be planned.
+    """
+    listed, endpoints = await _list(client, _json_body)
+    if not listed:
+        return None
     if not isinstance(endpoints, list) or not all(isinstance(e, dict) for e in endpoints):
-        raise GatewayUnavailable("the gateway's sip_endpoints.list answer has no endpoint list")
+        raise GatewayUnavailable(_NO_LIST)
+    return endpoints
+
+
+async def list_endpoint_columns(client: GatewayClient) -> EndpointColumns | None:
+    """``list_endpoints`` as ``EndpointColumns``, never holding the endpoints as dicts."""
+    listed, endpoints = await _list(client, _list_body)
+    if not listed:
+        return None
+    if not isinstance(endpoints, EndpointColumns):
+        raise GatewayUnavailable(_NO_LIST)
     return endpoints

@@ -15,15 +15,19 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ..errors import InputError
 
-__all__ = ["DEFAULT_JOURNAL", "Journal", "JournalRow", "JournalRun", "values_hash"]
+__all__ = ["DEFAULT_JOURNAL", "Journal", "JournalRow", "JournalRun", "row_hashes", "values_hash"]
 
 DEFAULT_JOURNAL = Path(".sip-import") / "journal.db"
 
@@ -64,6 +68,60 @@ def values_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+_HASH_ROWS = 16384
+#: Characters ``json.dumps`` escapes inside a string (the rest are copied as they are).
+_ESCAPED = r'[\x00-\x1f"\\]'
+
+
+def row_hashes(frame: pd.DataFrame) -> list[str]:
+    """``values_hash`` of each row's ``row_values`` (its text cells), built column by column:
+    each row's JSON text as ``values_hash`` writes it, joined by Arrow, then one hash per row.
+    At 100,000 rows, 0.2 s; per row, through dicts and ``json.dumps``, it was 0.8 s. A few
+    thousand rows at a time: all at once, the texts took 100 MB more at their peak, and
+    Arrow's allocator kept most of it."""
+    hashes: list[str] = []
+    for start in range(0, len(frame), _HASH_ROWS):
+        hashes += _row_hashes(frame.iloc[start : start + _HASH_ROWS])
+    pa.default_memory_pool().release_unused()
+    return hashes
+
+
+def _row_hashes(frame: pd.DataFrame) -> list[str]:
+    text = pa.large_string()
+    encode = json.encoder.encode_basestring  # json.dumps' own, with ensure_ascii=False
+    empty = pa.scalar("", text)
+    joined: pa.Array | None = None
+    for column in sorted(frame.columns):
+        cells = frame[column]
+        if isinstance(cells.dtype, pd.StringDtype):
+            values = pa.array(cells).cast(text)
+        else:  # only text cells count, as in row_values
+            values = pa.array([v if isinstance(v, str) else None for v in cells.tolist()], text)
+        head = "," + encode(column) + ":"
+        quoted = pc.binary_join_element_wise(
+            pa.scalar(head + '"', text), values, pa.scalar('"', text), pa.scalar("", text)
+        )
+        special = pc.match_substring_regex(values, _ESCAPED)
+        if pc.any(special).as_py():
+            escaped = [
+                head + encode(value) if value is not None and hit else None
+                for value, hit in zip(values.to_pylist(), special.to_pylist(), strict=True)
+            ]
+            quoted = pc.if_else(special, pa.array(escaped, text), quoted)
+        # Each cell ",KEY:VALUE" or "" (null_handling="skip" of pyarrow 26 drops the rows
+        # whose values are all null, so nulls are filled first); the first comma is cut per
+        # row. Joined as they come: one column's texts at a time besides the rows'.
+        quoted = pc.fill_null(quoted, "")
+        joined = quoted if joined is None else pc.binary_join_element_wise(joined, quoted, empty)
+    if joined is None:
+        return [values_hash({})] * len(frame)
+    sha256 = hashlib.sha256
+    return [
+        sha256(b"{" + row[1:] + b"}").hexdigest()[:32]
+        for row in joined.cast(pa.large_binary()).to_pylist()
+    ]
+
+
 @dataclass(frozen=True)
 class JournalRow:
     row: int
@@ -89,6 +147,22 @@ class JournalRun:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (self.run_id, row_key, row, digest, outcome, error_key, _now()),
         )
+
+    def record_many(self, rows: Iterable[tuple[str, int, str, str]]) -> None:
+        """``record`` of many ``(row_key, row, digest, outcome)`` at once, in one transaction:
+        100,000 unchanged rows one commit each took several seconds."""
+        now = _now()
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO row_outcomes "
+                "(run_id, row_key, row, values_hash, outcome, error_key, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, '', ?)",
+                (
+                    (self.run_id, key, row, digest, outcome, now)
+                    for key, row, digest, outcome in rows
+                ),
+            )
 
     def finish(self) -> None:
         self.conn.execute(
@@ -198,6 +272,9 @@ class Journal:
         self, row_key: str, row: int, digest: str, outcome: str, error_key: str = ""
     ) -> None:
         self.run.record(row_key, row, digest, outcome, error_key)
+
+    def record_many(self, rows: Iterable[tuple[str, int, str, str]]) -> None:
+        self.run.record_many(rows)
 
     def finish(self) -> None:
         self.run.finish()

@@ -10,42 +10,83 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from schemas import MASK, PARAMETERS, SECRET_FIELDS, from_wire, to_wire
+from schemas import MASK, SECRET_FIELDS, to_wire
 from schemas.text import quote
 
-__all__ = ["Action", "GatewayState", "plan_rows", "row_values"]
+from .state import EndpointColumns
+
+__all__ = ["Action", "GatewayState", "plan_rows", "row_values", "unchanged_rows"]
 
 Kind = Literal["create", "update", "rename", "unchanged", "reject", "save"]
 
+_TEXT = pa.large_string()
 #: Columns that address an endpoint rather than describe it.
 _ADDRESSING = ("name", "old_name", "object_id")
+
+
+class _Lookup(Mapping[str, dict[str, str]]):
+    """``{key: endpoint}`` over ``EndpointColumns``: an endpoint's dict is built when first
+    asked for and kept (so the same key gives the same dict), never for the endpoints a plan
+    does not look at one by one."""
+
+    def __init__(self, columns: EndpointColumns, index: dict[str, int], cache: dict[int, Any]):
+        self._columns = columns
+        self._index = index
+        self._cache = cache
+
+    def __getitem__(self, key: str) -> dict[str, str]:
+        i = self._index[key]
+        found = self._cache.get(i)
+        if found is None:
+            found = self._cache[i] = self._columns.endpoint(i)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 @dataclass(frozen=True)
 class GatewayState:
     """The gateway's endpoints, as canonical sheet text, keyed by lowercase name."""
 
-    by_name: dict[str, dict[str, str]]
-    by_id: dict[str, dict[str, str]]
+    by_name: Mapping[str, dict[str, str]]
+    by_id: Mapping[str, dict[str, str]]
     #: False when the gateway has no ``sip_endpoints.list``: every row is sent as it is.
     listed: bool = True
+    #: The same endpoints as columns, and each lowercase name's position in them.
+    columns: EndpointColumns | None = field(default=None, compare=False, repr=False)
+    positions: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_list(cls, endpoints: Iterable[Mapping[str, Any]]) -> GatewayState:
-        by_name: dict[str, dict[str, str]] = {}
-        by_id: dict[str, dict[str, str]] = {}
-        for endpoint in endpoints:
-            values = {
-                key: from_wire(key, value)
-                for key, value in endpoint.items()
-                if key in PARAMETERS and value is not None
-            }
-            values["object_id"] = str(endpoint.get("object_id", ""))
-            by_name[values["name"].lower()] = values
-            by_id[values["object_id"]] = values
-        return cls(by_name, by_id)
+        return cls.from_columns(EndpointColumns.from_endpoints(endpoints))
+
+    @classmethod
+    def from_columns(cls, columns: EndpointColumns) -> GatewayState:
+        # A later endpoint with the same lowercase name (or id) wins, as it always did.
+        by_name = {name.lower(): i for i, name in enumerate(columns.names)}
+        by_id = dict(zip(columns.ids, range(len(columns.ids)), strict=True))
+        cache: dict[int, Any] = {}
+        return cls(
+            _Lookup(columns, by_name, cache), _Lookup(columns, by_id, cache), True, columns, by_name
+        )
+
+    def names(self) -> Iterator[str]:
+        """Each endpoint's name as the gateway spells it (one per lowercase name)."""
+        if self.columns is None:
+            return (values["name"] for values in self.by_name.values())
+        return (self.columns.names[i] for i in self.positions.values())
 
     @classmethod
     def unknown(cls) -> GatewayState:
@@ -151,3 +192,56 @@ def plan_rows(rows: Iterable[tuple[int, dict[str, str]]], state: GatewayState) -
     start while later rows are still being planned); ``rows`` are ``row_values`` pairs."""
     for row, values in rows:
         yield _plan_one(row, values, state)
+
+
+def _text(column: pd.Series) -> pa.Array:
+    """The column as an Arrow text array (null where ``row_values`` sees no text)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        values = pa.array(column)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        return values.cast(_TEXT)
+    return pa.array([v if isinstance(v, str) else None for v in column.tolist()], _TEXT)
+
+
+def unchanged_rows(frame: pd.DataFrame, state: GatewayState) -> np.ndarray:
+    """Which of ``frame``'s rows ``plan_rows`` would find ``unchanged``, found column by column.
+
+    A row is unchanged here when it neither renames (no ``old_name`` or ``object_id`` cell),
+    the gateway holds its name spelled the same, and every other cell it has equals the
+    gateway's canonical text (a masked secret cell aside): exactly ``_plan_one``'s
+    "unchanged". Only such rows are marked; every other row is left for ``plan_rows``, which
+    decides it as before (tests/test_sync.py holds the two to the same actions)."""
+    count = len(frame)
+    columns = state.columns
+    if not state.listed or columns is None or not count or "name" not in frame.columns:
+        return np.zeros(count, dtype=bool)
+    names = frame["name"]
+    index = state.positions
+    at = pa.array(
+        [index.get(key) if isinstance(key, str) else None for key in names.str.lower().tolist()],
+        pa.int64(),
+    )
+    ok = at.is_valid().to_numpy(zero_copy_only=False)
+    for column in ("old_name", "object_id"):
+        if column in frame.columns:
+            ok &= _text(frame[column]).is_null().to_numpy(zero_copy_only=False)
+
+    def same(sheet: pa.Array, held: pa.ChunkedArray | None) -> np.ndarray:
+        if held is None:
+            return np.zeros(count, dtype=bool)
+        equal = pc.equal(sheet, held.take(at))
+        return pc.fill_null(equal, False).to_numpy(zero_copy_only=False)
+
+    ok &= same(_text(names), columns.values.get("name"))
+    for column in frame.columns:
+        if column in _ADDRESSING or not ok.any():
+            continue
+        sheet = _text(frame[column])
+        present = sheet.is_valid().to_numpy(zero_copy_only=False)
+        differs = present & ~same(sheet, columns.values.get(column))
+        if column in SECRET_FIELDS:
+            # A masked secret keeps the gateway's: never a change.
+            differs &= ~pc.fill_null(pc.equal(sheet, MASK), False).to_numpy(zero_copy_only=False)
+        ok &= ~differs
+    return ok

@@ -21,7 +21,8 @@ NOT_ATTEMPTED = "not attempted: gateway unavailable"
 _DONE_OUTCOME = {"create": "created", "update": "updated", "rename": "renamed", "save": "created"}
 
 
-@dataclass(frozen=True)
+# slots: a sync keeps one per row (100,000 rows: 10 MB less than with a __dict__ each).
+@dataclass(frozen=True, slots=True)
 class RowOutcome:
     row: int
     name: str
