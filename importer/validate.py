@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import ID_COLUMNS, PARAMETERS
+from schemas.domains import text_series
 from schemas.sheet import (
     REJECTED_CELL,
     RULES,
@@ -336,12 +337,25 @@ def _check_columns(
 
     checked = frame
     if column_failures:
-        checked = frame.copy()
-        rejected: dict[str, list[npt.NDArray[np.int64]]] = defaultdict(list)
+        rejected: dict[str, npt.NDArray[np.bool_]] = {}
         for failed in column_failures:
-            rejected[str(failed.column)].append(failed.rows)
-        for field, rows in rejected.items():
-            checked.loc[np.unique(np.concatenate(rows)), field] = REJECTED_CELL
+            field = str(failed.column)
+            hit = rejected.setdefault(field, np.zeros(len(frame), dtype=bool))
+            hit[frame.index.get_indexer(pd.Index(failed.rows))] = True
+        # New columns by Arrow's if_else: a .loc assignment copied and rebuilt each column.
+        checked = frame.assign(
+            **{
+                field: text_series(
+                    pc.if_else(
+                        pa.array(hit),
+                        pa.scalar(REJECTED_CELL, pa.large_string()),
+                        pa.array(frame[field], type=pa.large_string(), from_pandas=True),
+                    ),
+                    frame.index,
+                )
+                for field, hit in rejected.items()
+            }
+        )
     rule_failures = _failures(rule_schema(checked.columns), checked)
     problems += _rule_problems(rule_failures, frame, strict)
     return problems

@@ -32,6 +32,7 @@ from .text import quote
 __all__ = [
     "CODECS",
     "MASK",
+    "TEXT",
     "Address",
     "Choice",
     "CodecOrder",
@@ -47,6 +48,7 @@ __all__ = [
     "contains",
     "fullmatch",
     "spread_distinct",
+    "text_series",
 ]
 
 _ColumnFn = Callable[[Any, pd.Series], pd.Series]
@@ -124,6 +126,15 @@ def _spread(
     answers = np.asarray(fn(pd.Series(uniques, dtype=dtype)))
     # factorize codes a missing cell as -1, which picks the appended ``na``.
     return np.append(answers, np.array([na], dtype=answers.dtype))[codes]
+
+
+#: pandas' "str": Arrow-backed text, NaN for a missing cell (what sheets are read as).
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def text_series(cells: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """Arrow text as a pandas "str" Series over ``index``, without a Python string a cell."""
+    return pd.Series(cells.to_pandas(types_mapper={cells.type: TEXT}.get).array, index=index)
 
 
 def _arrow(column: pd.Series) -> pa.Array:

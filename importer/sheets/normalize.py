@@ -26,6 +26,7 @@ from schemas.domains import (
     Integer,
     Milliseconds,
     Transport,
+    text_series,
 )
 from schemas.text import column_letter, header_key, quote
 
@@ -169,9 +170,6 @@ def _translate(column: pd.Series, table: dict[str, str], separator: str | None) 
     return column
 
 
-#: pandas' "str": Arrow-backed text, NaN for a missing cell.
-_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
-
 #: Domains whose columns repeat a few words or numbers (UDP, yes, 5060) on every row: their cells
 #: are read once per distinct text. Names, secrets, users and hosts are mostly distinct.
 _FEW_VALUES = (Choice, Flag, Integer, Milliseconds, Transport, CodecSet, CodecOrder)
@@ -205,27 +203,22 @@ def _texts(
         unquoted = pc.replace_substring_regex(stripped, r"^'([=+\-@\t\r])", r"\1")
         stripped = pc.utf8_trim_whitespace(unquoted)
     if table or separator:
-        translated = _translate(_as_text(stripped, raw.index), table, separator)
+        translated = _translate(text_series(stripped, raw.index), table, separator)
         stripped = pa.array(translated, type=pa.large_string(), from_pandas=True)
     present = pc.fill_null(pc.not_equal(stripped, ""), False)
     if pc.all(present).as_py():
         # The usual case for filled columns.
-        return domain.normalize(_as_text(stripped, raw.index))
+        return domain.normalize(text_series(stripped, raw.index))
     if not isinstance(domain, _FEW_VALUES):
         # Names, texts and addresses normalize NA to NA: blank the empty cells in place.
         blanked = pc.if_else(present, stripped, pa.scalar(None, pa.large_string()))
-        return domain.normalize(_as_text(blanked, raw.index))
+        return domain.normalize(text_series(blanked, raw.index))
     # Normalize the filled cells only, and put NA back in the empty ones by position.
     mask = present.to_numpy(zero_copy_only=False)
-    filled = domain.normalize(_as_text(stripped.filter(present), raw.index[mask]))
+    filled = domain.normalize(text_series(stripped.filter(present), raw.index[mask]))
     codes = np.full(len(raw), -1, dtype=np.int64)
     codes[mask] = np.arange(len(filled))
     return spread(filled, codes, raw.index)
-
-
-def _as_text(cells: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    """Arrow text as pandas' "str" Series over ``index``."""
-    return pd.Series(cells.to_pandas(types_mapper={cells.type: _TEXT}.get).array, index=index)
 
 
 def spread(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
@@ -236,7 +229,7 @@ def spread(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
     """
     texts = pa.array(values, type=pa.large_string(), from_pandas=True)
     taken = texts.take(pa.array(codes, mask=codes < 0))
-    return pd.Series(taken.to_pandas(types_mapper={taken.type: _TEXT}.get).array, index=index)
+    return text_series(taken, index)
 
 
 def _skipped_mask(loaded: LoadedSheet, mapping: Mapping | None) -> tuple[np.ndarray, list[str]]:
