@@ -184,7 +184,11 @@ def _canonical(
         # Strip, unquote, translate and normalize each distinct cell once, then spread the
         # answers back by Arrow: a 300,000-row column holds a handful of texts.
         codes, uniques = pd.factorize(raw)
-        values = _texts(pd.Series(uniques, dtype="str"), domain, table, separator)
+        typed = pd.Series(uniques, dtype="str")
+        values = _texts(typed, domain, table, separator)
+        if values.notna().all() and (values.to_numpy() == typed.to_numpy()).all():
+            # Every cell is canonical already (UDP, 5060, rfc2833): the column is the sheet's.
+            return raw.astype("str"), Distinct(codes, values)
         return spread(values, codes, raw.index), Distinct(codes, values)
     return _texts(raw.astype("str"), domain, table, separator), None
 
