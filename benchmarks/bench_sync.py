@@ -117,9 +117,12 @@ def _sync_once(sheet: Path, url: str, tmp: Path, label: str) -> dict[str, Any]:
     }
 
 
-def measure_sync(rows: int = 100_000, runs: int = 3, synchronous: str = "NORMAL") -> dict[str, Any]:
+def measure_sync(
+    rows: int = 100_000, runs: int = 3, synchronous: str = "NORMAL", first_runs: int | None = None
+) -> dict[str, Any]:
     """Runs of (a) a sync of the same sheet that changes nothing, (b) a first sync of ``rows``
-    rows into an empty gateway (``synchronous``: that gateway's SQLite mode). Each run:
+    rows into an empty gateway (``synchronous``: that gateway's SQLite mode; ``first_runs`` of
+    them, ``runs`` by default). Each run:
     ``wall_s``, ``cpu_s`` (the command's user + system CPU), ``peak_mb`` (``main_mb`` +
     ``children_mb``), ``steal_pct`` (the machine's CPU steal during it), ``timings``
     (summary.json's stages), ``outcomes``; the unchanged runs also ``gateway_cpu_s``."""
@@ -139,7 +142,9 @@ def measure_sync(rows: int = 100_000, runs: int = 3, synchronous: str = "NORMAL"
                 if run["outcomes"] != {"unchanged": rows}:
                     raise RuntimeError(f"the unchanged sync ended {run['outcomes']}")
                 result["unchanged"].append(run)
-        for i in range(runs):
+        # A first sync saves every row (a minute or two at 100,000); its target is memory only,
+        # so ``first_runs`` may be fewer than ``runs``.
+        for i in range(runs if first_runs is None else first_runs):
             with gateway(tmp / f"empty-{i}.db", "--synchronous", synchronous) as (url, _):
                 run = _sync_once(sheet.path, url, tmp, f"first-{i}")
             if run["outcomes"] != {"created": rows}:
