@@ -171,12 +171,13 @@ def _records(frame: pd.DataFrame, numbers: list[int]) -> list[dict[str, Any]]:
     Taken column by column: ``frame.loc[numbers]`` rebuilds a whole frame first, which cost
     more than the rules themselves on a wide sheet.
     """
-    positions = frame.index.get_indexer(pd.Index(numbers))
-    columns = {
-        name: [v if isinstance(v, str) else None for v in frame[name].array.take(positions)]
-        for name in frame.columns
-    }
-    return [{name: cells[i] for name, cells in columns.items()} for i in range(len(numbers))]
+    positions = pa.array(frame.index.get_indexer(pd.Index(numbers)))
+    names = list(frame.columns)
+    columns = [
+        pa.array(frame[name], type=pa.large_string(), from_pandas=True).take(positions).to_pylist()
+        for name in names
+    ]
+    return [dict(zip(names, cells, strict=True)) for cells in zip(*columns, strict=True)]
 
 
 def _rule_problems(failures: list[_Failed], frame: pd.DataFrame, strict: bool) -> list[Problem]:
