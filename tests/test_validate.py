@@ -45,7 +45,7 @@ from schemas.text import column_letter
 # Excel's scientific notation, very long text, non-ASCII.
 _ANY = (
     "", " ", "\u00a0", "x\u2028y", "a\tb", "a\x01b", "a\x7fb", "'=1+1", "=SUM(A1)", "'@x", "-",
-    "8.00556E+09", "1e3", "NaN", "None", "null", "é", "日本", "x" * 81, "x" * 600, "0", "-0",
+    "8.00556E+09", "1e3", "NaN", "None", "null", "é", "日本", "é\x01", "日\x7f", "x" * 81, "x" * 600, "0", "-0",
     "+1", "01", "1.0", "1.5", " 7 ", "******", MASK,
 )  # fmt: skip
 
