@@ -207,6 +207,7 @@ def test_gateway_not_running_exits_3_quickly_with_one_line(tmp_path: Path) -> No
     }
 
 
+@pytest.mark.slow
 def test_gateway_killed_mid_run_trips_the_breaker_and_a_rerun_finishes(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -237,6 +238,7 @@ def test_gateway_killed_mid_run_trips_the_breaker_and_a_rerun_finishes(
     assert_gateway_holds(restarted, rows)
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -303,6 +305,7 @@ def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
     assert_gateway_holds(gateway, rows)
 
 
+@pytest.mark.slow
 def test_expired_sessions_are_renewed_without_failing_a_row(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -498,6 +501,7 @@ def test_max_rps_caps_the_request_rate(
     assert elapsed >= 2.0
 
 
+@pytest.mark.slow
 def test_the_pace_is_learned_below_the_ceiling_unless_fixed(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -523,6 +527,7 @@ def test_the_pace_is_learned_below_the_ceiling_unless_fixed(
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_credentials_from_a_config_file_and_a_warning_when_others_can_read_it(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -553,6 +558,7 @@ def test_credentials_from_a_config_file_and_a_warning_when_others_can_read_it(
     assert read_csv(tmp_path / "r2" / "results.csv")[0]["outcome"] == "unchanged"
 
 
+@pytest.mark.slow
 def test_a_rename_whose_answer_was_lost_after_commit_is_still_renamed(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -578,6 +584,7 @@ def test_a_rename_whose_answer_was_lost_after_commit_is_still_renamed(
 # -- which gateway ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_first_line_names_the_gateway(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -606,6 +613,7 @@ def test_the_first_line_names_the_gateway(
     assert proc.stderr.startswith("error: ")
 
 
+@pytest.mark.slow
 def test_make_run_never_touches_the_gateway_the_environment_names(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
