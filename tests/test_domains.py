@@ -62,6 +62,7 @@ TEXT = Text(min_len=1, max_len=5)
         (TEXT, "a", None),
         (TEXT, "abcde", None),
         (TEXT, "abcdef", "is 6 characters long; at most 5 are allowed"),
+        (TEXT, "ab\tcdef", "is 7 characters long; at most 5 are allowed"),
         (Text(min_len=3), "ab", "is shorter than 3 characters"),
         (Text(min_len=3), "abc", None),
         (Text(), "", None),
@@ -307,6 +308,8 @@ def test_transport_lists() -> None:
     expected = ["UDP", "UDP,TCP", "TLS,UDP", "UDP,TCP", "UDP/TCP", "TCP  TLS"]
     assert _normalized(TRANSPORT, texts) == expected
     assert _verdict(TRANSPORT, "UDP,TCP,TLS") is None
+    assert _verdict(TRANSPORT, "UDP") is None
+    assert _verdict(TRANSPORT, "TLS,TCP") is None
     assert _verdict(TRANSPORT, "SCTP") == "'SCTP' is not one of UDP, TCP, TLS"
     assert _verdict(TRANSPORT, "UDP,SCTP") == "'SCTP' is not one of UDP, TCP, TLS"
     assert _verdict(TRANSPORT, "UDP,") == "'' is not one of UDP, TCP, TLS"
@@ -349,21 +352,47 @@ ORDER = CodecOrder()
 _NOT_A_CODEC = "is not a codec; use ulaw, alaw, g722, g726, g729, gsm"
 
 
+_SEPARATE = "is not a codec; separate codecs with commas (ulaw,alaw)"
+
+
 def test_codec_set_is_sorted_into_the_gateways_order() -> None:
     texts = ["G729; ulaw", "gsm,alaw,ulaw", "NONE", "ulaw & alaw", "opus,ulaw", "ulaw,ulaw"]
     expected = ["ulaw,g729", "ulaw,alaw,gsm", "none", "ulaw & alaw", "opus,ulaw", "ulaw,ulaw"]
     assert _normalized(CODECS_ON, texts) == expected
-    assert _verdict(CODECS_ON, "none") is None
-    assert _verdict(CODECS_ON, "ulaw,alaw,g722,g726,g729,gsm") is None
-    assert _verdict(CODECS_ON, "opus") == f"'opus' {_NOT_A_CODEC}"
-    assert _verdict(CODECS_ON, "ulaw,none") == f"'none' {_NOT_A_CODEC}"
-    assert _verdict(CODECS_ON, "ulaw&alaw") == (
-        "'ulaw&alaw' is not a codec; separate codecs with commas (ulaw,alaw)"
-    )
-    assert _verdict(CODECS_ON, "ulaw,ulaw") == "names ulaw twice"
     assert CODECS_ON.allowed() == (
         "a comma list of enabled codecs (ulaw, alaw, g722, g726, g729, gsm) or none"
     )
+
+
+def test_codec_order_keeps_the_order_given() -> None:
+    texts = ["G729, ULAW", "gsm;alaw", "ulaw/alaw", "none"]
+    assert _normalized(ORDER, texts) == ["g729,ulaw", "gsm,alaw", "ulaw/alaw", "none"]
+    assert ORDER.allowed() == (
+        "a comma list of codecs in order of preference (ulaw, alaw, g722, g726, g729, gsm)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("domain", "value", "reason"),
+    [
+        (CODECS_ON, "none", None),
+        (CODECS_ON, "ulaw,alaw,g722,g726,g729,gsm", None),
+        (CODECS_ON, "g729", None),
+        (CODECS_ON, "alaw,gsm", None),
+        (CODECS_ON, "opus", f"'opus' {_NOT_A_CODEC}"),
+        (CODECS_ON, "ulaw,none", f"'none' {_NOT_A_CODEC}"),
+        (CODECS_ON, "ulaw&alaw", f"'ulaw&alaw' {_SEPARATE}"),
+        (CODECS_ON, "ulaw,ulaw", "names ulaw twice"),
+        (ORDER, "g729,ulaw", None),
+        (ORDER, "gsm", None),
+        (ORDER, "gsm,g726,g729,g722,alaw,ulaw", None),
+        (ORDER, "none", f"'none' {_NOT_A_CODEC}"),
+        (ORDER, "ulaw/alaw", f"'ulaw/alaw' {_SEPARATE}"),
+        (ORDER, "ulaw,alaw,ulaw", "names ulaw twice"),
+    ],
+)
+def test_codec_list_verdicts(domain: Domain, value: str, reason: str | None) -> None:
+    assert _verdict(domain, value) == reason
 
 
 def test_codec_set_wire_form() -> None:
@@ -400,20 +429,6 @@ def test_codec_set_wire_form() -> None:
 )
 def test_codec_set_on_the_wire(wire: Any, reason: str | None) -> None:
     assert CODECS_ON.wire_problem(wire) == reason
-
-
-def test_codec_order_keeps_the_order_given() -> None:
-    texts = ["G729, ULAW", "gsm;alaw", "ulaw/alaw", "none"]
-    assert _normalized(ORDER, texts) == ["g729,ulaw", "gsm,alaw", "ulaw/alaw", "none"]
-    assert _verdict(ORDER, "g729,ulaw") is None
-    assert _verdict(ORDER, "none") == f"'none' {_NOT_A_CODEC}"
-    assert _verdict(ORDER, "ulaw/alaw") == (
-        "'ulaw/alaw' is not a codec; separate codecs with commas (ulaw,alaw)"
-    )
-    assert _verdict(ORDER, "ulaw,alaw,ulaw") == "names ulaw twice"
-    assert ORDER.allowed() == (
-        "a comma list of codecs in order of preference (ulaw, alaw, g722, g726, g729, gsm)"
-    )
 
 
 def test_codec_order_wire_form() -> None:
