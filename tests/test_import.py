@@ -486,6 +486,7 @@ def test_a_gateway_answering_503_or_500_to_a_third_of_the_calls_loses_no_row(
             assert stored[row["name"]].get(key) == value, (row["name"], key)
 
 
+@pytest.mark.slow
 def test_max_rps_caps_the_request_rate(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
