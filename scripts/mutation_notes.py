@@ -12,6 +12,26 @@ _DEAD = (
     "is not sent from the sheet, yet object_id sets it True)"
 )
 _NEUTRAL = "tests/test_report.py::test_neutralize_frame_quotes_text_cells_only"
+_DOM = "tests/test_domains.py::"
+_PER_DISTINCT = (
+    "equivalent: `_per_distinct` only chooses whether a column function runs once per distinct "
+    "value or once per cell; both give the same answers (test_domains.py checks both paths)"
+)
+_NA_VERDICT = (
+    "equivalent: no check is asked about a missing cell: pandera ignores a check's verdict on a "
+    "null in a nullable column (checked), and a missing cell is never sent"
+)
+_NA_TEXT = (
+    "equivalent: importer/sheets/normalize.py gives normalize the filled cells only, and the "
+    "string methods keep a missing cell missing either way"
+)
+_NOT = "equivalent: pandas negates a boolean Series as ~ does"
+_AND = "equivalent: pandas multiplies boolean Series as a logical and"
+_OR = "equivalent: pandas adds boolean Series as a logical or"
+_NO_FIELD = (
+    "equivalent: the class adds no field, so the frozen dataclass it inherits from gives it the "
+    "same __init__, __eq__, __hash__ and __repr__"
+)
 
 
 def _killed(test: str) -> str:
@@ -262,6 +282,74 @@ NOTES: dict[str, dict[str, str]] = {
         ),
         'Integer(minimum=10, maximum=40, step=10, unit="ms"), => Integer(minimum= 9, maximum=40, step=10, unit="ms"),': _killed(
             "tests/test_params.py::test_integer_limits_hold_at_their_boundaries"
+        ),
+    },
+    "schemas/domains.py": {
+        "@functools.wraps(fn)": (
+            "equivalent: nothing reads the name or docstring of a domain's normalize or bad"
+        ),
+        "if len(uniques) * 2 > len(column): => if len(uniques) + 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) >> 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 2 <= len(column):": _PER_DISTINCT,
+        "@_per_distinct(True)": _PER_DISTINCT,
+        "@_per_distinct(np.nan)": _PER_DISTINCT,
+        "@_per_distinct(True) => @_per_distinct(False)": (
+            "equivalent: the answer for a missing cell only; " + _NA_VERDICT[12:]
+        ),
+        'return str(self.normalize(pd.Series([text], dtype="str")).iloc[0]) => '
+        'return str(self.normalize(pd.Series([text], dtype="str")).iloc[ -1])': (
+            "equivalent: the Series holds one value, so [0] and [-1] are the same"
+        ),
+        'return "is empty" if self.min_len == 1 else f"is shorter than {self.min_len} characters" => '
+        'return "is empty" if self.min_len <= 1 else f"is shorter than {self.min_len} characters"': (
+            "equivalent: no length is below a min_len of 0, so this line runs only when min_len >= 1"
+        ),
+        "out = out | (lengths > self.max_len) => out = out ^ (lengths > self.max_len)": _killed(
+            _DOM + "test_text_and_token_verdicts (a value too long that also holds a tab)"
+        ),
+        "ok &= ~column.str.lower().isin(self.reserved) => "
+        "ok &= -column.str.lower().isin(self.reserved)": _NOT,
+        "return ~ok.fillna(False).astype(bool) => return -ok.fillna(False).astype(bool)": _NOT,
+        'digits = column.str.fullmatch(r"\\+?[0-9]+(\\.0+)?").fillna(False).astype(bool) => '
+        'digits = column.str.fullmatch(r"\\+?[0-9]+(\\.0+)?").fillna(True).astype(bool)': _NA_TEXT,
+        "@dataclass(frozen=True)": _NO_FIELD,
+        "@staticmethod": (
+            "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
+            "function and a static method are the same"
+        ),
+        "ok = (host & ~dotted) | ipv4 => ok = (host * ~dotted) | ipv4": _AND,
+        "ok |= column.str.fullmatch(_IPV6.pattern).fillna(False).astype(bool) => "
+        "ok |= column.str.fullmatch(_IPV6.pattern).fillna(True).astype(bool)": _NA_VERDICT,
+        'rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool) => '
+        'rest = ~ok + column.str.contains(":", regex=False).fillna(False).astype(bool)': (
+            "equivalent: pandas adds boolean Series as a logical or, so valid IPv6 addresses "
+            "also take the slow path, where ipaddress accepts them too"
+        ),
+        "dup |= (column.str.count(value) > 1).fillna(False).astype(bool) => "
+        "dup |= (column.str.count(value) < 1).fillna(False).astype(bool)": _killed(
+            _DOM + "test_transport_lists and test_codec_list_verdicts (a list of one or two "
+            "names passes the column check)"
+        ),
+        "dup |= (column.str.count(value) > 1).fillna(False).astype(bool) => "
+        "dup |= (column.str.count(value) > 1).fillna(True).astype(bool)": _NA_VERDICT,
+        "return ~shaped | dup => return ~shaped + dup": _OR,
+        'enabled = set() if value == "none" else set(value.split(",")) => '
+        'enabled = set() if value >= "none" else set(value.split(","))': _killed(
+            _DOM + "test_codec_set_wire_form (ulaw,g729 sorts after 'none')"
+        ),
+        'enabled = set() if value == "none" else set(value.split(",")) => '
+        'enabled = set() if value is "none" else set(value.split(","))': _killed(
+            _DOM + "test_codec_set_wire_form (a 'none' built at run time, as a sheet's is)"
+        ),
+        'enabled = [c["id"] for c in value if str(c.get("value")) == "1"] if value else [] => '
+        'enabled = [c["id"] for c in value if str(c.get("value")) >= "1"] if value else []': (
+            "equivalent: the gateway holds only '0' or '1' (wire_problem refuses any other "
+            "value), so >= '1' is == '1'"
+        ),
+        'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => '
+        'ranked = sorted(value or [], key=lambda c: int(c.get("order", -1)))': (
+            "equivalent: the gateway sends an order with every codec (wire_problem refuses an "
+            "item without one)"
         ),
     },
 }
