@@ -270,6 +270,9 @@ def write_report() -> None:
         "being rewritten onto httpx); in load.py only the typing of workbook cells (the streamed",
         "CSV reader alone is 337 mutants, over half an hour on the shared machine; its one typing",
         "line, `column_types=...large_string()`, is pinned by test_load.py's leading-zeros tests).",
+        "`schemas/domains.py` runs against the tests that call the domains in process",
+        "(test_domains.py and five of test_params.py's); the rest of test_params.py puts one sheet",
+        "through the whole pipeline per parameter, a minute per mutant on the shared machine.",
         "",
         "| module | mutated | tests | mutants | killed | score in run | killed since | "
         "equivalent | not explained | score now |",
