@@ -291,6 +291,21 @@ NOTES: dict[str, dict[str, str]] = {
         "if len(uniques) * 2 > len(column): => if len(uniques) + 2 > len(column):": _PER_DISTINCT,
         "if len(uniques) * 2 > len(column): => if len(uniques) >> 2 > len(column):": _PER_DISTINCT,
         "if len(uniques) * 2 > len(column): => if len(uniques) * 2 <= len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) ^ 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) - 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) / 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) // 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) % 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) ** 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) << 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) | 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) & 2 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 2 < len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 2 >= len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 2 == len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 2 != len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 2 is len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 2 is not len(column):": _PER_DISTINCT,
         "@_per_distinct(True)": _PER_DISTINCT,
         "@_per_distinct(np.nan)": _PER_DISTINCT,
         "@_per_distinct(True) => @_per_distinct(False)": (
@@ -313,6 +328,21 @@ NOTES: dict[str, dict[str, str]] = {
         'digits = column.str.fullmatch(r"\\+?[0-9]+(\\.0+)?").fillna(False).astype(bool) => '
         'digits = column.str.fullmatch(r"\\+?[0-9]+(\\.0+)?").fillna(True).astype(bool)': _NA_TEXT,
         "@dataclass(frozen=True)": _NO_FIELD,
+        "values = numbers.to_numpy(dtype=np.int64, na_value=0) => "
+        "values = numbers.to_numpy(dtype=np.int64, na_value= -1)": (
+            "equivalent: the line above fills every missing number with 0, so na_value is never used"
+        ),
+        "dup = next((i for i in items if items.count(i) > 1), None) => "
+        "dup = next((i for i in items if items.count(i) != 1), None)": (
+            "equivalent: each item comes from the list itself, so its count is at least 1"
+        ),
+        "host &= (column.str.len() <= _HOSTNAME_MAX).fillna(False).astype(bool) => "
+        "host &= (column.str.len() <= _HOSTNAME_MAX).fillna(True).astype(bool)": _NA_VERDICT,
+        'ok = shaped.to_numpy(dtype=bool) & (column.to_numpy() != "-0") => '
+        'ok = shaped.to_numpy(dtype=bool) & (column.to_numpy() > "-0")': (
+            "equivalent: only shaped values count, and of those (-?(0|[1-9][0-9]*)) only '-0' "
+            "itself does not sort after '-0'"
+        ),
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"
