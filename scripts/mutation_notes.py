@@ -25,6 +25,10 @@ _NA_TEXT = (
     "equivalent: importer/sheets/normalize.py gives normalize the filled cells only, and the "
     "string methods keep a missing cell missing either way"
 )
+_DYNAMIC = (
+    "equivalent: 'dynamic' is also a host name, which the host-name test just above accepts "
+    "anyway (the line only says why it is allowed)"
+)
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -343,6 +347,14 @@ NOTES: dict[str, dict[str, str]] = {
             "equivalent: only shaped values count, and of those (-?(0|[1-9][0-9]*)) only '-0' "
             "itself does not sort after '-0'"
         ),
+        'numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna(0) => '
+        'numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna( -1)': (
+            "equivalent: to_numeric gets only shaped numbers and '0' in place of the rest, so "
+            "nothing is left to fill"
+        ),
+        'ok |= column == "dynamic" => ok |= column is "dynamic"': _DYNAMIC,
+        "ok = column.str.fullmatch(_NAME_CHARS) & (column.str.len() <= self.max_len) => "
+        "ok = column.str.fullmatch(_NAME_CHARS) * (column.str.len() <= self.max_len)": _AND,
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"
