@@ -355,6 +355,20 @@ NOTES: dict[str, dict[str, str]] = {
         'ok |= column == "dynamic" => ok |= column is "dynamic"': _DYNAMIC,
         "ok = column.str.fullmatch(_NAME_CHARS) & (column.str.len() <= self.max_len) => "
         "ok = column.str.fullmatch(_NAME_CHARS) * (column.str.len() <= self.max_len)": _AND,
+        "return out.fillna(False).astype(bool) => return out.fillna(True).astype(bool)": _NA_VERDICT,
+        "return ~ok.fillna(False).astype(bool) => return ~ok.fillna(True).astype(bool)": _NA_VERDICT,
+        ".fillna(False) => .fillna(True)": _NA_VERDICT,
+        'rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool) => '
+        'rest = ~ok & column.str.contains(":", regex=False).fillna(True).astype(bool)': _NA_VERDICT,
+        'values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna(0) => '
+        'values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna( 1)': (
+            "equivalent: to_numeric gets only shaped numbers and '0' in place of the rest, so "
+            "nothing is left to fill"
+        ),
+        'enabled = set() if value == "none" else set(value.split(",")) => '
+        'enabled = set() if value > "none" else set(value.split(","))': _killed(
+            _DOM + "test_codec_set_wire_form (ulaw,g729 sorts after 'none')"
+        ),
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"
