@@ -369,6 +369,28 @@ NOTES: dict[str, dict[str, str]] = {
         'enabled = set() if value > "none" else set(value.split(","))': _killed(
             _DOM + "test_codec_set_wire_form (ulaw,g729 sorts after 'none')"
         ),
+        "answers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True => "
+        "answers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=False": (
+            "equivalent: factorize leaves missing cells out of the distinct values, and normalize "
+            "gives a text for every value it is given, so there is no NaN to read as null"
+        ),
+        'return ~column.isin(("0", "1")) => return -column.isin(("0", "1"))': _NOT,
+        "if self.minimum is not None and self.maximum == self.minimum and number != self.minimum: => "
+        "if self.minimum is not None and self.maximum is self.minimum and number != self.minimum:": (
+            "equivalent in CPython: ints up to 256 are one object each, and the table's only "
+            "exact value is gsm_pr's 20"
+        ),
+        "values = numbers.to_numpy(dtype=np.int64, na_value=0) => "
+        "values = numbers.to_numpy(dtype=np.int64, na_value= 1)": (
+            "equivalent: the line above fills every missing number with 0, so na_value is never used"
+        ),
+        'shaped = number.str.fullmatch(r"[0-9]{1,18}").fillna(False).astype(bool) => '
+        'shaped = number.str.fullmatch(r"[0-9]{1,18}").fillna(True).astype(bool)': _NA_VERDICT,
+        "dup |= (column.str.count(value) > 1).fillna(False).astype(bool) => "
+        "dup |= (column.str.count(value) != 1).fillna(False).astype(bool)": _killed(
+            _DOM + "test_transport_lists and test_codec_list_verdicts (a list of one or two "
+            "names passes the column check)"
+        ),
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"
