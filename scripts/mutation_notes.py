@@ -4,6 +4,13 @@ run, or why it is equivalent (it cannot change behaviour)."""
 
 from __future__ import annotations
 
+
+def _killed(test: str) -> str:
+    return (
+        f"killed since the run by `{test}` (checked by applying the mutant by hand: the test fails)"
+    )
+
+
 _FROZEN = "equivalent in behaviour (nothing assigns to a result); pinned anyway by {test}"
 _SYNC = "tests/test_sync.py::"
 _CELL = "tests/test_load.py::test_cell_text_of_each_cell_type"
@@ -29,6 +36,16 @@ _DYNAMIC = (
     "equivalent: 'dynamic' is also a host name, which the host-name test just above accepts "
     "anyway (the line only says why it is allowed)"
 )
+_FILLED = "equivalent: the line above fills every missing number with 0, so na_value is never used"
+_NUMBERS_ONLY = (
+    "equivalent: to_numeric gets only shaped numbers and '0' in place of the rest, so nothing is "
+    "left to fill"
+)
+_SHORT_LISTS = _killed(
+    _DOM + "test_transport_lists and test_codec_list_verdicts (a list of one or two names passes "
+    "the column check)"
+)
+_AFTER_NONE = _killed(_DOM + "test_codec_set_wire_form (ulaw,g729 sorts after 'none')")
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -36,12 +53,6 @@ _NO_FIELD = (
     "equivalent: the class adds no field, so the frozen dataclass it inherits from gives it the "
     "same __init__, __eq__, __hash__ and __repr__"
 )
-
-
-def _killed(test: str) -> str:
-    return (
-        f"killed since the run by `{test}` (checked by applying the mutant by hand: the test fails)"
-    )
 
 
 NOTES: dict[str, dict[str, str]] = {
@@ -333,9 +344,7 @@ NOTES: dict[str, dict[str, str]] = {
         'digits = column.str.fullmatch(r"\\+?[0-9]+(\\.0+)?").fillna(True).astype(bool)': _NA_TEXT,
         "@dataclass(frozen=True)": _NO_FIELD,
         "values = numbers.to_numpy(dtype=np.int64, na_value=0) => "
-        "values = numbers.to_numpy(dtype=np.int64, na_value= -1)": (
-            "equivalent: the line above fills every missing number with 0, so na_value is never used"
-        ),
+        "values = numbers.to_numpy(dtype=np.int64, na_value= -1)": _FILLED,
         "dup = next((i for i in items if items.count(i) > 1), None) => "
         "dup = next((i for i in items if items.count(i) != 1), None)": (
             "equivalent: each item comes from the list itself, so its count is at least 1"
@@ -348,10 +357,7 @@ NOTES: dict[str, dict[str, str]] = {
             "itself does not sort after '-0'"
         ),
         'numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna(0) => '
-        'numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna( -1)': (
-            "equivalent: to_numeric gets only shaped numbers and '0' in place of the rest, so "
-            "nothing is left to fill"
-        ),
+        'numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna( -1)': _NUMBERS_ONLY,
         'ok |= column == "dynamic" => ok |= column is "dynamic"': _DYNAMIC,
         "ok = column.str.fullmatch(_NAME_CHARS) & (column.str.len() <= self.max_len) => "
         "ok = column.str.fullmatch(_NAME_CHARS) * (column.str.len() <= self.max_len)": _AND,
@@ -361,14 +367,9 @@ NOTES: dict[str, dict[str, str]] = {
         'rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool) => '
         'rest = ~ok & column.str.contains(":", regex=False).fillna(True).astype(bool)': _NA_VERDICT,
         'values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna(0) => '
-        'values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna( 1)': (
-            "equivalent: to_numeric gets only shaped numbers and '0' in place of the rest, so "
-            "nothing is left to fill"
-        ),
+        'values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna( 1)': _NUMBERS_ONLY,
         'enabled = set() if value == "none" else set(value.split(",")) => '
-        'enabled = set() if value > "none" else set(value.split(","))': _killed(
-            _DOM + "test_codec_set_wire_form (ulaw,g729 sorts after 'none')"
-        ),
+        'enabled = set() if value > "none" else set(value.split(","))': _AFTER_NONE,
         "answers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True => "
         "answers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=False": (
             "equivalent: factorize leaves missing cells out of the distinct values, and normalize "
@@ -381,16 +382,13 @@ NOTES: dict[str, dict[str, str]] = {
             "exact value is gsm_pr's 20"
         ),
         "values = numbers.to_numpy(dtype=np.int64, na_value=0) => "
-        "values = numbers.to_numpy(dtype=np.int64, na_value= 1)": (
-            "equivalent: the line above fills every missing number with 0, so na_value is never used"
-        ),
+        "values = numbers.to_numpy(dtype=np.int64, na_value= 1)": _FILLED,
         'shaped = number.str.fullmatch(r"[0-9]{1,18}").fillna(False).astype(bool) => '
         'shaped = number.str.fullmatch(r"[0-9]{1,18}").fillna(True).astype(bool)': _NA_VERDICT,
         "dup |= (column.str.count(value) > 1).fillna(False).astype(bool) => "
-        "dup |= (column.str.count(value) != 1).fillna(False).astype(bool)": _killed(
-            _DOM + "test_transport_lists and test_codec_list_verdicts (a list of one or two "
-            "names passes the column check)"
-        ),
+        "dup |= (column.str.count(value) != 1).fillna(False).astype(bool)": _SHORT_LISTS,
+        "host = column.str.fullmatch(_HOSTNAME.pattern).fillna(False).astype(bool) => "
+        "host = column.str.fullmatch(_HOSTNAME.pattern).fillna(True).astype(bool)": _NA_VERDICT,
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"
@@ -404,17 +402,12 @@ NOTES: dict[str, dict[str, str]] = {
             "also take the slow path, where ipaddress accepts them too"
         ),
         "dup |= (column.str.count(value) > 1).fillna(False).astype(bool) => "
-        "dup |= (column.str.count(value) < 1).fillna(False).astype(bool)": _killed(
-            _DOM + "test_transport_lists and test_codec_list_verdicts (a list of one or two "
-            "names passes the column check)"
-        ),
+        "dup |= (column.str.count(value) < 1).fillna(False).astype(bool)": _SHORT_LISTS,
         "dup |= (column.str.count(value) > 1).fillna(False).astype(bool) => "
         "dup |= (column.str.count(value) > 1).fillna(True).astype(bool)": _NA_VERDICT,
         "return ~shaped | dup => return ~shaped + dup": _OR,
         'enabled = set() if value == "none" else set(value.split(",")) => '
-        'enabled = set() if value >= "none" else set(value.split(","))': _killed(
-            _DOM + "test_codec_set_wire_form (ulaw,g729 sorts after 'none')"
-        ),
+        'enabled = set() if value >= "none" else set(value.split(","))': _AFTER_NONE,
         'enabled = set() if value == "none" else set(value.split(",")) => '
         'enabled = set() if value is "none" else set(value.split(","))': (
             "equivalent: 'none' split on commas names no codec, so every codec is off either way"
