@@ -46,6 +46,10 @@ _SHORT_LISTS = _killed(
     "the column check)"
 )
 _AFTER_NONE = _killed(_DOM + "test_codec_set_wire_form (ulaw,g729 sorts after 'none')")
+_ORDER_SENT = (
+    "equivalent: the gateway sends an order with every codec (wire_problem refuses an item "
+    "without one)"
+)
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -389,6 +393,32 @@ NOTES: dict[str, dict[str, str]] = {
         "dup |= (column.str.count(value) != 1).fillna(False).astype(bool)": _SHORT_LISTS,
         "host = column.str.fullmatch(_HOSTNAME.pattern).fillna(False).astype(bool) => "
         "host = column.str.fullmatch(_HOSTNAME.pattern).fillna(True).astype(bool)": _NA_VERDICT,
+        "return parts if len(parts) > 1 and all(p in allowed for p in parts) else None => "
+        "return parts if len(parts) != 1 and all(p in allowed for p in parts) else None": (
+            "equivalent: with no part the list is empty, and the caller gives no hint for an "
+            "empty list either"
+        ),
+        "return parts if len(parts) > 1 and all(p in allowed for p in parts) else None => "
+        "return parts if len(parts) > 0 and all(p in allowed for p in parts) else None": _killed(
+            _DOM + "test_transport_lists and test_codec_list_verdicts (no comma hint for 'UDP/' "
+            "or 'ulaw&', which name one value)"
+        ),
+        "return column.map(lambda v: self.problem(v) is not None).astype(bool) => "
+        "return column.map(lambda v: self.problem(v) is None).astype(bool)": _killed(
+            _DOM + "test_a_plain_domain_wants_a_string_on_the_wire (the base check passes text)"
+        ),
+        "out = out | (lengths > self.max_len) => out = out + (lengths > self.max_len)": _OR,
+        "dotted = column.str.fullmatch(_IPV4ISH.pattern).fillna(False).astype(bool) => "
+        "dotted = column.str.fullmatch(_IPV4ISH.pattern).fillna(True).astype(bool)": _NA_VERDICT,
+        "ipv4 = column.str.fullmatch(_IPV4.pattern).fillna(False).astype(bool) => "
+        "ipv4 = column.str.fullmatch(_IPV4.pattern).fillna(True).astype(bool)": _NA_VERDICT,
+        'rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool) => '
+        'rest = ~ok & column.str.contains(":", regex=True).fillna(False).astype(bool)': (
+            "equivalent: ':' means the same as a regular expression"
+        ),
+        "return ~ok => return -ok": _NOT,
+        'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => '
+        'ranked = sorted(value or [], key=lambda c: int(c.get("order", 1)))': _ORDER_SENT,
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"
@@ -418,9 +448,6 @@ NOTES: dict[str, dict[str, str]] = {
             "value), so >= '1' is == '1'"
         ),
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => '
-        'ranked = sorted(value or [], key=lambda c: int(c.get("order", -1)))': (
-            "equivalent: the gateway sends an order with every codec (wire_problem refuses an "
-            "item without one)"
-        ),
+        'ranked = sorted(value or [], key=lambda c: int(c.get("order", -1)))': _ORDER_SENT,
     },
 }

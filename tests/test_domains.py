@@ -320,6 +320,7 @@ def test_transport_lists() -> None:
         "'TCP  TLS' is not one of UDP, TCP, TLS; separate them with commas (TCP,TLS)"
     )
     assert _verdict(TRANSPORT, "UDP/SCTP") == "'UDP/SCTP' is not one of UDP, TCP, TLS"
+    assert _verdict(TRANSPORT, "UDP/") == "'UDP/' is not one of UDP, TCP, TLS"
     assert _verdict(TRANSPORT, "UDP,TCP,UDP") == "names UDP twice"
     assert _verdict(TRANSPORT, "TLS,TLS") == "names TLS twice"
     assert TRANSPORT.allowed() == "one or more of UDP, TCP, TLS"
@@ -383,6 +384,7 @@ def test_codec_order_keeps_the_order_given() -> None:
         (CODECS_ON, "ulaw,none", f"'none' {_NOT_A_CODEC}"),
         (CODECS_ON, "ulaw&alaw", f"'ulaw&alaw' {_SEPARATE}"),
         (CODECS_ON, "ulaw,ulaw", "names ulaw twice"),
+        (CODECS_ON, "ulaw&", f"'ulaw&' {_NOT_A_CODEC}"),
         (ORDER, "g729,ulaw", None),
         (ORDER, "gsm", None),
         (ORDER, "gsm,g726,g729,g722,alaw,ulaw", None),
@@ -475,6 +477,7 @@ def test_a_plain_domain_wants_a_string_on_the_wire(wire: Any, reason: str | None
     assert Domain().to_wire("x") == "x"
     assert Domain().from_wire(5) == "5"
     assert Domain().allowed() == "a string"
+    assert Domain().bad(pd.Series(["x", "x"], dtype="str")).tolist() == [False, False]
 
 
 @pytest.mark.parametrize(
