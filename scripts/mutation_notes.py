@@ -419,6 +419,23 @@ NOTES: dict[str, dict[str, str]] = {
         "return ~ok => return -ok": _NOT,
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => '
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", 1)))': _ORDER_SENT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 3 > len(column):": _PER_DISTINCT,
+        "if len(uniques) * 2 > len(column): => if len(uniques) * 1 > len(column):": _PER_DISTINCT,
+        "out = column.str.contains(self._forbidden().pattern, regex=True) | (lengths < self.min_len) => "
+        "out = column.str.contains(self._forbidden().pattern, regex=True) + (lengths < self.min_len)": _OR,
+        "if value != str(number): => if value < str(number):": _killed(
+            _DOM + "test_integer_verdicts ('00' is not written as a plain whole number)"
+        ),
+        "return ~(shaped & (values >= 1)) => return ~(shaped * (values >= 1))": _AND,
+        "ok = (host & ~dotted) | ipv4 => ok = (host & ~dotted) ^ ipv4": (
+            "equivalent: an IPv4 address is all digits and dots, so it never counts as a host name "
+            "too, and ^ is |"
+        ),
+        'rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool) => '
+        'rest = -ok & column.str.contains(":", regex=False).fillna(False).astype(bool)': _NOT,
+        'shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool) => '
+        'shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(True).astype(bool)': _NA_VERDICT,
+        "return ~shaped | dup => return -shaped | dup": _NOT,
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"

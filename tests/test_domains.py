@@ -166,6 +166,8 @@ def test_integer_spellings_become_plain_numbers() -> None:
         (Integer(), "1" + "0" * 18, f"'1{'0' * 18}' is too large; at most 18 digits are allowed"),
         (Integer(), "0" * 30 + "5", f"'{'0' * 30}5' is not written as a plain whole number"),
         (Integer(), "007", "'007' is not written as a plain whole number"),
+        (Integer(), "00", "'00' is not written as a plain whole number"),
+        (Integer(), "-00", "'-00' is not written as a plain whole number"),
         (Integer(), "-0", "'-0' is not written as a plain whole number"),
         (Integer(), "0", None),
         (Integer(), "-7", None),
