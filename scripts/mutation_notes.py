@@ -436,6 +436,31 @@ NOTES: dict[str, dict[str, str]] = {
         'shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(False).astype(bool) => '
         'shaped = column.str.fullmatch(rf"({alt})(,({alt}))*").fillna(True).astype(bool)': _NA_VERDICT,
         "return ~shaped | dup => return -shaped | dup": _NOT,
+        'if ch == " ": => if ch is " ":': (
+            "equivalent in CPython: one-character Latin-1 strings are cached, so a space is "
+            "always the same object"
+        ),
+        "min_len: int = 0 => min_len: int = -1": ("equivalent: no length is below 0 or below -1"),
+        "if self.minimum is not None and self.maximum == self.minimum and number != self.minimum: => "
+        "if self.minimum is not None and self.maximum == self.minimum and number is not self.minimum:": (
+            "equivalent in CPython: ints up to 256 are one object each, so for the table's only "
+            "exact value (gsm_pr's 20) `is not` gives !="
+        ),
+        'ok = shaped.to_numpy(dtype=bool) & (column.to_numpy() != "-0") => '
+        'ok = shaped.to_numpy(dtype=bool) * (column.to_numpy() != "-0")': (
+            "equivalent: numpy multiplies boolean arrays as a logical and"
+        ),
+        'if self.dynamic and value == "dynamic": => if self.dynamic and value is "dynamic":': _DYNAMIC,
+        "ok = (host & ~dotted) | ipv4 => ok = (host & ~dotted) + ipv4": _OR,
+        'ok = ~self.bad(out) & (out != "none") => ok = -self.bad(out) & (out != "none")': _NOT,
+        'ok = ~self.bad(out) & (out != "none") => ok = ~self.bad(out) & (out < "none")': _killed(
+            _DOM + "test_codec_set_is_sorted_into_the_gateways_order (a list that sorts after "
+            "'none': ulaw,gsm,alaw)"
+        ),
+        'if not isinstance(item, dict) or set(item) != {"id", "order"}: => '
+        'if not isinstance(item, dict) or set(item) < {"id", "order"}:': _killed(
+            _DOM + "test_codec_order_on_the_wire (an item with a key too many)"
+        ),
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"

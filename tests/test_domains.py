@@ -359,8 +359,8 @@ _SEPARATE = "is not a codec; separate codecs with commas (ulaw,alaw)"
 
 
 def test_codec_set_is_sorted_into_the_gateways_order() -> None:
-    texts = ["G729; ulaw", "gsm,alaw,ulaw", "NONE", "ulaw & alaw", "opus,ulaw", "ulaw,ulaw"]
-    expected = ["ulaw,g729", "ulaw,alaw,gsm", "none", "ulaw & alaw", "opus,ulaw", "ulaw,ulaw"]
+    texts = ["G729; ulaw", "gsm,alaw,ulaw", "ulaw,gsm,alaw", "NONE", "ulaw & alaw", "opus,ulaw"]
+    expected = ["ulaw,g729", "ulaw,alaw,gsm", "ulaw,alaw,gsm", "none", "ulaw & alaw", "opus,ulaw"]
     assert _normalized(CODECS_ON, texts) == expected
     assert CODECS_ON.allowed() == (
         "a comma list of enabled codecs (ulaw, alaw, g722, g726, g729, gsm) or none"
@@ -456,6 +456,7 @@ def test_codec_order_wire_form() -> None:
         ([], "must be a non-empty array of {id, order} objects"),
         ({"id": "ulaw", "order": "1"}, "must be a non-empty array of {id, order} objects"),
         ([{"id": "ulaw"}], "must be an array of {id, order} objects"),
+        ([{"id": "ulaw", "order": "1", "x": "1"}], "must be an array of {id, order} objects"),
         (["ulaw"], "must be an array of {id, order} objects"),
         ([{"id": "ulaw", "order": 1}], "id and order must be strings"),
         ([{"id": 1, "order": "1"}], "id and order must be strings"),
