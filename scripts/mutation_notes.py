@@ -461,6 +461,17 @@ NOTES: dict[str, dict[str, str]] = {
         'if not isinstance(item, dict) or set(item) < {"id", "order"}:': _killed(
             _DOM + "test_codec_order_on_the_wire (an item with a key too many)"
         ),
+        "out = column.str.contains(self._forbidden().pattern, regex=True) | (lengths < self.min_len) => "
+        "out = column.str.contains(self._forbidden().pattern, regex=True) ^ (lengths < self.min_len)": _killed(
+            _DOM + "test_text_and_token_verdicts (a value too short that also holds a tab)"
+        ),
+        'numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna(0) => '
+        'numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna( 1)': _NUMBERS_ONLY,
+        'rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool) => '
+        'rest = ~ok * column.str.contains(":", regex=False).fillna(False).astype(bool)': _AND,
+        'return super().bad(column) & (column != "none") => '
+        'return super().bad(column) * (column != "none")': _AND,
+        'ok = ~self.bad(out) & (out != "none") => ok = ~self.bad(out) * (out != "none")': _AND,
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"

@@ -65,6 +65,7 @@ TEXT = Text(min_len=1, max_len=5)
         (TEXT, "ab\tcdef", "is 7 characters long; at most 5 are allowed"),
         (Text(min_len=3), "ab", "is shorter than 3 characters"),
         (Text(min_len=3), "abc", None),
+        (Text(min_len=3), "a\t", "is shorter than 3 characters"),
         (Text(), "", None),
         (Text(), "x" * 10_000, None),
         (TEXT, "a b", None),
