@@ -472,6 +472,8 @@ NOTES: dict[str, dict[str, str]] = {
         'return super().bad(column) & (column != "none") => '
         'return super().bad(column) * (column != "none")': _AND,
         'ok = ~self.bad(out) & (out != "none") => ok = ~self.bad(out) * (out != "none")': _AND,
+        'if self.dynamic and value == "dynamic": => '
+        'if not self.dynamic and value == "dynamic":': _DYNAMIC,
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"
