@@ -474,6 +474,35 @@ NOTES: dict[str, dict[str, str]] = {
         'ok = ~self.bad(out) & (out != "none") => ok = ~self.bad(out) * (out != "none")': _AND,
         'if self.dynamic and value == "dynamic": => '
         'if not self.dynamic and value == "dynamic":': _DYNAMIC,
+        "return parts if len(parts) > 1 and all(p in allowed for p in parts) else None => "
+        "return parts if len(parts) >= 1 and all(p in allowed for p in parts) else None": _killed(
+            _DOM + "test_transport_lists and test_codec_list_verdicts (no comma hint for 'UDP/' "
+            "or 'ulaw&', which name one value)"
+        ),
+        "if len(uniques) * 2 > len(column): => if not len(uniques) * 2 > len(column):": _PER_DISTINCT,
+        "return ~column.isin(self.values) => return -column.isin(self.values)": _NOT,
+        "ok &= values % self.step == 0 => ok &= values % self.step <= 0": (
+            "equivalent: numpy's % by a positive step is never negative"
+        ),
+        "if self.minimum is not None and self.minimum == self.maximum: => "
+        "if self.minimum is not None and self.minimum is self.maximum:": (
+            "equivalent in CPython: ints up to 256 are one object each, and the table's only "
+            "exact value is gsm_pr's 20"
+        ),
+        'values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna(0) => '
+        'values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna( -1)': _NUMBERS_ONLY,
+        "return ~(shaped & (values >= 1)) => return -(shaped & (values >= 1))": _NOT,
+        "ok = (host & ~dotted) | ipv4 => ok = (host & -dotted) | ipv4": _NOT,
+        "if self.dynamic: => if not self.dynamic:": _DYNAMIC,
+        'rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool) => '
+        'rest = ~ok | column.str.contains(":", regex=False).fillna(False).astype(bool)': (
+            "equivalent: more values take the slow path, and ipaddress refuses every value "
+            "without a ':' that the patterns refuse (the IPv4 pattern accepts what it accepts)"
+        ),
+        "return ~shaped | dup => return ~shaped ^ dup": _killed(
+            _DOM + "test_transport_lists and test_codec_list_verdicts (a list with a repeat and "
+            "a wrong name: UDP,UDP,SCTP and ulaw,ulaw,opus)"
+        ),
         "@staticmethod": (
             "equivalent: millis is only called on the class (schemas/sheet.py), where a plain "
             "function and a static method are the same"

@@ -326,6 +326,7 @@ def test_transport_lists() -> None:
     assert _verdict(TRANSPORT, "UDP/") == "'UDP/' is not one of UDP, TCP, TLS"
     assert _verdict(TRANSPORT, "UDP,TCP,UDP") == "names UDP twice"
     assert _verdict(TRANSPORT, "TLS,TLS") == "names TLS twice"
+    assert _verdict(TRANSPORT, "UDP,UDP,SCTP") == "'SCTP' is not one of UDP, TCP, TLS"
     assert TRANSPORT.allowed() == "one or more of UDP, TCP, TLS"
 
 
@@ -387,6 +388,7 @@ def test_codec_order_keeps_the_order_given() -> None:
         (CODECS_ON, "ulaw,none", f"'none' {_NOT_A_CODEC}"),
         (CODECS_ON, "ulaw&alaw", f"'ulaw&alaw' {_SEPARATE}"),
         (CODECS_ON, "ulaw,ulaw", "names ulaw twice"),
+        (CODECS_ON, "ulaw,ulaw,opus", f"'opus' {_NOT_A_CODEC}"),
         (CODECS_ON, "ulaw&", f"'ulaw&' {_NOT_A_CODEC}"),
         (ORDER, "g729,ulaw", None),
         (ORDER, "gsm", None),
