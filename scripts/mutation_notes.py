@@ -50,6 +50,11 @@ _ORDER_SENT = (
     "equivalent: the gateway sends an order with every codec (wire_problem refuses an item "
     "without one)"
 )
+_NO_RULE = "tests/test_rules.py::test_rows_that_break_no_rule_get_no_message"
+_NO_NAN = (
+    "equivalent: a rule's row holds None or pd.NA for a missing cell, never a float NaN "
+    "(test_rules.py's default-timerb case, which shows '32000 (default)', passes with it)"
+)
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -533,5 +538,26 @@ NOTES: dict[str, dict[str, str]] = {
         ),
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => '
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", -1)))': _ORDER_SENT,
+    },
+    "schemas/sheet.py": {
+        "hit |= named & ~on => hit |= named | ~on": _killed(_NO_RULE + "[order-on]"),
+        '~_given(df, "host") => _given(df, "host")': _killed(
+            _NO_RULE + " (a complete outbound registration)"
+        ),
+        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
+        '| (_col(df, "host") >= "dynamic").fillna(False).astype(bool)': _killed(
+            _NO_RULE + "[out-secret] (a host that sorts after 'dynamic')"
+        ),
+        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
+        "if value is None or value is pd.NA or (isinstance(value, float) and value == value):": _NO_NAN,
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v < v)": _NO_NAN,
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v is not v)": _NO_NAN,
+        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => '
+        'return _given(df, "secret") + _given(df, "remotesecret") | _given(df, "auth")': _OR,
+        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
+        '+ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': _OR,
+        "| ~_any_secret(df) => | -_any_secret(df)": _NOT,
     },
 }

@@ -177,3 +177,20 @@ def test_masked_secret_is_a_warning_even_when_strict(tmp_path: Path) -> None:
 def test_a_rule_does_not_pile_onto_a_value_its_domain_already_rejected(tmp_path: Path) -> None:
     (line,) = _run(tmp_path, [{**BASE, "session-minse": "lots", "session-expires": "100"}])
     assert line["message"] == "session-minse: 'lots' is not a whole number"
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        {"host": "sip.carrier.example", "registration": "out", "defaultuser": "u", "secret": "pw"},
+        {"host": "203.0.113.9", "registration": "out", "defaultuser": "u", "remotesecret": "pw"},
+        {"host": "sip.carrier.example", "registration": "out", "defaultuser": "u", "auth": "a:b"},
+        {"host": "dynamic", "registration": "in", "secret": "pw"},
+        {"codec_order": "g729,ulaw"},
+        {"audio_codecs": "ulaw", "codec_order": "ulaw"},
+    ],
+    ids=["out-secret", "out-remotesecret", "out-auth", "in-dynamic", "order-alone", "order-on"],
+)
+def test_rows_that_break_no_rule_get_no_message(tmp_path: Path, cells: dict[str, str]) -> None:
+    (line,) = _run(tmp_path, [{**BASE, **cells}], strict=True)
+    assert (line["outcome"], line["error_key"], line["message"]) == ("valid", "", "")
