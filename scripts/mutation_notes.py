@@ -559,5 +559,29 @@ NOTES: dict[str, dict[str, str]] = {
         '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
         '+ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': _OR,
         "| ~_any_secret(df) => | -_any_secret(df)": _NOT,
+        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
+        "if value is None or value is pd.NA and (isinstance(value, float) and value != value):": (
+            "equivalent: a rule's row holds None for a missing cell (test_rules.py's default-timerb "
+            "case, which shows '32000 (default)', passes with it)"
+        ),
+        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
+        "if value is None or value is pd.NA or (isinstance(value, float) and value is not value):": _NO_NAN,
+        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => '
+        'return _given(df, "secret") ^ _given(df, "remotesecret") | _given(df, "auth")': _killed(
+            _NO_RULE + "[dynamic-two-secrets]"
+        ),
+        "named = order.str.contains(codec, regex=False).fillna(False).astype(bool) => "
+        "named = order.str.contains(codec, regex=False).fillna(True).astype(bool)": (
+            "equivalent: only rows where codec_order is given are looked at, so no order is missing"
+        ),
+        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
+        '^ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': (
+            "equivalent: a missing host is never 'dynamic', so the two sides are never both true "
+            "and ^ is |"
+        ),
+        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
+        '| (_col(df, "host") == "dynamic").fillna(True).astype(bool)': (
+            "equivalent: where the host is missing, ~_given(host) on the line above is already True"
+        ),
     },
 }

@@ -186,10 +186,19 @@ def test_a_rule_does_not_pile_onto_a_value_its_domain_already_rejected(tmp_path:
         {"host": "203.0.113.9", "registration": "out", "defaultuser": "u", "remotesecret": "pw"},
         {"host": "sip.carrier.example", "registration": "out", "defaultuser": "u", "auth": "a:b"},
         {"host": "dynamic", "registration": "in", "secret": "pw"},
+        {"host": "dynamic", "secret": "pw", "remotesecret": "pw2"},
         {"codec_order": "g729,ulaw"},
         {"audio_codecs": "ulaw", "codec_order": "ulaw"},
     ],
-    ids=["out-secret", "out-remotesecret", "out-auth", "in-dynamic", "order-alone", "order-on"],
+    ids=[
+        "out-secret",
+        "out-remotesecret",
+        "out-auth",
+        "in-dynamic",
+        "dynamic-two-secrets",
+        "order-alone",
+        "order-on",
+    ],
 )
 def test_rows_that_break_no_rule_get_no_message(tmp_path: Path, cells: dict[str, str]) -> None:
     (line,) = _run(tmp_path, [{**BASE, **cells}], strict=True)
