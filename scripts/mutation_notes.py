@@ -559,6 +559,12 @@ NOTES: dict[str, dict[str, str]] = {
         '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
         '+ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': _OR,
         "| ~_any_secret(df) => | -_any_secret(df)": _NOT,
+        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => '
+        'return _given(df, "secret") | _given(df, "remotesecret") + _given(df, "auth")': _OR,
+        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
+        '| (_col(df, "host") <= "dynamic").fillna(False).astype(bool)': _killed(
+            _NO_RULE + "[out-remotesecret] (a host that sorts before 'dynamic')"
+        ),
         "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
         "if value is None or value is pd.NA and (isinstance(value, float) and value != value):": (
             "equivalent: a rule's row holds None for a missing cell (test_rules.py's default-timerb "

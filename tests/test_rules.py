@@ -203,3 +203,13 @@ def test_a_rule_does_not_pile_onto_a_value_its_domain_already_rejected(tmp_path:
 def test_rows_that_break_no_rule_get_no_message(tmp_path: Path, cells: dict[str, str]) -> None:
     (line,) = _run(tmp_path, [{**BASE, **cells}], strict=True)
     assert (line["outcome"], line["error_key"], line["message"]) == ("valid", "", "")
+
+
+def test_a_row_without_registration_is_not_checked_for_it(tmp_path: Path) -> None:
+    # The column is there (another row registers out), this row's cell is empty.
+    rows = [
+        {**BASE, "registration": "out", "defaultuser": "u", "secret": "pw"},
+        {**BASE, "name": "t-2"},
+    ]
+    lines = _run(tmp_path, rows, strict=True)
+    assert [(x["outcome"], x["message"]) for x in lines] == [("valid", ""), ("valid", "")]
