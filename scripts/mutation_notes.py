@@ -559,6 +559,14 @@ NOTES: dict[str, dict[str, str]] = {
         '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
         '+ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': _OR,
         "| ~_any_secret(df) => | -_any_secret(df)": _NOT,
+        'broken=lambda df: _number(df, "timerb") < 64 * _number(df, "timert1"), => '
+        'broken=lambda df: _number(df, "timerb") < 63 * _number(df, "timert1"),': _killed(
+            "tests/test_rules.py::test_warnings_keep_the_row_unless_strict[timerb-just-below-64-t1]"
+        ),
+        'broken=lambda df: _number(df, "timert1") < _number(df, "t1min"), => '
+        'broken=lambda df: _number(df, "timert1") <= _number(df, "t1min"),': _killed(
+            _NO_RULE + "[timert1-equal-to-t1min]"
+        ),
         'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => '
         'return _given(df, "secret") | _given(df, "remotesecret") + _given(df, "auth")': _OR,
         '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '

@@ -138,6 +138,12 @@ WARNINGS = [
         id="default-timerb-below-64-t1",
     ),
     pytest.param(
+        {"timert1": "1000", "timerb": "63500"},
+        "timerb-below-64-timert1",
+        "timerb: 63500 is below 64 x timert1 (1000); chan_sip will raise it to 64 x timert1",
+        id="timerb-just-below-64-t1",
+    ),
+    pytest.param(
         {"timert1": "300", "timerb": "19200", "t1min": "400ms"},
         "timert1-below-t1min",
         "timert1: 300 is below t1min (400ms); calls to this endpoint may time out",
@@ -189,6 +195,8 @@ def test_a_rule_does_not_pile_onto_a_value_its_domain_already_rejected(tmp_path:
         {"host": "dynamic", "secret": "pw", "remotesecret": "pw2"},
         {"codec_order": "g729,ulaw"},
         {"audio_codecs": "ulaw", "codec_order": "ulaw"},
+        {"timert1": "500", "timerb": "32000"},
+        {"timert1": "500", "t1min": "500"},
     ],
     ids=[
         "out-secret",
@@ -198,6 +206,8 @@ def test_a_rule_does_not_pile_onto_a_value_its_domain_already_rejected(tmp_path:
         "dynamic-two-secrets",
         "order-alone",
         "order-on",
+        "timerb-exactly-64-timert1",
+        "timert1-equal-to-t1min",
     ],
 )
 def test_rows_that_break_no_rule_get_no_message(tmp_path: Path, cells: dict[str, str]) -> None:
