@@ -559,6 +559,24 @@ NOTES: dict[str, dict[str, str]] = {
         '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
         '+ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': _OR,
         "| ~_any_secret(df) => | -_any_secret(df)": _NOT,
+        '| ~_given(df, "defaultuser") => | -_given(df, "defaultuser")': _NOT,
+        "| ~_any_secret(df) => + ~_any_secret(df)": _OR,
+        "checks = [pa.Check(lambda s, d=domain: ~d.bad(s), name=field)] => "
+        "checks = [pa.Check(lambda s, d=domain: -d.bad(s), name=field)]": _NOT,
+        'pa.Check(lambda _rows, r=r: ~r.broken(checked), name=f"{r.code}@{r.field}") => '
+        'pa.Check(lambda _rows, r=r: -r.broken(checked), name=f"{r.code}@{r.field}")': _NOT,
+        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) & ~_any_secret(df) => '
+        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) * ~_any_secret(df)': _AND,
+        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) & ~_any_secret(df) => '
+        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) & -_any_secret(df)': _NOT,
+        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
+        "if value is None or value is pd.NA or (isinstance(value, float) or value != value):": _NO_NAN,
+        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
+        "if value is None or value is pd.NA or (isinstance(value, float) and value <= value):": _NO_NAN,
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) or v != v)": _NO_NAN,
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
+        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v > v)": _NO_NAN,
         'broken=lambda df: _number(df, "timerb") < 64 * _number(df, "timert1"), => '
         'broken=lambda df: _number(df, "timerb") < 63 * _number(df, "timert1"),': _killed(
             "tests/test_rules.py::test_warnings_keep_the_row_unless_strict[timerb-just-below-64-t1]"
