@@ -42,7 +42,8 @@ $(VENV)/.mutate: $(STAMP)
 	touch $(VENV)/.mutate
 
 # Mutation testing of the modules that decide outcomes; writes tests/MUTATION.md. Not in CI: it
-# takes about an hour. `make mutate TARGETS="prune plan"` runs some (names in scripts/mutate.py).
+# takes hours. `make mutate TARGETS="prune plan"` runs some (names in scripts/mutate.py); the
+# others' results stay in scripts/mutation_results/.
 mutate: $(VENV)/.mutate
 	$(BIN)/python scripts/mutate.py $(TARGETS)
 

@@ -375,6 +375,7 @@ def test_masked_export_holds_no_secret_and_keeps_the_gateways(
     assert sum(1 for s in before.values() if any(s.values())) == len(with_secret)
 
 
+@pytest.mark.slow
 def test_import_then_export_gives_back_the_same_values(
     gateway_server: Callable[..., GatewayProcess], tmp_path: Path
 ) -> None:

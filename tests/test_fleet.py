@@ -225,6 +225,7 @@ def test_the_inventory_can_come_from_sip_import_toml(
     assert sorted(lon.stored()) == ["f1"]
 
 
+@pytest.mark.slow
 def test_without_a_terminal_each_gateway_gets_a_progress_line(
     tmp_path: Path, launcher: GatewayLauncher
 ) -> None:
@@ -275,6 +276,7 @@ def test_a_failed_canary_stops_the_rollout(tmp_path: Path, launcher: GatewayLaun
     assert up[0].stats()["calls"] == {} and up[1].stats()["calls"] == {}
 
 
+@pytest.mark.slow
 def test_max_fail_percent_stops_new_gateways_after_the_failure_that_passes_it(
     tmp_path: Path, launcher: GatewayLauncher
 ) -> None:
@@ -320,6 +322,7 @@ def test_sync_prunes_each_gateway_to_its_own_rows(
     assert summary["fleet"]["gateways"]["lon-1"]["prune"]["deleted"] == ["p9"]
 
 
+@pytest.mark.slow
 def test_a_fleet_exports_to_one_sheet_that_syncs_back_unchanged(
     tmp_path: Path, three: tuple[list[GatewayProcess], int]
 ) -> None:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
+import pytest
 from helpers import run_cli, write_text_xlsx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -193,6 +194,7 @@ def test_truncated_workbook_at_every_tenth() -> None:
 # --- (c) through the console script ---------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.one_of(file_bytes, grids(cell_text).map(lambda g: _csv_bytes(*g))),

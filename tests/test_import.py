@@ -207,6 +207,7 @@ def test_gateway_not_running_exits_3_quickly_with_one_line(tmp_path: Path) -> No
     }
 
 
+@pytest.mark.slow
 def test_gateway_killed_mid_run_trips_the_breaker_and_a_rerun_finishes(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -237,6 +238,7 @@ def test_gateway_killed_mid_run_trips_the_breaker_and_a_rerun_finishes(
     assert_gateway_holds(restarted, rows)
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -303,6 +305,7 @@ def test_ctrl_c_mid_run_reports_every_row_and_resume_finishes(
     assert_gateway_holds(gateway, rows)
 
 
+@pytest.mark.slow
 def test_expired_sessions_are_renewed_without_failing_a_row(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -502,6 +505,7 @@ def test_a_gateway_answering_503_or_500_to_a_third_of_the_calls_loses_no_row(
             assert stored[row["name"]].get(key) == value, (row["name"], key)
 
 
+@pytest.mark.slow
 def test_max_rps_caps_the_request_rate(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -517,6 +521,7 @@ def test_max_rps_caps_the_request_rate(
     assert elapsed >= 2.0
 
 
+@pytest.mark.slow
 def test_the_pace_is_learned_below_the_ceiling_unless_fixed(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -542,6 +547,7 @@ def test_the_pace_is_learned_below_the_ceiling_unless_fixed(
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_credentials_from_a_config_file_and_a_warning_when_others_can_read_it(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -572,6 +578,7 @@ def test_credentials_from_a_config_file_and_a_warning_when_others_can_read_it(
     assert read_csv(tmp_path / "r2" / "results.csv")[0]["outcome"] == "unchanged"
 
 
+@pytest.mark.slow
 def test_a_rename_whose_answer_was_lost_after_commit_is_still_renamed(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -597,6 +604,7 @@ def test_a_rename_whose_answer_was_lost_after_commit_is_still_renamed(
 # -- which gateway ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_first_line_names_the_gateway(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -625,6 +633,7 @@ def test_the_first_line_names_the_gateway(
     assert proc.stderr.startswith("error: ")
 
 
+@pytest.mark.slow
 def test_make_run_never_touches_the_gateway_the_environment_names(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:

@@ -138,6 +138,12 @@ WARNINGS = [
         id="default-timerb-below-64-t1",
     ),
     pytest.param(
+        {"timert1": "1000", "timerb": "63500"},
+        "timerb-below-64-timert1",
+        "timerb: 63500 is below 64 x timert1 (1000); chan_sip will raise it to 64 x timert1",
+        id="timerb-just-below-64-t1",
+    ),
+    pytest.param(
         {"timert1": "300", "timerb": "19200", "t1min": "400ms"},
         "timert1-below-t1min",
         "timert1: 300 is below t1min (400ms); calls to this endpoint may time out",
@@ -177,3 +183,43 @@ def test_masked_secret_is_a_warning_even_when_strict(tmp_path: Path) -> None:
 def test_a_rule_does_not_pile_onto_a_value_its_domain_already_rejected(tmp_path: Path) -> None:
     (line,) = _run(tmp_path, [{**BASE, "session-minse": "lots", "session-expires": "100"}])
     assert line["message"] == "session-minse: 'lots' is not a whole number"
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        {"host": "sip.carrier.example", "registration": "out", "defaultuser": "u", "secret": "pw"},
+        {"host": "203.0.113.9", "registration": "out", "defaultuser": "u", "remotesecret": "pw"},
+        {"host": "sip.carrier.example", "registration": "out", "defaultuser": "u", "auth": "a:b"},
+        {"host": "dynamic", "registration": "in", "secret": "pw"},
+        {"host": "dynamic", "secret": "pw", "remotesecret": "pw2"},
+        {"codec_order": "g729,ulaw"},
+        {"audio_codecs": "ulaw", "codec_order": "ulaw"},
+        {"timert1": "500", "timerb": "32000"},
+        {"timert1": "500", "t1min": "500"},
+    ],
+    ids=[
+        "out-secret",
+        "out-remotesecret",
+        "out-auth",
+        "in-dynamic",
+        "dynamic-two-secrets",
+        "order-alone",
+        "order-on",
+        "timerb-exactly-64-timert1",
+        "timert1-equal-to-t1min",
+    ],
+)
+def test_rows_that_break_no_rule_get_no_message(tmp_path: Path, cells: dict[str, str]) -> None:
+    (line,) = _run(tmp_path, [{**BASE, **cells}], strict=True)
+    assert (line["outcome"], line["error_key"], line["message"]) == ("valid", "", "")
+
+
+def test_a_row_without_registration_is_not_checked_for_it(tmp_path: Path) -> None:
+    # The column is there (another row registers out), this row's cell is empty.
+    rows = [
+        {**BASE, "registration": "out", "defaultuser": "u", "secret": "pw"},
+        {**BASE, "name": "t-2"},
+    ]
+    lines = _run(tmp_path, rows, strict=True)
+    assert [(x["outcome"], x["message"]) for x in lines] == [("valid", ""), ("valid", "")]

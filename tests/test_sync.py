@@ -55,6 +55,7 @@ def saves(gateway: GatewayProcess) -> int:
     return int(gateway.stats()["calls"].get("sip_endpoint.save", 0))
 
 
+@pytest.mark.slow
 def test_second_sync_of_2000_rows_sends_nothing(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -108,7 +109,16 @@ def test_three_changes_two_new_rows_and_a_rename_send_exactly_six_saves(
     assert_gateway_holds(gateway, [{k: v for k, v in r.items() if k != "old_name"} for r in rows])
 
 
-@pytest.mark.parametrize("field", ["secret", "remotesecret", "auth"])
+# One secret end to end in the fast suite; test_plan_sends_a_changed_secret_and_keeps_a_masked_one
+# covers the three fields in process.
+@pytest.mark.parametrize(
+    "field",
+    [
+        "secret",
+        pytest.param("remotesecret", marks=pytest.mark.slow),
+        pytest.param("auth", marks=pytest.mark.slow),
+    ],
+)
 def test_a_changed_secret_alone_is_sent_and_stored(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess], field: str
 ) -> None:
@@ -680,6 +690,7 @@ def test_prune_guards_dry_run_and_an_allowed_prune(
     assert gateway.stats()["calls"]["sip_endpoint.delete"] == 10
 
 
+@pytest.mark.slow
 def test_a_second_sync_while_one_runs_exits_2_and_a_dead_holder_is_taken_over(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
@@ -706,6 +717,7 @@ def test_a_second_sync_while_one_runs_exits_2_and_a_dead_holder_is_taken_over(
     assert len(results) == 400
 
 
+@pytest.mark.slow
 def test_log_lines_carry_utc_timestamps_when_not_a_terminal(
     tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
 ) -> None:
