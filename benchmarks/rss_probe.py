@@ -62,9 +62,11 @@ def main() -> None:
     sampler.start()
     code: int | str | None = 0
     try:
-        from importer.cli import main as cli
+        # The command line without main()'s quick end (os._exit), which would end this process
+        # before it records the peaks.
+        from importer.cli import app
 
-        cli()
+        app()
     except SystemExit as exc:
         code = exc.code
     finally:

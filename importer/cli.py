@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -210,6 +211,7 @@ def validate(
         )
     )  # fmt: skip
     _show(result, json_out, quiet)
+    _written.append(True)
     raise typer.Exit(result.exit_code)
 
 
@@ -994,10 +996,23 @@ def gateway_(
     _guard(run)
 
 
+#: Set by a command once every file it writes is written and closed: the process may then end
+#: without the interpreter's teardown. A long validate leaves hundreds of MB of frames and Arrow
+#: buffers, and freeing them one object at a time took 0.1-0.15 s of a 2 s run.
+_written: list[bool] = []
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (``app()`` is the same command line without the quick end)."""
     try:
         app()
     except KeyboardInterrupt:
         err.print("error: interrupted")
         sys.exit(130)
+    except SystemExit as exc:
+        if _written and isinstance(exc.code, int):
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.code)
+        raise
