@@ -998,7 +998,7 @@ def _cli_once(
     reports = tmp / f"reports-{index}"
     memory = tmp / f"memory-{index}.json"
     steal_before, started = cpu_times(), time.perf_counter()
-    # The command line run by benchmarks.rss_probe (the console script's own main, in one
+    # The command line run by benchmarks.rss_probe (the console script's command line, in one
     # process), which records the command's peak RSS and its writer child's apart.
     proc = subprocess.Popen(
         [
@@ -1072,7 +1072,7 @@ def bench_scale(sizes: Sizes, report: Report) -> None:
         "(interpreter start, imports, reports). Peak RSS is the command's own high-water mark "
         "(`VmHWM`) plus the largest RSS seen of the child process that writes rejections.xlsx "
         "beside it (sampled every 20 ms), both recorded by `benchmarks/rss_probe.py`, which runs "
-        "the console script's `main` in one process: their sum bounds what both held at once "
+        "the console script's command line (`importer.cli.app`) in one process: their sum bounds what both held at once "
         "(`ru_maxrss` would count the benchmark's own memory, which Linux carries over through "
         "exec). CPU seconds "
         "include the writer's. The stage rows come from the run's own summary.json; the "
