@@ -5,6 +5,7 @@ Pipeline modules are imported inside the commands so ``--help`` answers at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -1012,7 +1013,9 @@ def main() -> None:
     except SystemExit as exc:
         if _written and isinstance(exc.code, int):
             logging.shutdown()
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                # A reader that went away (`| head`) gets what was written; no traceback.
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
             os._exit(exc.code)
         raise

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from helpers import read_csv, run_cli, write_csv, write_xlsx
+from helpers import SIP_IMPORT, read_csv, run_cli, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSY = ROOT / "samples" / "carrier_onboarding_messy.csv"
@@ -411,3 +411,26 @@ def test_xlsx_with_three_title_rows_numbers_results_as_the_file_does(tmp_path: P
     assert [(r["_row"], r["name"]) for r in rejections] == [("6", "trunk-2")]
     text = validate(tmp_path, "titled.xlsx", "--report-dir", "r2").stdout
     assert "│ title rows above the header │    3 │" in text.splitlines()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback_and_the_reports_are_whole(
+    tmp_path: Path, mixed_csv: Path
+) -> None:
+    # validate ends without the interpreter's teardown once its files are closed; a closed pipe
+    # on stdout (`| head -c 1`) must still end in the documented exit code and complete reports.
+    reader, writer = os.pipe()
+    os.close(reader)
+    proc = subprocess.run(
+        [SIP_IMPORT, "validate", str(mixed_csv), "--report-dir", str(tmp_path / "r")],
+        cwd=tmp_path,
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+    )
+    os.close(writer)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["outcomes"] == {"valid": 2, "rejected": 1}
+    assert len(read_csv(tmp_path / "r" / "results.csv")) == 3
