@@ -326,11 +326,13 @@ def test_a_gateway_whose_sessions_never_last_is_unavailable_after_a_few_logins(
     # one row (another worker's session may have run out meanwhile), then says so and stops.
     gateway = gateway_server("--session-ttl", "0.000001")
     sheet = write_csv(tmp_path / "sheet.csv", make_rows(3))
-    proc, results, _ = run_import(tmp_path, gateway, sheet, "--concurrency", "1")
+    proc, results, summary = run_import(tmp_path, gateway, sheet, "--concurrency", "1")
     assert proc.returncode == 3
     assert proc.stderr.splitlines()[-1] == (
         "error: the gateway keeps answering 'not logged in' right after a login"
     )
+    # The first answer, then one after each of the three logins a call may ask for.
+    assert summary["requests"] == {"sip_endpoints.list": 4}
     # The gateway's list of endpoints (read before any save) is what it refused.
     assert {(r["outcome"], r["message"]) for r in results} == {
         ("failed", "not attempted: gateway unavailable")

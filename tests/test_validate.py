@@ -5,6 +5,8 @@ exactly what the per-value checks (``Domain.problem``, the ones the gateway shar
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -245,3 +247,24 @@ def test_column_letters_match_openpyxls(number: int) -> None:
     from openpyxl.utils import get_column_letter
 
     assert column_letter(number) == get_column_letter(number)
+
+
+@pytest.mark.parametrize(("extra", "imported"), [(0, False), (1, True)])
+def test_pandera_is_imported_only_past_the_one_by_one_size(
+    tmp_path: Path, extra: int, imported: bool
+) -> None:
+    """Up to ONE_BY_ONE_ROWS rows need no pandera (its import alone outweighs a small sheet)."""
+    rows = [{"name": f"ep-{i}", "host": "203.0.113.9", "port": "5060"} for i in range(2_000)]
+    path = write_csv(tmp_path / "s.csv", rows[: ONE_BY_ONE_ROWS + extra])
+    program = (
+        "import sys\n"
+        "from importer.sheets.load import load_sheet\n"
+        "from importer.sheets.normalize import normalize\n"
+        "from importer.validate import check_rows\n"
+        f"assert not check_rows(normalize(load_sheet({str(path)!r})))\n"
+        "print('pandera' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == str(imported)
