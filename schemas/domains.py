@@ -48,6 +48,7 @@ __all__ = [
     "contains",
     "fullmatch",
     "spread_distinct",
+    "spread_texts",
     "text_series",
 ]
 
@@ -132,9 +133,21 @@ def _spread(
 TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
-def text_series(cells: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    """Arrow text as a pandas "str" Series over ``index``, without a Python string a cell."""
-    return pd.Series(cells.to_pandas(types_mapper={cells.type: TEXT}.get).array, index=index)
+def text_series(cells: pa.Array | pa.ChunkedArray, index: pd.Index, dtype: Any = TEXT) -> pd.Series:
+    """Arrow text as a pandas text Series over ``index``, without a Python string a cell."""
+    return pd.Series(cells.to_pandas(types_mapper={cells.type: dtype}.get).array, index=index)
+
+
+def spread_texts(
+    values: pd.Series, codes: npt.NDArray[np.intp], index: pd.Index, dtype: Any = TEXT
+) -> pd.Series:
+    """``values`` (texts) taken by ``codes`` (-1 = NA), as a text Series over ``index``.
+
+    Arrow does the taking: a Series built from a million Python strings would convert each of
+    them back to Arrow.
+    """
+    texts = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return text_series(texts.take(pa.array(codes, mask=codes < 0)), index, dtype)
 
 
 def _arrow(column: pd.Series) -> pa.Array:
@@ -197,14 +210,7 @@ def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
                 )
                 return pd.Series(flags, index=column.index)
             answers = fn(self, pd.Series(uniques, dtype=column.dtype))
-            # Texts are spread by Arrow: a Series built from a million Python strings would
-            # convert each of them back to Arrow.
-            texts = pa.array(
-                answers.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True
-            )
-            spread = texts.take(pa.array(codes, mask=codes < 0))
-            shown = spread.to_pandas(types_mapper={spread.type: column.dtype}.get)
-            return pd.Series(shown.array, index=column.index)
+            return spread_texts(answers, codes, column.index, column.dtype)
 
         return inner
 

@@ -116,6 +116,10 @@ def _value(row: Mapping[str, Any], name: str) -> str:
     return str(value)
 
 
+#: The texts pd.to_numeric reads as plain decimal numbers (what ``_number`` parses a column by).
+_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+
+
 def _number_of(row: Mapping[str, str | None], name: str) -> float:
     """``_number`` of one cell: its value, the gateway default when empty, NaN if unreadable."""
     text = row.get(name)
@@ -128,9 +132,6 @@ def _number_of(row: Mapping[str, str | None], name: str) -> float:
     # The same texts pd.to_numeric reads: plain decimal numbers (a cell that reached a rule
     # passed its domain check, or holds REJECTED_CELL).
     return float(text) if _DECIMAL.fullmatch(text) else float("nan")
-
-
-_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
 
 
 def _row_secret(row: Mapping[str, str | None]) -> bool:

@@ -26,6 +26,7 @@ from schemas.domains import (
     Integer,
     Milliseconds,
     Transport,
+    spread_texts,
     text_series,
 )
 from schemas.text import column_letter, header_key, quote
@@ -189,7 +190,7 @@ def _canonical(
         if values.notna().all() and (values.to_numpy() == typed.to_numpy()).all():
             # Every cell is canonical already (UDP, 5060, rfc2833): the column is the sheet's.
             return raw.astype("str"), Distinct(codes, values)
-        return spread(values, codes, raw.index), Distinct(codes, values)
+        return spread_texts(values, codes, raw.index), Distinct(codes, values)
     return _texts(raw.astype("str"), domain, table, separator), None
 
 
@@ -222,18 +223,7 @@ def _texts(
     filled = domain.normalize(text_series(stripped.filter(present), raw.index[mask]))
     codes = np.full(len(raw), -1, dtype=np.int64)
     codes[mask] = np.arange(len(filled))
-    return spread(filled, codes, raw.index)
-
-
-def spread(values: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """``values`` (texts) taken by ``codes`` (-1 = NA), as a text Series over ``index``.
-
-    Arrow does the taking: a Series built from a million Python strings would convert each of
-    them back to Arrow.
-    """
-    texts = pa.array(values, type=pa.large_string(), from_pandas=True)
-    taken = texts.take(pa.array(codes, mask=codes < 0))
-    return text_series(taken, index)
+    return spread_texts(filled, codes, raw.index)
 
 
 def _skipped_mask(loaded: LoadedSheet, mapping: Mapping | None) -> tuple[np.ndarray, list[str]]:
