@@ -60,21 +60,18 @@ def main() -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    code: int | str | None = 0
-    try:
-        # The command line without main()'s quick end (os._exit), which would end this process
-        # before it records the peaks.
-        from importer.cli import app
 
-        app()
-    except SystemExit as exc:
-        code = exc.code
-    finally:
+    def record() -> None:
         done.set()
         sampler.join()
         own = _status_kb(os.getpid(), "VmHWM:") / 1024
         out.write_text(json.dumps({"main_mb": own, "children_mb": peak_children / 1024}))
-    sys.exit(code)
+
+    # The console script's own entry point, quick end (os._exit) included: the peaks are
+    # recorded once the command is done, before the process ends.
+    from importer.cli import main as command
+
+    command(on_end=record)
 
 
 if __name__ == "__main__":

@@ -452,14 +452,14 @@ class _Progress:
             self.task = self.bar.add_task(self.label, total=total, rate="-")
             self.bar.start()
 
-    def advance(self, outcome: Any) -> None:
-        self.done += 1
+    def advance(self, outcome: Any, count: int = 1) -> None:
+        self.done += count
         if not self.enabled:
             return
         now = time.monotonic()
         rate = self.done / max(now - self.started, 1e-9)
         if self.bar is not None:
-            self.bar.update(self.task, advance=1, rate=f"{rate:,.0f}")
+            self.bar.update(self.task, advance=count, rate=f"{rate:,.0f}")
         elif now - self.last_line >= 5.0:
             self.last_line = now
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -514,15 +514,15 @@ class _FleetProgress:
         self.tasks[name] = self.bar.add_task(name, total=total, rate="-")
         self.bar.update(self.total_task, total=sum(self.totals.values()))
 
-    def advance(self, name: str) -> None:
-        self.done[name] = self.done.get(name, 0) + 1
+    def advance(self, name: str, count: int = 1) -> None:
+        self.done[name] = self.done.get(name, 0) + count
         if not self.enabled:
             return
         now = time.monotonic()
         if self.bar is not None and name in self.tasks:
             rate = self.done[name] / max(now - self.started[name], 1e-9)
-            self.bar.update(self.tasks[name], advance=1, rate=f"{rate:,.0f}")
-            self.bar.update(self.total_task, advance=1)
+            self.bar.update(self.tasks[name], advance=count, rate=f"{rate:,.0f}")
+            self.bar.update(self.total_task, advance=count)
         elif self.bar is None and now - self.last_line >= 5.0:
             self.last_line = now
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -554,8 +554,8 @@ class _GatewaySink:
     def start(self, total: int) -> None:
         self.progress.start(self.name, total)
 
-    def advance(self, outcome: Any) -> None:
-        self.progress.advance(self.name)
+    def advance(self, outcome: Any, count: int = 1) -> None:
+        self.progress.advance(self.name, count)
 
     def stop(self) -> None:
         self.progress.stop(self.name)
@@ -708,6 +708,8 @@ def _fleet_job(options: Any, sheet_file: Path, cli: dict[str, Any], inventory_pa
 
 def _finish_job(result: Any, cli: dict[str, Any]) -> None:
     _show(result, cli["json_out"], cli["quiet"])
+    # The journal, the reports and the local gateway are closed by now (run_job's with).
+    _written.append(True)
     reason = result.summary.get("gateway_unavailable")
     if result.summary.get("interrupted"):
         reason = (
@@ -1003,10 +1005,16 @@ def gateway_(
 _written: list[bool] = []
 
 
-def main() -> None:
-    """Console-script entry point (``app()`` is the same command line without the quick end)."""
+def main(on_end: Callable[[], None] | None = None) -> None:
+    """Console-script entry point (``app()`` is the same command line without the quick end).
+    ``on_end`` runs once the command is done, before the process ends either way
+    (benchmarks/rss_probe.py records its peaks there)."""
     try:
-        app()
+        try:
+            app()
+        finally:
+            if on_end is not None:
+                on_end()
     except KeyboardInterrupt:
         err.print("error: interrupted")
         sys.exit(130)

@@ -361,6 +361,40 @@ def test_journal_start_without_resume_abandons_the_unfinished_run(tmp_path: Path
     ]  # fmt: skip
 
 
+def test_rows_found_unchanged_get_no_journal_line_and_a_resume_checks_them_again(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    gateway = gateway_server()
+    rows = make_rows(6, seed=31)
+    sheet = write_csv(tmp_path / "master.csv", rows)
+    journal = tmp_path / "journal.db"
+    assert sync(tmp_path, gateway, sheet, "--journal", str(journal), name="v1")[0].returncode == 0
+    proc, results, _ = sync(tmp_path, gateway, sheet, "--journal", str(journal), name="v2")
+    assert proc.returncode == 0, proc.stderr
+    assert Counter(r["outcome"] for r in results) == {"unchanged": 6}
+    db = sqlite3.connect(journal)
+    lines = db.execute("SELECT run_id, outcome FROM row_outcomes ORDER BY run_id").fetchall()
+    assert lines == [(1, "created")] * 6  # the second run, which sent nothing, wrote none
+    # The second run dies before it finishes; meanwhile someone edits an endpoint on the
+    # gateway. The resumed run checks the unchanged rows again instead of skipping them.
+    with db:
+        db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = 2")
+    db.close()
+    edited = rows[2]["name"]
+    changed_nat = "no" if rows[2]["nat"] != "no" else "yes"
+    answer = gateway.call("sip_endpoint.save", {"name": edited, "nat": changed_nat})
+    assert answer.json()["result"] == "success", answer.text
+    proc, results, summary = sync(
+        tmp_path, gateway, sheet, "--journal", str(journal), "--resume", name="v3"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert summary["resumed_run"] == 2
+    assert {r["name"]: r["outcome"] for r in results} == {
+        r["name"]: "updated" if r["name"] == edited else "unchanged" for r in rows
+    }
+    assert gateway.stored()[edited]["nat"] == rows[2]["nat"]
+
+
 def test_journal_is_durable_on_every_outcome(tmp_path: Path) -> None:
     with Journal.open(tmp_path / "journal.db") as journal:
         assert journal.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,22 +148,6 @@ class JournalRun:
             (self.run_id, row_key, row, digest, outcome, error_key, _now()),
         )
 
-    def record_many(self, rows: Iterable[tuple[str, int, str, str]]) -> None:
-        """``record`` of many ``(row_key, row, digest, outcome)`` at once, in one transaction:
-        100,000 unchanged rows one commit each took several seconds."""
-        now = _now()
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO row_outcomes "
-                "(run_id, row_key, row, values_hash, outcome, error_key, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, '', ?)",
-                (
-                    (self.run_id, key, row, digest, outcome, now)
-                    for key, row, digest, outcome in rows
-                ),
-            )
-
     def finish(self) -> None:
         self.conn.execute(
             "UPDATE runs SET status = 'finished', finished_at = ? WHERE id = ?",
@@ -272,9 +256,6 @@ class Journal:
         self, row_key: str, row: int, digest: str, outcome: str, error_key: str = ""
     ) -> None:
         self.run.record(row_key, row, digest, outcome, error_key)
-
-    def record_many(self, rows: Iterable[tuple[str, int, str, str]]) -> None:
-        self.run.record_many(rows)
 
     def finish(self) -> None:
         self.run.finish()
