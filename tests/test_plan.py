@@ -252,7 +252,7 @@ _LISTED = [
 )
 def test_list_answer_is_read_as_json_reads_it(text: str, window: int) -> None:
     expected = json.loads(text)
-    got = decode_list_answer(text.encode())
+    got = decode_list_answer(text.encode(), by_arrow=False)  # the walk, by windows
     columns = got.pop("sip_endpoints")
     assert got == {k: v for k, v in expected.items() if k != "sip_endpoints"}
     assert isinstance(columns, EndpointColumns)
@@ -260,6 +260,131 @@ def test_list_answer_is_read_as_json_reads_it(text: str, window: int) -> None:
         EndpointColumns.from_endpoints(expected["sip_endpoints"])
     )
     assert _endpoints(columns) == list(_row_wise_state(expected["sip_endpoints"]).by_id.values())
+
+
+def _codecs(*enabled: str) -> list[dict[str, str]]:
+    return [{"id": c, "value": "1" if c in enabled else "0"} for c in CODECS]
+
+
+#: Answers of the plain shape, which Arrow's JSON reader reads.
+_PLAIN = {
+    "strings": [
+        {"object_id": "1", "name": "a", "host": "dynamic", "transport": ["UDP", "TLS"],
+         "audio_codecs": _codecs("ulaw"), "codec_order": [{"id": "ulaw", "order": "1"}]},
+        {"object_id": "2", "name": "B", "secret": 's\u00e9"\\x', "port": "5060",
+         "audio_codecs": _codecs("alaw", "g729"), "transport": ["TCP"]},
+        {"object_id": "3", "name": "c", "nat": None, "x-unknown": "1", "transport": []},
+        {"object_id": "4", "name": "d", "audio_codecs": _codecs("ulaw"), "codec_order": []},
+        {"object_id": "5", "name": "e\ud83d\ude00", "transport": ["UDP", "TLS"],
+         "audio_codecs": [], "codec_order": [{"id": "g729", "order": "2"},
+                                             {"id": "alaw", "order": "1"}]},
+    ],
+    # Whole numbers and booleans of one kind per key come back as json reads them.
+    "numbers": [
+        {"object_id": 7, "name": "n1", "port": 5060, "qualify": True},
+        {"object_id": 8, "name": "n2", "port": 5061, "qualify": False},
+    ],
+    # A list held apart from another only by where its items split ("a,b" vs "a", "b").
+    "look-alike lists": [
+        {"object_id": "1", "name": "x", "transport": ["UDP,TCP"]},
+        {"object_id": "2", "name": "y", "transport": ["UDP", "TCP"]},
+        {"object_id": "3", "name": "z", "transport": ["UDP", "TCP"]},
+    ],
+    "no names": [{"object_id": "1", "host": "h"}, {"object_id": "2"}],
+}  # fmt: skip
+for _i in range(3 * state._CHUNK // 2):  # past one slice of the list columns
+    _PLAIN.setdefault("long", []).append(
+        {"object_id": str(_i), "name": f"p{_i}", "transport": [["UDP"], ["TCP", "UDP"]][_i % 2],
+         "audio_codecs": _codecs(*CODECS[: _i % 4])}
+    )  # fmt: skip
+
+#: Answers Arrow cannot read exactly: each is walked instead, to the same result.
+_ODD = {
+    "ints and floats": '{"sip_endpoints": [{"name": "a", "port": 5060}, {"name": "b", "port": 1.5}]}',
+    "text and number": '{"sip_endpoints": [{"name": "a", "port": "5060"}, {"name": "b", "port": 5}]}',
+    "a null in a codec": (
+        '{"sip_endpoints": [{"name": "a", "audio_codecs": [{"id": "ulaw", "value": null}]}]}'
+    ),
+    "a codec item short a key": (
+        '{"sip_endpoints": [{"name": "a", "audio_codecs": [{"id": "ulaw", "value": "1"}, '
+        '{"id": "alaw"}]}]}'
+    ),
+    "an object value": '{"sip_endpoints": [{"name": "a", "host": {"x": "1"}}]}',
+    "a key twice": '{"sip_endpoints": [{"name": "a", "name": "b"}]}',
+    "a null object_id": '{"sip_endpoints": [{"name": "a", "object_id": null}]}',
+    "a null endpoint": '{"sip_endpoints": [{"name": "a"}, null]}',
+    "no endpoints": '{"result": "success", "sip_endpoints": []}',
+    "a float at the top": '{"result": "success", "n": 1.5, "sip_endpoints": [{"name": "a"}]}',
+    "an object at the top": '{"result": {"a": "1"}, "sip_endpoints": [{"name": "a"}]}',
+    "huge number": '{"sip_endpoints": [{"name": "a", "port": 123456789012345678901234}]}',
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(_PLAIN))
+def test_arrow_reads_a_plain_list_answer_as_the_walk_does(name: str) -> None:
+    text = json.dumps({"result": "success", "sip_endpoints": _PLAIN[name]})
+    by_arrow = state._by_arrow(text.encode())
+    assert by_arrow is not None  # this shape is Arrow's to read
+    walked = decode_list_answer(text.encode(), by_arrow=False)
+    assert by_arrow == walked
+    assert decode_list_answer(text.encode()) == walked
+    listed = json.loads(text)["sip_endpoints"]
+    if all("name" in e for e in listed):  # what the row-wise reading needs
+        expected = list(_row_wise_state(listed).by_id.values())
+        assert _endpoints(by_arrow["sip_endpoints"]) == expected
+
+
+@pytest.mark.parametrize("text", list(_ODD.values()), ids=list(_ODD))
+def test_a_list_answer_arrow_cannot_read_exactly_is_walked(text: str) -> None:
+    assert state._by_arrow(text.encode()) is None
+    assert decode_list_answer(text.encode()) == decode_list_answer(text.encode(), by_arrow=False)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "shown"),
+    [
+        ({"transport": ["UDP", None]}, 'transport ["UDP", null]'),
+        ({"audio_codecs": [{"value": "1"}]}, 'audio_codecs [{"value": "1"}]'),
+        ({"codec_order": [{"id": "ulaw", "order": "first"}]},
+         'codec_order [{"id": "ulaw", "order": "first"}]'),
+        ({"audio_codecs": [{"value": "1", "note": "no id"}] * 4},
+         'audio_codecs [{"value": "1", "note": "no id"}, {"value": "1", "note": "no id"}, '
+         '{"value": ...'),
+    ],
+)  # fmt: skip
+def test_a_value_no_domain_can_read_is_named_either_way(
+    endpoint: dict[str, Any], shown: str
+) -> None:
+    text = json.dumps({"result": "success", "sip_endpoints": [{"name": "a", **endpoint}]})
+    for by_arrow in (True, False):
+        with pytest.raises(state.UnreadableValue) as caught:
+            decode_list_answer(text.encode(), by_arrow=by_arrow)
+        assert str(caught.value) == shown
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"sip_endpoints": [{"name": "\xff"}]}',  # not UTF-8
+        b'{"sip_endpoints": [{"name": "\\ud800"}]}',  # a lone surrogate
+        '{"sip_endpoints": [{"name": "a"}]}'.encode("utf-16"),
+        b'{"sip_endpoints": [{"name": "a"}]}\n{"sip_endpoints": []}',  # two objects
+        b'{"sip_endpoints": [{"name": "a"}]} x',
+        b"",
+    ],
+    ids=["latin-1", "surrogate", "utf-16", "two-objects", "trailing", "empty"],
+)
+def test_bytes_arrow_refuses_are_left_to_the_walk(content: bytes) -> None:
+    assert state._by_arrow(content) is None
+    try:
+        walked: Any = decode_list_answer(content, by_arrow=False)
+    except (ValueError, UnicodeDecodeError) as exc:
+        walked = type(exc)
+    try:
+        read: Any = decode_list_answer(content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        read = type(exc)
+    assert read == walked
 
 
 @pytest.mark.parametrize(
@@ -274,6 +399,7 @@ def test_list_answer_is_read_as_json_reads_it(text: str, window: int) -> None:
 def test_list_answer_without_an_endpoint_array(
     text: str, expected: dict[str, Any], window: int
 ) -> None:
+    assert decode_list_answer(text.encode(), by_arrow=False) == expected
     assert decode_list_answer(text.encode()) == expected
 
 
@@ -286,6 +412,8 @@ def test_list_answer_without_an_endpoint_array(
 )
 def test_list_answer_that_is_not_a_json_object_is_refused(text: str, window: int) -> None:
     with pytest.raises(ValueError):
+        decode_list_answer(text.encode(), by_arrow=False)
+    with pytest.raises(ValueError):
         decode_list_answer(text.encode())
 
 
@@ -297,6 +425,13 @@ def test_list_answer_that_is_not_a_json_object_is_refused(text: str, window: int
         ({"result": "success", "sip_endpoints": {"name": "a"}}, "no endpoint list"),
         ({"result": "error", "error": "nope", "error_key": "UNKNOWN_METHOD"}, None),
         ({"result": "error", "error": "busy", "error_key": "X"}, "refused: busy (X)"),
+        (
+            {
+                "result": "success",
+                "sip_endpoints": [{"name": "a", "audio_codecs": [{"value": "1"}]}],
+            },
+            "unreadable",
+        ),
     ],
 )
 def test_list_columns_from_a_gateway_answering_otherwise(
@@ -326,6 +461,8 @@ def test_list_columns_from_a_gateway_answering_otherwise(
             message = {
                 "no endpoint list": "the gateway's sip_endpoints.list answer has no endpoint list",
                 "refused: busy (X)": "the gateway refused to list its endpoints: busy (X)",
+                "unreadable": "the gateway's endpoint list holds a value sip-import cannot "
+                'read: audio_codecs [{"value": "1"}]',
             }[expected]
             assert str(caught.value) == message
     finally:

@@ -39,7 +39,7 @@ import stamina
 from ..config import GatewaySettings, redact_url
 from ..errors import GatewayUnavailable
 from .pacing import AdaptiveLimit, FixedLimit, Pacer
-from .state import EndpointColumns, decode_list_answer
+from .state import EndpointColumns, UnreadableValue, decode_list_answer
 from .transport import build_transport
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "RateLimiter",
     "list_endpoint_columns",
     "list_endpoints",
+    "unreadable_list",
 ]
 
 logger = logging.getLogger("sip_import.client")
@@ -569,7 +570,13 @@ async def _list(
         ) from None
     except (GaveUp, CircuitOpen) as exc:
         raise GatewayUnavailable(f"cannot list the gateway's endpoints: {exc}") from None
+    except UnreadableValue as exc:
+        raise GatewayUnavailable(unreadable_list(exc)) from None
     return True, result.response.get("sip_endpoints")
+
+
+def unreadable_list(exc: UnreadableValue) -> str:
+    return f"the gateway's endpoint list holds a value sip-import cannot read: {exc}"
 
 
 _NO_LIST = "the gateway's sip_endpoints.list answer has no endpoint list"

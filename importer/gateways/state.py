@@ -1,17 +1,23 @@
 """The gateway's endpoints as columns: one canonical text column per parameter.
 
-``sip_endpoints.list`` of a 100,000-endpoint gateway is about 47 MB of JSON. Parsed whole it is
-a list of 100,000 dicts (with six more dicts per endpoint for ``audio_codecs``), and a
-``{parameter: from_wire(...)}`` dict per endpoint was built from it. Here the answer is walked
-one endpoint at a time (the C scanner of the standard ``json`` decodes each one), each is turned
-into column entries at once and dropped, so the columns and the answer's text are all that is
-ever held. (orjson and msgspec decode the whole answer no faster than ``json`` here, 1.4-1.6 s
-of CPU on this machine: building the Python objects is the cost, not the parsing.)
+``sip_endpoints.list`` of a 100,000-endpoint gateway is about 47 MB of JSON. Parsed whole by
+``json`` it is a list of 100,000 dicts (six more per endpoint for ``audio_codecs``): about six
+million Python objects, 1.1-1.5 s of CPU whichever decoder builds them (orjson and msgspec
+were no faster: building the objects is the cost, not the parsing).
+
+Two readings, one result (tests/test_plan.py holds them equal):
+
+- **Arrow's JSON reader** (``_by_arrow``), for an answer of the plain shape (each key of one
+  JSON type, nothing null inside a list): parsed in C++ straight into columns, 0.3 s, and each
+  distinct value converted once. That is what gateways answer.
+- **The walk** (``_Text``, ``_Builder``), for any other answer: one endpoint at a time (the C
+  scanner of the standard ``json`` decodes each), each turned into column entries at once and
+  dropped, so the columns and a window of the answer's text are all that is ever held.
 
 Wire -> canonical text goes by column: a plain-text domain's canonical text *is* its wire
-string, so those cells are kept as they are; other scalar values are converted once per
-distinct value; list values (``transport``, the two codec lists) once per cell, because a
-hashable key for a list of dicts costs as much to build as ``from_wire`` itself.
+string, so those cells are kept as they are; other values are converted once per distinct
+value (the walk converts list values once per cell: a hashable key for a list of dicts costs
+as much to build as ``from_wire`` itself).
 """
 
 from __future__ import annotations
@@ -28,9 +34,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from schemas import PARAMETERS, Domain, from_wire
+from schemas import PARAMETERS, SECRET_FIELDS, Domain, from_wire
 
-__all__ = ["EndpointColumns", "canonical_column", "decode_list_answer"]
+__all__ = [
+    "EndpointColumns",
+    "UnreadableValue",
+    "canonical_column",
+    "decode_list_answer",
+    "wire_text",
+]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 #: The standard decoder's scanner (C): one JSON value at an index -> (value, index after it).
@@ -41,6 +53,23 @@ _TEXT = pa.large_string()
 _AS_IS = frozenset(
     name for name, p in PARAMETERS.items() if type(p.domain).from_wire is Domain.from_wire
 )
+
+
+class UnreadableValue(Exception):
+    """A value of the gateway's list its parameter's domain cannot read (a codec without an
+    ``id``, an order that is no number, ...). ``str()`` names the parameter and shows the
+    value, unless it is a secret's."""
+
+
+def wire_text(name: str, value: Any) -> str:
+    """``from_wire(name, value)``, or ``UnreadableValue`` for a value it cannot read."""
+    try:
+        return from_wire(name, value)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        shown = "(a secret)" if name in SECRET_FIELDS else json.dumps(value, ensure_ascii=False)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        raise UnreadableValue(f"{name} {shown}") from None
 
 
 def canonical_column(name: str, values: Iterable[Any]) -> list[str]:
@@ -54,13 +83,13 @@ def canonical_column(name: str, values: Iterable[Any]) -> list[str]:
         if kind is str and as_is:
             append(value)
         elif kind is list or kind is dict:
-            append(from_wire(name, value))
+            append(wire_text(name, value))
         else:
             # Keyed with its type: 1, 1.0 and True are equal keys but not equal texts.
             key = (kind, value)
             text = seen.get(key)
             if text is None:
-                text = seen[key] = from_wire(name, value)
+                text = seen[key] = wire_text(name, value)
             append(text)
     return out
 
@@ -144,7 +173,7 @@ class _Builder:
                     continue
                 slot = into[key] = ([], [])
             slot[0].append(i)
-            slot[1].append(value if into is self.wire else from_wire(key, value))
+            slot[1].append(value if into is self.wire else wire_text(key, value))
         if self.count - self.start == _CHUNK:
             self._flush()
 
@@ -415,7 +444,7 @@ def _canonical_by_arrow(key: str, array: pa.Array) -> pa.Array | None:
         if key in _AS_IS and pa.types.is_string(array.type):
             return array.cast(_TEXT)
         distinct = array.dictionary_encode()
-        texts = [from_wire(key, v) for v in distinct.dictionary.to_pylist()]
+        texts = [wire_text(key, v) for v in distinct.dictionary.to_pylist()]
         return pa.array(texts, _TEXT).take(distinct.indices)
     return _list_texts(key, array)
 
@@ -439,7 +468,7 @@ def _list_texts(key: str, array: pa.Array) -> pa.Array | None:
             lists = piece.take(pa.array(first[found >= 0])).to_pylist()
             for k, value in zip(seen, lists, strict=True):
                 if k not in texts:
-                    texts[k] = from_wire(key, value)
+                    texts[k] = wire_text(key, value)
         parts.append(pa.array([texts[k] for k in seen], _TEXT).take(distinct.indices))
     pa.default_memory_pool().release_unused()
     return pa.concat_arrays(parts)

@@ -29,8 +29,9 @@ from schemas.text import quote
 
 from ..config import GatewaySettings, redact_url
 from ..errors import GatewayUnavailable, InputError
-from ..gateways.client import GatewayClient, list_endpoints
+from ..gateways.client import GatewayClient, list_endpoints, unreadable_list
 from ..gateways.plan import GatewayState
+from ..gateways.state import UnreadableValue
 from .report import neutralize
 from .template import (
     GATEWAY_COLUMN,
@@ -106,11 +107,8 @@ def _canonical_rows(endpoints: list[dict[str, Any]]) -> tuple[list[dict[str, str
         )
     try:
         state = GatewayState.from_list(endpoints)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise GatewayUnavailable(
-            f"the gateway's endpoint list holds a value sip-import cannot read "
-            f"({exc.__class__.__name__}: {exc})"
-        ) from None
+    except UnreadableValue as exc:
+        raise GatewayUnavailable(unreadable_list(exc)) from None
     if len(state.by_name) != len(endpoints):
         warnings.append(
             f"the gateway listed {len(endpoints)} endpoints but only {len(state.by_name)} "
