@@ -309,6 +309,10 @@ _ODD = {
         '{"sip_endpoints": [{"name": "a", "audio_codecs": [{"id": "ulaw", "value": "1"}, '
         '{"id": "alaw"}]}]}'
     ),
+    "an empty codec object": '{"sip_endpoints": [{"name": "a", "audio_codecs": [{}]}]}',
+    "a numeric order": (
+        '{"sip_endpoints": [{"name": "a", "codec_order": [{"id": "ulaw", "order": 1}]}]}'
+    ),
     "an object value": '{"sip_endpoints": [{"name": "a", "host": {"x": "1"}}]}',
     "a key twice": '{"sip_endpoints": [{"name": "a", "name": "b"}]}',
     "a null object_id": '{"sip_endpoints": [{"name": "a", "object_id": null}]}',
@@ -344,6 +348,7 @@ def test_a_list_answer_arrow_cannot_read_exactly_is_walked(text: str) -> None:
     ("endpoint", "shown"),
     [
         ({"transport": ["UDP", None]}, 'transport ["UDP", null]'),
+        ({"transport": [["UDP"]]}, 'transport [["UDP"]]'),
         ({"audio_codecs": [{"value": "1"}]}, 'audio_codecs [{"value": "1"}]'),
         ({"codec_order": [{"id": "ulaw", "order": "first"}]},
          'codec_order [{"id": "ulaw", "order": "first"}]'),

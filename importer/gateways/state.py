@@ -398,7 +398,7 @@ def _by_arrow(content: bytes) -> dict[str, Any] | None:
                 answer[key] = column[0].as_py()
             else:
                 return None
-    except (pa.ArrowInvalid, UnicodeDecodeError):
+    except Exception:  # any shape this reading did not foresee: the walk decides
         return None
     return answer
 
@@ -496,7 +496,11 @@ def _list_keys(array: pa.Array) -> pa.Array | None:
         parts = _netstrings(items)
     elif pa.types.is_null(kind) and len(items) == 0:  # only empty lists
         parts = pa.array([], pa.string())
-    elif pa.types.is_struct(kind) and all(pa.types.is_string(f.type) for f in kind):
+    elif (
+        pa.types.is_struct(kind)
+        and kind.num_fields
+        and all(pa.types.is_string(f.type) for f in kind)
+    ):
         children = items.flatten()
         if any(child.null_count for child in children):
             return None
