@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import gc
 import hashlib
 import random
 import re
@@ -455,6 +456,26 @@ def test_xlsx_text_cells_are_unchanged(tmp_path: Path) -> None:
         2: {"name": " a ", "secret": "NA"},
         3: {"name": "null", "secret": "0012"},
     }
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["gc-on", "gc-off"])
+def test_reading_a_workbook_leaves_the_garbage_collector_as_it_was(
+    tmp_path: Path, enabled: bool
+) -> None:
+    # The loader pauses cyclic collection while calamine's cells are Python objects.
+    good = write_xlsx(tmp_path / "x.xlsx", {"S": [["name"], ["a"]]})
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(good.read_bytes()[:200])
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert records(load_sheet(good)) == {2: {"name": "a"}}
+        assert gc.isenabled() is enabled
+        with pytest.raises(InputError):
+            load_sheet(broken)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_xlsx_physical_rows_letters_blank_rows_and_extra_cells(tmp_path: Path) -> None:
