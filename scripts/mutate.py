@@ -73,6 +73,28 @@ TARGETS: dict[str, Target] = {
         "importer/gateways/plan.py", ("tests/test_sync.py", "-k", "plan or changed_secret")
     ),
     "journal": Target("importer/gateways/journal.py", ("tests/test_sync.py", "-k", "journal")),
+    # The gateway's list read into the plan's columns, both readings (Arrow's and the walk):
+    # the tests that read answers in process first, those with a gateway or the CLI last.
+    "state": Target(
+        "importer/gateways/state.py",
+        tuple(
+            f"tests/test_plan.py::test_{t}"
+            for t in (
+                "canonical_column_equals_from_wire_on_every_storable_value",
+                "canonical_column_keeps_equal_numbers_of_other_types_apart",
+                "list_answer_is_read_as_json_reads_it",
+                "arrow_reads_a_plain_list_answer_as_the_walk_does",
+                "a_list_answer_arrow_cannot_read_exactly_is_walked",
+                "a_value_no_domain_can_read_is_named_either_way",
+                "bytes_arrow_refuses_are_left_to_the_walk",
+                "list_answer_without_an_endpoint_array",
+                "list_answer_that_is_not_a_json_object_is_refused",
+                "column_state_equals_the_row_state",
+                "list_columns_from_a_gateway_answering_otherwise",
+                "column_plan_equals_the_row_plan_for_every_kind_of_difference",
+            )
+        ),
+    ),
     "client": Target(
         "importer/gateways/client.py",
         ("tests/test_client.py", "-k", "breaker or limiter or backoff or retry_after"),

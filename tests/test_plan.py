@@ -262,6 +262,33 @@ def test_list_answer_is_read_as_json_reads_it(text: str, window: int) -> None:
     assert _endpoints(columns) == list(_row_wise_state(expected["sip_endpoints"]).by_id.values())
 
 
+#: Each parameter in another pattern: first endpoints only, last only, middle only, every other.
+_SPARSE = [
+    {"object_id": str(i), "name": f"s{i}"}
+    | ({"host": f"h{i}"} if i < 2 else {})
+    | ({"secret": f"pw{i}"} if i >= 5 else {})
+    | ({"port": "5060" if i % 2 else 5061} if 2 <= i <= 4 else {})
+    | ({"transport": ["UDP", "TCP"][: 1 + i % 2]} if i % 2 else {})
+    | ({"audio_codecs": [{"id": "ulaw", "value": str(i % 2)}]} if i == 6 else {})
+    for i in range(7)
+]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 8192])
+def test_the_walk_fills_parameters_an_endpoint_lacks_across_its_chunks(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state, "_CHUNK", chunk)
+    text = json.dumps({"result": "success", "sip_endpoints": _SPARSE})
+    columns = decode_list_answer(text.encode(), by_arrow=False)["sip_endpoints"]
+    assert _endpoints(columns) == list(_row_wise_state(_SPARSE).by_id.values())
+    assert {key: len(values) for key, values in columns.values.items()} == {
+        key: 7
+        for key in ("object_id", "name", "host", "secret", "port", "transport", "audio_codecs")
+    }
+    assert columns.values["secret"].to_pylist() == [None] * 5 + ["pw5", "pw6"]
+
+
 def _codecs(*enabled: str) -> list[dict[str, str]]:
     return [{"id": c, "value": "1" if c in enabled else "0"} for c in CODECS]
 
@@ -291,6 +318,7 @@ _PLAIN = {
         {"object_id": "3", "name": "z", "transport": ["UDP", "TCP"]},
     ],
     "no names": [{"object_id": "1", "host": "h"}, {"object_id": "2"}],
+    "no ids": [{"name": "a", "host": "h"}, {"name": "b"}],
 }  # fmt: skip
 for _i in range(3 * state._CHUNK // 2):  # past one slice of the list columns
     _PLAIN.setdefault("long", []).append(
@@ -333,7 +361,7 @@ def test_arrow_reads_a_plain_list_answer_as_the_walk_does(name: str) -> None:
     assert by_arrow == walked
     assert decode_list_answer(text.encode()) == walked
     listed = json.loads(text)["sip_endpoints"]
-    if all("name" in e for e in listed):  # what the row-wise reading needs
+    if all("name" in e and "object_id" in e for e in listed):  # what the row-wise reading needs
         expected = list(_row_wise_state(listed).by_id.values())
         assert _endpoints(by_arrow["sip_endpoints"]) == expected
 
@@ -376,11 +404,20 @@ def test_a_value_no_domain_can_read_is_named_either_way(
         b'{"sip_endpoints": [{"name": "a"}]}\n{"sip_endpoints": []}',  # two objects
         b'{"sip_endpoints": [{"name": "a"}]} x',
         b"",
+        b'{"sip_endpoints": [{"name": "a"}]}\xc3',  # a character cut short at the very end
     ],
-    ids=["latin-1", "surrogate", "utf-16", "two-objects", "trailing", "empty"],
+    ids=["latin-1", "surrogate", "utf-16", "two-objects", "trailing", "empty", "cut-short"],
 )
 def test_bytes_arrow_refuses_are_left_to_the_walk(content: bytes) -> None:
     assert state._by_arrow(content) is None
+    try:
+        json.loads(content)
+        readable = True
+    except ValueError:  # UnicodeDecodeError included
+        readable = False
+    if not readable:  # (json reads a lone surrogate; Arrow's columns cannot hold one)
+        with pytest.raises(ValueError):
+            decode_list_answer(content, by_arrow=False)
     try:
         walked: Any = decode_list_answer(content, by_arrow=False)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -413,6 +450,9 @@ def test_list_answer_without_an_endpoint_array(
     [
         *("", "[]", '"x"', "{", '{"a": 1,}', '{"a" 1}', '{"a": 1} x', '{"a": 1}}'),
         *('{"sip_endpoints": [{}, ]}', '{"sip_endpoints": [{} {}]}', '{"a": tru}', '{"a": "x}'),
+        # A character that sorts just before or after the one expected there.
+        *('{"a"! 1}', '{"a": 1! "b": 2}', '{"sip_endpoints": [{}! {}]}', "{!", "{~", '{"a": 1 ~'),
+        *('{"sip_endpoints": [{}}, "x": 1}', '{"sip_endpoints"! []}', '{"sip_endpoints": [{}~'),
     ],
 )
 def test_list_answer_that_is_not_a_json_object_is_refused(text: str, window: int) -> None:

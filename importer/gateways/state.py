@@ -368,12 +368,12 @@ def _reader_pool() -> pa.MemoryPool:
 
 
 def _by_arrow(content: bytes) -> dict[str, Any] | None:
-    if not 0 < len(content) < (1 << 31) - 1:  # one block holds the whole answer (int32 size)
-        return None
     try:
         table = pa_json.read_json(
             pa.BufferReader(content),
-            read_options=pa_json.ReadOptions(block_size=len(content) + 1),
+            # One block holds the whole answer (an empty one, or one past the block size's
+            # int32, is refused, and walked).
+            read_options=pa_json.ReadOptions(block_size=len(content)),
             parse_options=pa_json.ParseOptions(newlines_in_values=True),
             memory_pool=_reader_pool(),
         )
