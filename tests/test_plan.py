@@ -246,6 +246,7 @@ _LISTED = [
         json.dumps({"sip_endpoints": _LISTED, "result": "success"}, indent=2),
         json.dumps({"result": "success", "sip_endpoints": _LISTED}, ensure_ascii=False),
         r'{"n": 12345, "sip_endpoints": [], "t": true, "f": 1.5e3, "s": "\u00e9\\"}',
+        '{"errors": [{"name": "x"}], "sip_endpoints": ' + json.dumps(_LISTED) + "}",
         ' \n{ "result" : "success" , "sip_endpoints" : [ ] }\r\n',
         '{"sip_endpoints": [], "sip_endpoints": ' + json.dumps(_LISTED) + ', "result": "success"}',
     ],
@@ -319,6 +320,13 @@ _PLAIN = {
     ],
     "no names": [{"object_id": "1", "host": "h"}, {"object_id": "2"}],
     "no ids": [{"name": "a", "host": "h"}, {"name": "b"}],
+    # A list cell missing before the second distinct list is first seen.
+    "lists after a gap": [
+        {"object_id": "1", "name": "a", "transport": ["UDP"]},
+        {"object_id": "2", "name": "b"},
+        {"object_id": "3", "name": "c", "transport": ["TCP"]},
+        {"object_id": "4", "name": "d", "transport": ["TCP"]},
+    ],
 }  # fmt: skip
 for _i in range(3 * state._CHUNK // 2):  # past one slice of the list columns
     _PLAIN.setdefault("long", []).append(
@@ -377,6 +385,8 @@ def test_a_list_answer_arrow_cannot_read_exactly_is_walked(text: str) -> None:
     [
         ({"transport": ["UDP", None]}, 'transport ["UDP", null]'),
         ({"transport": [["UDP"]]}, 'transport [["UDP"]]'),
+        ({"audio_codecs": "ulaw"}, 'audio_codecs "ulaw"'),
+        ({"codec_order": [{"id": "é", "order": "x"}]}, 'codec_order [{"id": "é", "order": "x"}]'),
         ({"audio_codecs": [{"value": "1"}]}, 'audio_codecs [{"value": "1"}]'),
         ({"codec_order": [{"id": "ulaw", "order": "first"}]},
          'codec_order [{"id": "ulaw", "order": "first"}]'),

@@ -383,10 +383,7 @@ def _by_arrow(content: bytes) -> dict[str, Any] | None:
             array.validate(full=True)
         answer: dict[str, Any] = {}
         for key in table.column_names:
-            chunks = table.column(key).chunks
-            if len(chunks) != 1:
-                return None
-            column = chunks[0]
+            (column,) = table.column(key).chunks  # one row, one chunk
             if key == "sip_endpoints" and pa.types.is_list(column.type):
                 if column.null_count or not pa.types.is_struct(column.type.value_type):
                     return None
@@ -395,7 +392,7 @@ def _by_arrow(content: bytes) -> dict[str, Any] | None:
                     return None
                 answer[key] = read
             elif _exact_scalar(column.type) or pa.types.is_null(column.type):
-                answer[key] = column[0].as_py()
+                (answer[key],) = column.to_pylist()
             else:
                 return None
     except Exception:  # any shape this reading did not foresee: the walk decides
@@ -404,10 +401,8 @@ def _by_arrow(content: bytes) -> dict[str, Any] | None:
 
 
 def _columns_by_arrow(endpoints: pa.StructArray) -> EndpointColumns | None:
-    count = len(endpoints)
+    count = len(endpoints)  # 1 or more: an empty array is typed list<null>, not of structs
     if endpoints.null_count:  # a null in the array: not all objects
-        return None
-    if count == 0:  # [] of structs cannot be typed: the walk reads it
         return None
     fields = {f.name: array for f, array in zip(endpoints.type, endpoints.flatten(), strict=True)}
     ids = _ids(fields.get("object_id"), count)
@@ -494,7 +489,7 @@ def _list_keys(array: pa.Array) -> pa.Array | None:
         return None
     if pa.types.is_string(kind):
         parts = _netstrings(items)
-    elif pa.types.is_null(kind) and len(items) == 0:  # only empty lists
+    elif pa.types.is_null(kind):  # only empty lists (an item would be a null, refused above)
         parts = pa.array([], pa.string())
     elif (
         pa.types.is_struct(kind)
