@@ -386,6 +386,9 @@ def test_a_list_answer_arrow_cannot_read_exactly_is_walked(text: str) -> None:
         ({"transport": ["UDP", None]}, 'transport ["UDP", null]'),
         ({"transport": [["UDP"]]}, 'transport [["UDP"]]'),
         ({"audio_codecs": "ulaw"}, 'audio_codecs "ulaw"'),
+        # Shown whole up to 80 characters, cut to 77 and "..." past them.
+        ({"audio_codecs": [{"value": "1", "note": "n" * 52}]},
+         'audio_codecs [{"value": "1", "note": "' + "n" * 52 + '"}]'),
         ({"codec_order": [{"id": "é", "order": "x"}]}, 'codec_order [{"id": "é", "order": "x"}]'),
         ({"audio_codecs": [{"value": "1"}]}, 'audio_codecs [{"value": "1"}]'),
         ({"codec_order": [{"id": "ulaw", "order": "first"}]},
@@ -409,6 +412,7 @@ def test_a_value_no_domain_can_read_is_named_either_way(
     "content",
     [
         b'{"sip_endpoints": [{"name": "\xff"}]}',  # not UTF-8
+        b'{"sip_endpoints": [{"name": "a", "host": "h\xff"}]}',  # nor here, in a column kept as is
         b'{"sip_endpoints": [{"name": "\\ud800"}]}',  # a lone surrogate
         '{"sip_endpoints": [{"name": "a"}]}'.encode("utf-16"),
         b'{"sip_endpoints": [{"name": "a"}]}\n{"sip_endpoints": []}',  # two objects
@@ -416,7 +420,16 @@ def test_a_value_no_domain_can_read_is_named_either_way(
         b"",
         b'{"sip_endpoints": [{"name": "a"}]}\xc3',  # a character cut short at the very end
     ],
-    ids=["latin-1", "surrogate", "utf-16", "two-objects", "trailing", "empty", "cut-short"],
+    ids=[
+        "latin-1",
+        "latin-1-kept-as-is",
+        "surrogate",
+        "utf-16",
+        "two-objects",
+        "trailing",
+        "empty",
+        "cut-short",
+    ],
 )
 def test_bytes_arrow_refuses_are_left_to_the_walk(content: bytes) -> None:
     assert state._by_arrow(content) is None
@@ -463,6 +476,7 @@ def test_list_answer_without_an_endpoint_array(
         # A character that sorts just before or after the one expected there.
         *('{"a"! 1}', '{"a": 1! "b": 2}', '{"sip_endpoints": [{}! {}]}', "{!", "{~", '{"a": 1 ~'),
         *('{"sip_endpoints": [{}}, "x": 1}', '{"sip_endpoints"! []}', '{"sip_endpoints": [{}~'),
+        '{a": 1}',  # no quote where a key starts
     ],
 )
 def test_list_answer_that_is_not_a_json_object_is_refused(text: str, window: int) -> None:
