@@ -5,6 +5,7 @@ held to what the row-by-row code they replace says, value by value and row by ro
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import threading
@@ -320,6 +321,11 @@ _PLAIN = {
     ],
     "no names": [{"object_id": "1", "host": "h"}, {"object_id": "2"}],
     "no ids": [{"name": "a", "host": "h"}, {"name": "b"}],
+    # A key that is no parameter, and one null everywhere, before the parameters.
+    "unknown keys first": [
+        {"zz": "1", "nat": None, "object_id": "1", "name": "a", "host": "h"},
+        {"zz": "2", "nat": None, "object_id": "2", "name": "b", "host": "i"},
+    ],
     # A list cell missing before the second distinct list is first seen.
     "lists after a gap": [
         {"object_id": "1", "name": "a", "transport": ["UDP"]},
@@ -372,6 +378,14 @@ def test_arrow_reads_a_plain_list_answer_as_the_walk_does(name: str) -> None:
     if all("name" in e and "object_id" in e for e in listed):  # what the row-wise reading needs
         expected = list(_row_wise_state(listed).by_id.values())
         assert _endpoints(by_arrow["sip_endpoints"]) == expected
+
+
+def test_endpoint_columns_are_frozen() -> None:
+    text = json.dumps({"sip_endpoints": _PLAIN["strings"]})
+    for by_arrow in (True, False):
+        columns = decode_list_answer(text.encode(), by_arrow=by_arrow)["sip_endpoints"]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            columns.names = []
 
 
 @pytest.mark.parametrize("text", list(_ODD.values()), ids=list(_ODD))
@@ -477,6 +491,7 @@ def test_list_answer_without_an_endpoint_array(
         *('{"a"! 1}', '{"a": 1! "b": 2}', '{"sip_endpoints": [{}! {}]}', "{!", "{~", '{"a": 1 ~'),
         *('{"sip_endpoints": [{}}, "x": 1}', '{"sip_endpoints"! []}', '{"sip_endpoints": [{}~'),
         '{a": 1}',  # no quote where a key starts
+        " \n",  # nothing but white space
     ],
 )
 def test_list_answer_that_is_not_a_json_object_is_refused(text: str, window: int) -> None:
