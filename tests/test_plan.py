@@ -247,7 +247,9 @@ _LISTED = [
         json.dumps({"sip_endpoints": _LISTED, "result": "success"}, indent=2),
         json.dumps({"result": "success", "sip_endpoints": _LISTED}, ensure_ascii=False),
         r'{"n": 12345, "sip_endpoints": [], "t": true, "f": 1.5e3, "s": "\u00e9\\"}',
-        '{"errors": [{"name": "x"}], "sip_endpoints": ' + json.dumps(_LISTED) + "}",
+        # Another array of objects, under a key that sorts before or after sip_endpoints.
+        '{"errors": [{"name": "x"}], "sip_endpoints": [{"object_id": "1", "name": "a"}]}',
+        '{"sip_endpoints": [{"object_id": "1", "name": "a"}], "warnings": [{"name": "x"}]}',
         ' \n{ "result" : "success" , "sip_endpoints" : [ ] }\r\n',
         '{"sip_endpoints": [], "sip_endpoints": ' + json.dumps(_LISTED) + ', "result": "success"}',
     ],
@@ -255,6 +257,7 @@ _LISTED = [
 def test_list_answer_is_read_as_json_reads_it(text: str, window: int) -> None:
     expected = json.loads(text)
     got = decode_list_answer(text.encode(), by_arrow=False)  # the walk, by windows
+    assert decode_list_answer(text.encode()) == got  # and Arrow's reading, where it reads
     columns = got.pop("sip_endpoints")
     assert got == {k: v for k, v in expected.items() if k != "sip_endpoints"}
     assert isinstance(columns, EndpointColumns)
@@ -373,6 +376,8 @@ def test_arrow_reads_a_plain_list_answer_as_the_walk_does(name: str) -> None:
     assert by_arrow is not None  # this shape is Arrow's to read
     walked = decode_list_answer(text.encode(), by_arrow=False)
     assert by_arrow == walked
+    walked["sip_endpoints"].endpoint(0)  # its lists, made once asked for, do not count
+    assert by_arrow == walked
     assert decode_list_answer(text.encode()) == walked
     listed = json.loads(text)["sip_endpoints"]
     if all("name" in e and "object_id" in e for e in listed):  # what the row-wise reading needs
@@ -433,6 +438,7 @@ def test_a_value_no_domain_can_read_is_named_either_way(
         b'{"sip_endpoints": [{"name": "a"}]} x',
         b"",
         b'{"sip_endpoints": [{"name": "a"}]}\xc3',  # a character cut short at the very end
+        b'{"sip_endpoints": [{"name": "' + b"a" * 300 + b'"}]}\xc3',  # of a longer answer
     ],
     ids=[
         "latin-1",
@@ -443,6 +449,7 @@ def test_a_value_no_domain_can_read_is_named_either_way(
         "trailing",
         "empty",
         "cut-short",
+        "cut-short-long",
     ],
 )
 def test_bytes_arrow_refuses_are_left_to_the_walk(content: bytes) -> None:
@@ -491,6 +498,7 @@ def test_list_answer_without_an_endpoint_array(
         *('{"a"! 1}', '{"a": 1! "b": 2}', '{"sip_endpoints": [{}! {}]}', "{!", "{~", '{"a": 1 ~'),
         *('{"sip_endpoints": [{}}, "x": 1}', '{"sip_endpoints"! []}', '{"sip_endpoints": [{}~'),
         '{a": 1}',  # no quote where a key starts
+        '{!": 1}',
         " \n",  # nothing but white space
     ],
 )
