@@ -24,6 +24,8 @@ from schemas.domains import (
     Text,
     Token,
     Transport,
+    contains,
+    fullmatch,
     spread_distinct,
 )
 from schemas.text import quote
@@ -31,7 +33,7 @@ from schemas.text import quote
 
 def _verdict(domain: Domain, value: str) -> str | None:
     """``domain.problem(value)``, after checking that the column check agrees on it, alone and
-    among repeats of other values (a column of repeats takes the once-per-distinct path)."""
+    among repeats of other values (Address checks such a column once per distinct value)."""
     reason = domain.problem(value)
     alone = domain.bad(pd.Series([value], dtype="str")).tolist()
     repeated = domain.bad(pd.Series(["x", value, "x", "x", "x", value], dtype="str")).tolist()
@@ -42,8 +44,8 @@ def _verdict(domain: Domain, value: str) -> str | None:
 
 
 def _normalized(domain: Domain, texts: list[str]) -> list[Any]:
-    """The canonical text of each of ``texts``, alone and in a column that repeats them (so
-    the once-per-distinct path spreads the answers back), with a missing cell kept missing."""
+    """The canonical text of each of ``texts``, alone and in a column that repeats them, with a
+    missing cell kept missing."""
     single = [domain.normalize_one(t) for t in texts]
     column = pd.Series([*texts, *texts, *texts, None], dtype="str")
     spread = domain.normalize(column).tolist()
@@ -513,3 +515,20 @@ def test_spread_distinct_answers_each_distinct_value_once() -> None:
     assert spread_distinct(column, lengths, -1.0).tolist() == [2, 1, -1, 2, 1, 2]
     assert seen == [["ab", "c"]]
     assert np.asarray(spread_distinct(column, lengths, np.nan))[2] != 0
+
+
+def test_address_answers_alike_on_both_paths_missing_cells_too() -> None:
+    """A column of mostly repeated hosts is checked once per distinct value; the verdicts,
+    a missing cell's too, are those of the column path (mostly distinct hosts)."""
+    domain = Address()
+    distinct = domain.bad(pd.Series([None, "a.example", "b_c", "10.0.0.1"], dtype="str"))
+    repeated = domain.bad(pd.Series([None, "a.example", "b_c", "b_c", "b_c", "b_c"], dtype="str"))
+    assert distinct.tolist() == [True, False, True, False]
+    assert repeated.tolist() == [True, False, True, True, True, True]
+
+
+def test_fullmatch_and_contains_answer_false_on_a_missing_cell() -> None:
+    column = pd.Series(["ab", None, "xab", "AB"], dtype="str")
+    assert fullmatch(column, "a.").tolist() == [True, False, False, False]
+    assert fullmatch(column, "a.", ignore_case=True).tolist() == [True, False, False, True]
+    assert contains(column, "a.").tolist() == [True, False, True, False]
