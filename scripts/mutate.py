@@ -91,9 +91,12 @@ TARGETS: dict[str, Target] = {
     "schemas.params": Target("schemas/params.py", ("tests/test_params.py", "tests/test_rules.py")),
     # The values' and the rules' tests, in process (no gateway), the quickest first (-x stops at
     # the first failure); a fixed hypothesis seed so that a rerun kills the same mutants.
+    # test_validate.py first: it holds the column checks and the rules' frame predicates (what
+    # sheets of over ONE_BY_ONE_ROWS rows take) to the per-value checks and row predicates.
     "schemas.sheet": Target(
         "schemas/sheet.py",
         (
+            "tests/test_validate.py",
             "tests/test_rules.py",
             *(f"tests/test_params.py::{t}" for t in _PARAMS_THROUGH_THE_SCHEMA),
         ),
@@ -103,6 +106,7 @@ TARGETS: dict[str, Target] = {
         (
             "tests/test_domains.py",
             *(f"tests/test_params.py::{t}" for t in _PARAMS_IN_PROCESS),
+            "tests/test_validate.py",
             "--hypothesis-seed=0",
         ),
     ),
