@@ -72,7 +72,10 @@ TARGETS: dict[str, Target] = {
     "plan": Target(
         "importer/gateways/plan.py", ("tests/test_sync.py", "-k", "plan or changed_secret")
     ),
-    "journal": Target("importer/gateways/journal.py", ("tests/test_sync.py", "-k", "journal")),
+    "journal": Target(
+        "importer/gateways/journal.py",
+        ("tests/test_sync.py", "tests/test_plan.py", "-k", "journal or row_hashes"),
+    ),
     "client": Target(
         "importer/gateways/client.py",
         ("tests/test_client.py", "-k", "breaker or limiter or backoff or retry_after"),
@@ -80,13 +83,29 @@ TARGETS: dict[str, Target] = {
     ),
     "report": Target(
         "importer/reports/report.py",
-        ("tests/test_report.py", "-k", "secret or formula or neutral or hint"),
-        ("neutralize", "_neutralize_frame", "_is_secret_header", "mask_secrets"),
+        ("tests/test_report.py", "-k", "secret or formula or neutral or hint or csv_lines"),
+        (
+            "neutralize",
+            "_neutralize_frame",
+            "_utf8",
+            "_neutralize_column",
+            "_is_secret_header",
+            "mask_secrets",
+        ),
     ),
     "load": Target(
         "importer/sheets/load.py",
         ("tests/test_load.py", "-k", "xlsx or zeros or cells or text or ods or contract"),
-        ("_column_series", "_cell_text", "_float_text", "_bool_text"),
+        ("_column_series", "_mixed_texts", "_cell_text", "_float_text", "_bool_text"),
+    ),
+    "schemas.text": Target(
+        "schemas/text.py",
+        (
+            "tests/test_params.py::test_values_are_quoted_as_typed_and_capped",
+            "tests/test_load.py::test_header_key",
+            "tests/test_validate.py::test_column_letters_match_openpyxls",
+            "tests/test_domains.py",
+        ),
     ),
     "schemas.params": Target("schemas/params.py", ("tests/test_params.py", "tests/test_rules.py")),
     # The values' and the rules' tests, in process (no gateway), the quickest first (-x stops at
