@@ -532,3 +532,6 @@ def test_fullmatch_and_contains_answer_false_on_a_missing_cell() -> None:
     assert fullmatch(column, "a.").tolist() == [True, False, False, False]
     assert fullmatch(column, "a.", ignore_case=True).tolist() == [True, False, False, True]
     assert contains(column, "a.").tolist() == [True, False, True, False]
+    # A column of Python objects marks a missing cell with NaN.
+    objects = pd.Series(["ab", np.nan, "xab"], dtype=object)
+    assert fullmatch(objects, "a.").tolist() == [True, False, False]
