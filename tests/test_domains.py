@@ -535,3 +535,14 @@ def test_fullmatch_and_contains_answer_false_on_a_missing_cell() -> None:
     # A column of Python objects marks a missing cell with NaN.
     objects = pd.Series(["ab", np.nan, "xab"], dtype=object)
     assert fullmatch(objects, "a.").tolist() == [True, False, False]
+
+
+def test_domains_are_frozen_values() -> None:
+    """The parameter table shares domain objects (the timers' one Integer): a domain is a value,
+    equal to another of the same kind and settings, and cannot be changed in place."""
+    assert Flag() == Flag()
+    assert hash(Token(max_len=5)) == hash(Token(max_len=5))
+    assert Token(max_len=5) != Token(max_len=6)
+    assert Flag() != Milliseconds()
+    with pytest.raises(AttributeError):
+        Token(max_len=5).max_len = 6  # type: ignore[misc]
