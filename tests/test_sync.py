@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -373,6 +373,34 @@ def test_journal_is_durable_on_every_outcome(tmp_path: Path) -> None:
             ("a", "created")
         ]
         other.close()
+
+
+def test_journal_records_many_rows_in_one_transaction(tmp_path: Path) -> None:
+    """A sync journals its unchanged rows at once: each replaces the row's older outcome, with
+    no error key and one time; a failure half-way records none of them."""
+    path = tmp_path / "journal.db"
+
+    def stopped() -> Iterator[tuple[str, int, str, str]]:
+        yield ("c", 4, "h3", "unchanged")
+        raise RuntimeError("stopped")
+
+    with Journal.open(path) as journal:
+        journal.start("sync", "sha", "gw", resume=False)
+        journal.record("a", 2, "h0", "failed", "transport-error")
+        journal.record_many([("a", 2, "h1", "unchanged"), ("b", 3, "h2", "unchanged")])
+        with pytest.raises(RuntimeError):
+            journal.record_many(stopped())
+    with Journal.open(path) as journal:
+        assert journal.start("sync", "sha", "gw", resume=True) == {
+            "a": JournalRow(2, "h1", "unchanged"),
+            "b": JournalRow(3, "h2", "unchanged"),
+        }
+    rows = sqlite3.connect(path).execute(
+        "SELECT row_key, error_key, recorded_at FROM row_outcomes ORDER BY row_key"
+    )
+    (a, b) = rows.fetchall()
+    assert (a[:2], b[:2]) == (("a", ""), ("b", ""))
+    assert a[2] == b[2] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", a[2])
 
 
 @pytest.mark.parametrize(("command", "word"), [("sync", "sync"), ("import", "import")])
