@@ -546,3 +546,9 @@ def test_domains_are_frozen_values() -> None:
     assert Flag() != Milliseconds()
     with pytest.raises(AttributeError):
         Token(max_len=5).max_len = 6  # type: ignore[misc]
+
+
+def test_a_transport_domain_takes_its_names_as_a_setting() -> None:
+    narrow = Transport(values=("UDP", "TCP"))
+    assert narrow.problem("TLS") == "'TLS' is not one of UDP, TCP"
+    assert narrow.bad(pd.Series(["TLS", "TCP,UDP"], dtype="str")).tolist() == [True, False]
