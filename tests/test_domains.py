@@ -27,6 +27,7 @@ from schemas.domains import (
     contains,
     fullmatch,
     spread_distinct,
+    spread_texts,
 )
 from schemas.text import quote
 
@@ -552,3 +553,15 @@ def test_a_transport_domain_takes_its_names_as_a_setting() -> None:
     narrow = Transport(values=("UDP", "TCP"))
     assert narrow.problem("TLS") == "'TLS' is not one of UDP, TCP"
     assert narrow.bad(pd.Series(["TLS", "TCP,UDP"], dtype="str")).tolist() == [True, False]
+
+
+def test_spread_texts_takes_texts_by_codes_missing_ones_too() -> None:
+    """-1 picks a missing cell; a text missing among the values (NaN in a column of Python
+    objects) stays missing wherever it is taken."""
+    values = pd.Series(["a", np.nan, "c"], dtype=object)
+    codes = np.array([2, -1, 0, 1, 2])
+    spread = spread_texts(values, codes, pd.RangeIndex(10, 15))
+    assert spread.index.tolist() == [10, 11, 12, 13, 14]
+    assert spread.str.len().tolist()[::2] == [1, 1, 1]
+    assert spread.tolist()[::2] == ["c", "a", "c"]
+    assert spread.isna().tolist() == [False, True, False, True, False]
