@@ -180,6 +180,27 @@ def test_every_bad_value_of_every_parameter_gets_the_same_problems_both_ways(
     assert {p.field for p in one_by_one if p.code == "invalid-value"} == set(PARAMETERS)
 
 
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ("codec_order",), ("audio_codecs", "codec_order"), ("registration",),
+        ("registration", "host"), ("registration", "host", "defaultuser", "secret"),
+        ("host", "auth"), ("old_name",), ("old_name", "object_id"), ("session-expires",),
+        ("timerb",), ("timert1", "t1min"), ("remotesecret",),
+    ],
+    ids="+".join,
+)  # fmt: skip
+def test_a_sheet_with_some_of_a_rules_columns_gets_the_same_problems_both_ways(
+    tmp_path: Path, columns: tuple[str, ...]
+) -> None:
+    """The rules read a column the sheet lacks as empty on both paths."""
+    headers = ["name", *columns]
+    rows = [{k: v for k, v in row.items() if k in headers} for row in _sheet(2_000, seed=13)]
+    sheet = normalize(load_sheet(write_csv(tmp_path / "sheet.csv", rows, headers)))
+    by_columns = _by_row(_check_columns(sheet.frame, False, sheet.distinct))
+    assert by_columns == _by_row(check_one_by_one(sheet.frame, strict=False))
+
+
 @pytest.mark.slow
 def test_a_50k_row_sheet_is_rejected_row_by_row_as_the_per_value_checks_say(
     tmp_path: Path,
