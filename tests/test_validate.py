@@ -115,6 +115,7 @@ _RULE_ROWS: tuple[dict[str, str], ...] = (
     {"registration": "out"},
     {"registration": "OUT", "host": "sip.example.com", "defaultuser": "u", "secret": "s"},
     {"registration": "out", "host": "dynamic", "defaultuser": "u", "secret": "s"},
+    {"registration": "out", "host": "dynamic", "secret": "s"},
     {"timerb": "1000", "timert1": "500"},
     {"timerb": "31800", "timert1": "500"},
     {"timerb": "32000", "timert1": "500"},
