@@ -65,6 +65,14 @@ _NO_NAN = (
     "equivalent: a rule's row holds None or pd.NA for a missing cell, never a float NaN "
     "(test_rules.py's default-timerb case, which shows '32000 (default)', passes with it)"
 )
+_MS_ONLY = (
+    "equivalent: by then only t1min's texts may end in 'ms': every other number column holds "
+    "whole numbers (its domain check passed) or REJECTED_CELL"
+)
+_SAME_NAME = (
+    "equivalent in CPython: the name is the rule's own string constant, and equal identifier-like "
+    "constants are one interned object"
+)
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -403,80 +411,49 @@ NOTES: dict[str, dict[str, str]] = {
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => ranked = sorted(value or [], key=lambda c: int(c.get("order", -1)))': _ORDER_SENT,
     },
     "schemas/sheet.py": {
-        "hit |= named & ~on => hit |= named | ~on": _killed(_NO_RULE + "[order-on]"),
-        '~_given(df, "host") => _given(df, "host")': _killed(
-            _NO_RULE + " (a complete outbound registration)"
+        "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
+            "tests/test_rules.py::test_rules_are_frozen"
         ),
-        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
-        '| (_col(df, "host") >= "dynamic").fillna(False).astype(bool)': _killed(
-            _NO_RULE + "[out-secret] (a host that sorts after 'dynamic')"
+        'if name == "t1min": => if name <= "t1min":': _MS_ONLY,
+        'if name == "t1min": => if name >= "t1min":': _MS_ONLY,
+        'if name == "t1min": => if name is "t1min":': _SAME_NAME,
+        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => return _given(df, "secret") + _given(df, "remotesecret") | _given(df, "auth")': _OR,
+        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => return _given(df, "secret") | _given(df, "remotesecret") + _given(df, "auth")': _OR,
+        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => return _given(df, "secret") ^ _given(df, "remotesecret") | _given(df, "auth")': _killed(
+            "tests/test_validate.py::test_every_bad_value_of_every_parameter_gets_the_same_problems_both_ways (a dynamic host with secret and remotesecret)"
         ),
-        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
-        "if value is None or value is pd.NA or (isinstance(value, float) and value == value):": _NO_NAN,
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v < v)": _NO_NAN,
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v is not v)": _NO_NAN,
-        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => '
-        'return _given(df, "secret") + _given(df, "remotesecret") | _given(df, "auth")': _OR,
-        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
-        '+ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': _OR,
-        "| ~_any_secret(df) => | -_any_secret(df)": _NOT,
+        'if "codec_order" not in df.columns or "audio_codecs" not in df.columns: => if "codec_order" not in df.columns and "audio_codecs" not in df.columns:': _killed(
+            "tests/test_validate.py::test_a_sheet_with_some_of_a_rules_columns_gets_the_same_problems_both_ways[codec_order]"
+        ),
+        "return pd.Series(False, index=df.index) => return pd.Series(True, index=df.index)": _killed(
+            "tests/test_validate.py::test_a_sheet_with_some_of_a_rules_columns_gets_the_same_problems_both_ways[codec_order]"
+        ),
+        "pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) + enabled_codes + 1 => pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) | enabled_codes + 1": _killed(
+            "tests/test_validate.py::test_every_pair_of_codec_lists_gets_the_same_verdict_both_ways (nine codes: with a power of two, | and + agree)"
+        ),
+        "pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) + enabled_codes + 1 => pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) ^ enabled_codes + 1": _killed(
+            "tests/test_validate.py::test_every_pair_of_codec_lists_gets_the_same_verdict_both_ways (nine codes: with a power of two, ^ and + agree)"
+        ),
+        "f\"codec_order: {', '.join(off)} {'is' if len(off) == 1 else 'are'} not enabled in \" => f\"codec_order: {', '.join(off)} {'is' if len(off) <= 1 else 'are'} not enabled in \"": "equivalent: the rule is explained only where it failed, so at least one codec is off",
+        'broken=lambda df: _given(df, "old_name") & _given(df, "object_id"), => broken=lambda df: _given(df, "old_name") * _given(df, "object_id"),': _AND,
+        'broken=lambda df: (_col(df, "host") == "dynamic") & ~_any_secret(df), => broken=lambda df: (_col(df, "host") == "dynamic") * ~_any_secret(df),': _AND,
+        'broken=lambda df: (_col(df, "host") == "dynamic") & ~_any_secret(df), => broken=lambda df: (_col(df, "host") == "dynamic") & -_any_secret(df),': _NOT,
+        '(_col(df, "registration") == "out") => (_col(df, "registration") >= "out")': "equivalent: by then registration holds in, out, none or REJECTED_CELL (a control character first), and only 'out' sorts at or after 'out'",
+        "& ( => * (": _AND,
+        '~_given(df, "host") => -_given(df, "host")': _NOT,
+        '| (_col(df, "host") == "dynamic") => + (_col(df, "host") == "dynamic")': _OR,
+        '| (_col(df, "host") == "dynamic") => ^ (_col(df, "host") == "dynamic")': "equivalent: a missing host is never 'dynamic', so the two sides are never both true and ^ is |",
+        '| ~_given(df, "defaultuser") => + ~_given(df, "defaultuser")': _OR,
+        '| ~_given(df, "defaultuser") => ^ ~_given(df, "defaultuser")': _killed(
+            "tests/test_validate.py::test_every_bad_value_of_every_parameter_gets_the_same_problems_both_ways (a dynamic host with a secret and no defaultuser)"
+        ),
         '| ~_given(df, "defaultuser") => | -_given(df, "defaultuser")': _NOT,
         "| ~_any_secret(df) => + ~_any_secret(df)": _OR,
-        "checks = [pa.Check(lambda s, d=domain: ~d.bad(s), name=field)] => "
-        "checks = [pa.Check(lambda s, d=domain: -d.bad(s), name=field)]": _NOT,
-        'pa.Check(lambda _rows, r=r: ~r.broken(checked), name=f"{r.code}@{r.field}") => '
-        'pa.Check(lambda _rows, r=r: -r.broken(checked), name=f"{r.code}@{r.field}")': _NOT,
-        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) & ~_any_secret(df) => '
-        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) * ~_any_secret(df)': _AND,
-        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) & ~_any_secret(df) => '
-        '(_col(df, "host") == "dynamic").fillna(False).astype(bool) & -_any_secret(df)': _NOT,
-        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
-        "if value is None or value is pd.NA or (isinstance(value, float) or value != value):": _NO_NAN,
-        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
-        "if value is None or value is pd.NA or (isinstance(value, float) and value <= value):": _NO_NAN,
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) or v != v)": _NO_NAN,
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v) => "
-        "return v is not None and v is not pd.NA and not (isinstance(v, float) and v > v)": _NO_NAN,
-        'broken=lambda df: _number(df, "timerb") < 64 * _number(df, "timert1"), => '
-        'broken=lambda df: _number(df, "timerb") < 63 * _number(df, "timert1"),': _killed(
-            "tests/test_rules.py::test_warnings_keep_the_row_unless_strict[timerb-just-below-64-t1]"
-        ),
-        'broken=lambda df: _number(df, "timert1") < _number(df, "t1min"), => '
-        'broken=lambda df: _number(df, "timert1") <= _number(df, "t1min"),': _killed(
-            _NO_RULE + "[timert1-equal-to-t1min]"
-        ),
-        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => '
-        'return _given(df, "secret") | _given(df, "remotesecret") + _given(df, "auth")': _OR,
-        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
-        '| (_col(df, "host") <= "dynamic").fillna(False).astype(bool)': _killed(
-            _NO_RULE + "[out-remotesecret] (a host that sorts before 'dynamic')"
-        ),
-        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
-        "if value is None or value is pd.NA and (isinstance(value, float) and value != value):": (
-            "equivalent: a rule's row holds None for a missing cell (test_rules.py's default-timerb "
-            "case, which shows '32000 (default)', passes with it)"
-        ),
-        "if value is None or value is pd.NA or (isinstance(value, float) and value != value): => "
-        "if value is None or value is pd.NA or (isinstance(value, float) and value is not value):": _NO_NAN,
-        'return _given(df, "secret") | _given(df, "remotesecret") | _given(df, "auth") => '
-        'return _given(df, "secret") ^ _given(df, "remotesecret") | _given(df, "auth")': _killed(
-            _NO_RULE + "[dynamic-two-secrets]"
-        ),
-        "named = order.str.contains(codec, regex=False).fillna(False).astype(bool) => "
-        "named = order.str.contains(codec, regex=False).fillna(True).astype(bool)": (
-            "equivalent: only rows where codec_order is given are looked at, so no order is missing"
-        ),
-        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
-        '^ (_col(df, "host") == "dynamic").fillna(False).astype(bool)': (
-            "equivalent: a missing host is never 'dynamic', so the two sides are never both true "
-            "and ^ is |"
-        ),
-        '| (_col(df, "host") == "dynamic").fillna(False).astype(bool) => '
-        '| (_col(df, "host") == "dynamic").fillna(True).astype(bool)': (
-            "equivalent: where the host is missing, ~_given(host) on the line above is already True"
-        ),
+        "| ~_any_secret(df) => | -_any_secret(df)": _NOT,
+        "checks = [pa.Check(lambda s, d=domain: ~d.bad(s), name=field)] => checks = [pa.Check(lambda s, d=domain: -d.bad(s), name=field)]": _NOT,
+        "checks.append(pa.Check(lambda s: ~looks_scientific(s), name=SCIENTIFIC)) => checks.append(pa.Check(lambda s: -looks_scientific(s), name=SCIENTIFIC))": _NOT,
+        "@functools.cache": "equivalent: the cache only keeps the schema of a set of columns instead of building the same one again",
+        "field: pa.Column(checks=_column_checks(field), nullable=True, required=False) => field: pa.Column(checks=_column_checks(field), nullable=True, required=True)": "equivalent: the schema holds only columns the frame has (domain_schema keeps those), so no column is ever missing",
+        'pa.Check(lambda frame, r=r: ~r.broken(frame), name=f"{r.code}@{r.field}") => pa.Check(lambda frame, r=r: -r.broken(frame), name=f"{r.code}@{r.field}")': _NOT,
     },
 }
