@@ -84,6 +84,10 @@ _PLACEHOLDER = (
 _LASTROWID = (
     "equivalent: after an INSERT, lastrowid is the new run's id (1 or more), never the fallback"
 )
+_FAST_WHOLE = (
+    "equivalent: the whole numbers written for the column at once are a shortcut; a number it "
+    "leaves out is written by _float_text one cell at a time, to the same text"
+)
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -266,16 +270,15 @@ NOTES: dict[str, dict[str, str]] = {
         ),
     },
     "importer/sheets/load.py": {
-        "cell if type(cell) is str else _TEXT_OF.get(type(cell), _cell_text)(cell) => "
-        "cell if type(cell) == str else _TEXT_OF.get(type(cell), _cell_text)(cell)": (
-            "equivalent: a type is equal to str only if it is str"
-        ),
-        'sign = "-" if seconds < 0 else "" => sign = "-" if seconds < -1 else ""': _killed(
-            _CELL + "[cell16--0:00:01]"
-        ),
-        'return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}" => '
-        'return f"{sign}{hours}:{rest // 61:02d}:{rest % 60:02d}"': _killed(
-            _CELL + "[cell15-0:58:00]"
+        "if floats.any(): => if not floats.any():": _FAST_WHOLE,
+        "whole = np.isfinite(numbers) & (np.floor(numbers) == numbers) => whole = np.isfinite(numbers) * (np.floor(numbers) == numbers)": "equivalent: numpy multiplies boolean arrays as a logical and",
+        "whole = np.isfinite(numbers) & (np.floor(numbers) == numbers) => whole = np.isfinite(numbers) & (np.floor(numbers) > numbers)": _FAST_WHOLE,
+        "whole = np.isfinite(numbers) & (np.floor(numbers) == numbers) => whole = np.isfinite(numbers) & (np.floor(numbers) >= numbers)": "equivalent: a number's floor is never above it, so >= is ==",
+        "whole = np.isfinite(numbers) & (np.floor(numbers) == numbers) => whole = np.isfinite(numbers) & (np.floor(numbers) is numbers)": _FAST_WHOLE,
+        "whole &= np.abs(numbers) < _EXACT_LIMIT => whole &= np.abs(numbers) is _EXACT_LIMIT": _FAST_WHOLE,
+        "if abs(number) < _EXACT_LIMIT: => if abs(number) is _EXACT_LIMIT:": _killed(
+            _CELL
+            + "[-0.0-0] (below 1e15, '.15g' writes a whole number as str(int()) does, except -0.0)"
         ),
     },
     "schemas/params.py": {
