@@ -205,6 +205,9 @@ def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]
         ("x" * 80, "'" + "x" * 80 + "'"),
         ("x" * 81, "'" + "x" * 79 + "…'"),
         ("\x00" * 200, "'" + "\\x00" * 19 + "…'"),
+        # Escaped, exactly as long as the limit: shown whole; one character more is cut.
+        ("a" * 76 + "\x01", "'" + "a" * 76 + "\\x01'"),
+        ("a" * 77 + "\x01", "'" + "a" * 77 + "…'"),
     ],
 )
 def test_values_are_quoted_as_typed_and_capped(value: str, shown: str) -> None:
