@@ -208,6 +208,9 @@ def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]
         # Escaped, exactly as long as the limit: shown whole; one character more is cut.
         ("a" * 76 + "\x01", "'" + "a" * 76 + "\\x01'"),
         ("a" * 77 + "\x01", "'" + "a" * 77 + "…'"),
+        # Exactly as long as the limit, a control character last: cut before it, not shown raw.
+        ("a" * 79 + "\x01", "'" + "a" * 79 + "…'"),
+        ("a\u2028b\x9f", "'a\\u2028b\\x9f'"),
     ],
 )
 def test_values_are_quoted_as_typed_and_capped(value: str, shown: str) -> None:
