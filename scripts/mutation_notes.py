@@ -88,6 +88,24 @@ _FAST_WHOLE = (
     "equivalent: the whole numbers written for the column at once are a shortcut; a number it "
     "leaves out is written by _float_text one cell at a time, to the same text"
 )
+_QUOTED = "tests/test_params.py::test_values_are_quoted_as_typed_and_capped"
+_NO_CODE_BETWEEN = (
+    "equivalent: the escaped characters are below 0xa0 or are U+2028 and U+2029, so no code "
+    "lies between 0x9f and 0x2028 for the bound to meet"
+)
+_HEAD = (
+    "equivalent: a text longer than the limit shows at most limit - 1 of its characters, so "
+    "whether head holds one character more or fewer past the limit, none of them is shown and "
+    "both ways give the same text"
+)
+_HEAD_EVEN = (
+    "equivalent for the limits in use (80, 40 and 20, all even), where limit ^ 1 and limit | 1 "
+    "are limit + 1"
+)
+_HOLDS_CONTROL = (
+    "equivalent: a text that reaches this line holds a control character, whose escape is "
+    "longer than it, so a text of exactly limit characters is cut by the length test either way"
+)
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -407,6 +425,54 @@ NOTES: dict[str, dict[str, str]] = {
         'ok = ~self.bad(out) & (out != "none") => ok = -self.bad(out) & (out != "none")': _NOT,
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => ranked = sorted(value or [], key=lambda c: int(c.get("order", 1)))': _ORDER_SENT,
         'ranked = sorted(value or [], key=lambda c: int(c.get("order", 0))) => ranked = sorted(value or [], key=lambda c: int(c.get("order", -1)))': _ORDER_SENT,
+    },
+    "schemas/text.py": {
+        'return f"\\\\x{code:02x}" if code < 0x100 else f"\\\\u{code:04x}" => return f"\\\\x{code:02x}" if code != 0x100 else f"\\\\u{code:04x}"': _killed(
+            _QUOTED + "['a\\u2028b\\x9f'] (a line separator is escaped as \\u2028)"
+        ),
+        'return f"\\\\x{code:02x}" if code < 0x100 else f"\\\\u{code:04x}" => return f"\\\\x{code:02x}" if code <= 0x100 else f"\\\\u{code:04x}"': _NO_CODE_BETWEEN,
+        'return f"\\\\x{code:02x}" if code < 0x100 else f"\\\\u{code:04x}" => return f"\\\\x{code:02x}" if code < 257 else f"\\\\u{code:04x}"': _NO_CODE_BETWEEN,
+        'return f"\\\\x{code:02x}" if code < 0x100 else f"\\\\u{code:04x}" => return f"\\\\x{code:02x}" if code < 255 else f"\\\\u{code:04x}"': _NO_CODE_BETWEEN,
+        "head = text[: limit + 1] => head = text[: limit - 1]": _killed(
+            _QUOTED + " (a control character in the limit's last place)"
+        ),
+        "head = text[: limit + 1] => head = text[: limit * 1]": _HEAD,
+        "head = text[: limit + 1] => head = text[: limit // 1]": _HEAD,
+        "head = text[: limit + 1] => head = text[: limit ** 1]": _HEAD,
+        "head = text[: limit + 1] => head = text[: limit << 1]": _HEAD,
+        "head = text[: limit + 1] => head = text[: limit | 1]": _HEAD_EVEN,
+        "head = text[: limit + 1] => head = text[: limit ^ 1]": _HEAD_EVEN,
+        "head = text[: limit + 1] => head = text[: limit + 2]": _HEAD,
+        "head = text[: limit + 1] => head = text[: limit + 0]": _HEAD,
+        "if len(text) <= limit and sum(map(len, pieces)) <= limit: => if len(text) != limit and sum(map(len, pieces)) <= limit:": _HOLDS_CONTROL,
+        "if len(text) <= limit and sum(map(len, pieces)) <= limit: => if len(text) <= limit and sum(map(len, pieces)) != limit:": _killed(
+            _QUOTED + " (escaped, one character longer than the limit)"
+        ),
+        "if len(text) <= limit and sum(map(len, pieces)) <= limit: => if len(text) < limit and sum(map(len, pieces)) <= limit:": _HOLDS_CONTROL,
+        "if len(text) <= limit and sum(map(len, pieces)) <= limit: => if len(text) <= limit and sum(map(len, pieces)) < limit:": _killed(
+            _QUOTED + " (escaped, exactly as long as the limit)"
+        ),
+        "if len(text) <= limit and sum(map(len, pieces)) <= limit: => if len(text) is not limit and sum(map(len, pieces)) <= limit:": _HOLDS_CONTROL,
+        "if len(text) <= limit and sum(map(len, pieces)) <= limit: => if len(text) <= limit and sum(map(len, pieces)) is not limit:": _killed(
+            _QUOTED + " (escaped, one character longer than the limit)"
+        ),
+        "if len(text) <= limit and sum(map(len, pieces)) <= limit: => if len(text) <= limit or sum(map(len, pieces)) <= limit:": _killed(
+            _QUOTED + " (escaped, one character longer than the limit)"
+        ),
+        "room = limit - 1 => room = limit - 2": _killed(
+            _QUOTED
+            + " (a control character in the limit's last place: limit - 1 characters shown, then the cut)"
+        ),
+        "if room < 0: => if room <= 0:": _killed(
+            _QUOTED
+            + " (a control character in the limit's last place: limit - 1 characters shown, then the cut)"
+        ),
+        "if room < 0: => if room < 1:": _killed(
+            _QUOTED
+            + " (a control character in the limit's last place: limit - 1 characters shown, then the cut)"
+        ),
+        "break => continue": "equivalent: once room is below 0 it only falls (every piece has a length), so no later piece is kept either way",
+        "while number > 0: => while number != 0:": "equivalent: column numbers are 1-based (every caller passes 1 or more), and for those > 0 and != 0 agree",
     },
     "schemas/sheet.py": {
         "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
