@@ -472,7 +472,10 @@ NOTES: dict[str, dict[str, str]] = {
             + " (a control character in the limit's last place: limit - 1 characters shown, then the cut)"
         ),
         "break => continue": "equivalent: once room is below 0 it only falls (every piece has a length), so no later piece is kept either way",
-        "while number > 0: => while number != 0:": "equivalent: column numbers are 1-based (every caller passes 1 or more), and for those > 0 and != 0 agree",
+        "while number > 0: => while number != 0:": (
+            "equivalent: no caller passes a negative number (a 1-based column, or a count of "
+            "headers), and for 0 or more > 0 and != 0 agree"
+        ),
     },
     "schemas/sheet.py": {
         "@dataclass(frozen=True) => @dataclass(frozen=False)": _killed(
