@@ -106,6 +106,10 @@ _HOLDS_CONTROL = (
     "equivalent: a text that reaches this line holds a control character, whose escape is "
     "longer than it, so a text of exactly limit characters is cut by the length test either way"
 )
+_SAME_OFFSETS = (
+    "equivalent: here the array has no bytes, so every offset is one number x, and x - x, x % x, "
+    "x ^ x and x >> x are all 0"
+)
 _NOT = "equivalent: pandas negates a boolean Series as ~ does"
 _AND = "equivalent: pandas multiplies boolean Series as a logical and"
 _OR = "equivalent: pandas adds boolean Series as a logical or"
@@ -250,42 +254,44 @@ NOTES: dict[str, dict[str, str]] = {
         ),
     },
     "importer/reports/report.py": {
-        "if values.dtype != object and not pd.api.types.is_string_dtype(values): => "
-        "if values.dtype is not object and not pd.api.types.is_string_dtype(values):": _killed(
-            _NEUTRAL + " (a column of text among numbers)"
+        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => risky = text.notna() * text.astype(str).str.startswith(_FORMULA_START)": _AND,
+        "out[column] = text.where(~risky, text[risky].astype(str).map(neutralize)) => out[column] = text.where(-risky, text[risky].astype(str).map(neutralize))": _NOT,
+        "if data is None or not len(text): => if data is None and not len(text):": "equivalent: pyarrow gives every text array a data buffer (of size 0 when all its cells are empty, and refuses to build one without), so `data is None` never holds and the length test decides alone",
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets + offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
-        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
-        "risky = text.notna() + text.astype(str).str.startswith(_FORMULA_START)": _killed(
-            _NEUTRAL + " (a number in a text column stays a number)"
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets * offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
-        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
-        "risky = text.notna() | text.astype(str).str.startswith(_FORMULA_START)": _killed(
-            _NEUTRAL + " (a number in a text column stays a number)"
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets // offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
-        "risky = text.notna() & text.astype(str).str.startswith(_FORMULA_START) => "
-        "risky = text.notna() * text.astype(str).str.startswith(_FORMULA_START)": (
-            "equivalent: pandas multiplies boolean Series as a logical and"
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets % offsets[0]": _SAME_OFFSETS,
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets ** offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
-        "out[column] = text.where(~risky, text[risky].astype(str).map(neutralize)) => "
-        "out[column] = text.where(-risky, text[risky].astype(str).map(neutralize))": (
-            "equivalent: pandas negates a boolean Series as ~ does"
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets >> offsets[0]": _SAME_OFFSETS,
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets << offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
-        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
-        " => "
-        'out[header] = column.where(column.isna() + (column.astype(str).str.strip() == ""), MASK)': (
-            "equivalent: pandas adds boolean Series as a logical or"
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets | offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
-        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
-        " => "
-        'out[header] = column.where(column.isna() ^ (column.astype(str).str.strip() == ""), MASK)': (
-            "equivalent: a missing cell's text ('nan', 'None', '<NA>') is never empty, so the two "
-            "sides are never both true and ^ is |"
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets & offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
-        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK)'
-        " => "
-        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() <= ""), MASK)': (
-            "equivalent: no text sorts before the empty one, so <= '' is == ''"
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets ^ offsets[0]": _SAME_OFFSETS,
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros( 1, dtype=np.uint8), offsets - offsets[0]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes (an empty slice of a longer array)"
         ),
+        "return np.zeros(0, dtype=np.uint8), offsets - offsets[0] => return np.zeros(0, dtype=np.uint8), offsets - offsets[ -1]": _SAME_OFFSETS,
+        "return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]], offsets - offsets[0] => return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]], offsets - offsets[ -1]": _killed(
+            "tests/test_report.py::test_csv_lines_read_a_slice_of_text_by_its_own_bytes"
+        ),
+        "starts = offsets[:-1][offsets[1:] > offsets[:-1]] => starts = offsets[:-1][offsets[1:] != offsets[:-1]]": "equivalent: offsets never decrease, so != is >",
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK) => out[header] = column.where(column.isna() + (column.astype(str).str.strip() == ""), MASK)': _OR,
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK) => out[header] = column.where(column.isna() ^ (column.astype(str).str.strip() == ""), MASK)': "equivalent: a missing cell's text ('nan', 'None', '<NA>') is never empty, so the two sides are never both true and ^ is |",
+        'out[header] = column.where(column.isna() | (column.astype(str).str.strip() == ""), MASK) => out[header] = column.where(column.isna() | (column.astype(str).str.strip() <= ""), MASK)': "equivalent: no text sorts before the empty one, so <= '' is == ''",
     },
     "importer/sheets/load.py": {
         "if floats.any(): => if not floats.any():": _FAST_WHOLE,
