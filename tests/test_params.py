@@ -263,10 +263,10 @@ INTEGER_LIMITS: dict[str, tuple[int, int | None, int | None]] = {
     "object_id": (1, None, None),
     "qualifyfreq": (1, 86400, None),
     "max_forwards": (1, 255, None),
-    "timert1": (200, None, None),
-    "timerb": (200, None, None),
-    "session-minse": (90, None, None),
-    "session-expires": (90, None, None),
+    "timert1": (200, 2_147_483_647, None),  # a C int
+    "timerb": (200, 2_147_483_647, None),  # a C int
+    "session-minse": (90, 2_147_483_647, None),  # a C int
+    "session-expires": (90, 2_147_483_647, None),  # a C int
     "alaw_pr": (10, 50, 10),
     "ulaw_pr": (10, 50, 10),
     "gsm_pr": (20, 20, None),
