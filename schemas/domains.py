@@ -14,7 +14,6 @@ the message the local gateway answers are the same sentence.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -177,10 +176,9 @@ def contains(column: pd.Series, pattern: str) -> pd.Series:
     return _flags(pc.match_substring_regex(_arrow(column), pattern=pattern), column)
 
 
-def _count(column: pd.Series, word: str) -> npt.NDArray[np.int64]:
-    """How often ``word`` (plain text) occurs in each cell; 0 on empty cells."""
-    found = pc.fill_null(pc.count_substring(_arrow(column), pattern=word), 0)
-    return found.to_numpy(zero_copy_only=False)
+def _count(column: pd.Series, word: str) -> npt.NDArray[Any]:
+    """How often ``word`` (plain text) occurs in each cell; NaN on empty cells."""
+    return pc.count_substring(_arrow(column), pattern=word).to_numpy(zero_copy_only=False)
 
 
 def _replace(column: pd.Series, pattern: str, replacement: str) -> pd.Series:
@@ -191,30 +189,25 @@ def _replace(column: pd.Series, pattern: str, replacement: str) -> pd.Series:
     )
 
 
-def _per_distinct(na: Any) -> Callable[[_ColumnFn], _ColumnFn]:
-    """Run a column function once per distinct value, then spread the answers back.
+def _per_distinct(fn: _ColumnFn) -> _ColumnFn:
+    """Run a column check once per distinct value, then spread the flags back; a missing cell
+    gets True, as in the checks' own column path (callers rule missing cells out).
 
-    Sheets repeat a few words (``UDP``, ``yes``, ``5060``) on every row; checking each distinct
-    value once halves the time of these domains. ``na`` is the answer for a missing cell.
+    Host columns often repeat one word (``dynamic``) or a few hosts on every row. The columns of
+    few values (choices, flags, numbers, lists) need no such wrapper: the importer hands their
+    checks each distinct value once already (``importer/sheets/normalize.py``).
     """
 
-    def wrap(fn: _ColumnFn) -> _ColumnFn:
-        @functools.wraps(fn)
-        def inner(self: Any, column: pd.Series) -> pd.Series:
-            codes, uniques = pd.factorize(column)
-            if len(uniques) * 2 > len(column):
-                return fn(self, column)  # mostly distinct: nothing to gain
-            if isinstance(na, bool):  # a check: one flag per value
-                flags = _spread(
-                    codes, uniques, column.dtype, lambda u: fn(self, u).to_numpy(dtype=bool), na
-                )
-                return pd.Series(flags, index=column.index)
-            answers = fn(self, pd.Series(uniques, dtype=column.dtype))
-            return spread_texts(answers, codes, column.index, column.dtype)
+    def inner(self: Any, column: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(column)
+        if len(uniques) * 2 > len(column):
+            return fn(self, column)  # mostly distinct: nothing to gain
+        flags = _spread(
+            codes, uniques, column.dtype, lambda u: fn(self, u).to_numpy(dtype=bool), True
+        )
+        return pd.Series(flags, index=column.index)
 
-        return inner
-
-    return wrap
+    return inner
 
 
 def _describe_char(ch: str) -> str:
@@ -235,7 +228,8 @@ def _join_or(items: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Domain:
-    """Base: a free string. Subclasses narrow it."""
+    """Base: a free string. Subclasses narrow it (a subclass that adds no field inherits the
+    frozen dataclass as it is: no decorator of its own)."""
 
     #: Words for the template's help sheet and the gateway's error text.
     def allowed(self) -> str:
@@ -309,14 +303,13 @@ class Text(Domain):
         out = self._forbidden_in(column) | (lengths < self.min_len)
         if self.max_len is not None:
             out = out | (lengths > self.max_len)
-        return out.fillna(False).astype(bool)
+        return out
 
     def allowed(self) -> str:
         limit = f", at most {self.max_len} characters" if self.max_len else ""
         return f"text without control characters{limit}"
 
 
-@dataclass(frozen=True)
 class Token(Text):
     """Text without whitespace or control characters (user names, auth strings)."""
 
@@ -365,7 +358,7 @@ class Name(Domain):
             # One case-blind match instead of a lowercased copy of the column.
             reserved = "|".join(re.escape(word) for word in self.reserved)
             ok &= ~fullmatch(column, reserved, ignore_case=True)
-        return ~ok.fillna(False).astype(bool)
+        return ~ok
 
     def allowed(self) -> str:
         reserved = f", not {' or '.join(self.reserved)}" if self.reserved else ""
@@ -378,7 +371,6 @@ class Choice(Domain):
 
     values: tuple[str, ...] = ()
 
-    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         lookup = {v.lower(): v for v in self.values}
         mapped = column.str.lower().map(lookup)
@@ -389,7 +381,6 @@ class Choice(Domain):
             return None
         return f"{quote(value)} is not one of {_join_or(self.values)}"
 
-    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         return ~column.isin(self.values)
 
@@ -397,11 +388,9 @@ class Choice(Domain):
         return "one of " + _join_or(self.values)
 
 
-@dataclass(frozen=True)
 class Flag(Domain):
     """0/1; the sheet may say yes/no, true/false, y/n, on/off."""
 
-    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         mapped = column.str.lower().map(_FLAG_WORDS)
         return mapped.where(mapped.notna(), column)
@@ -411,7 +400,6 @@ class Flag(Domain):
             return None
         return f"{quote(value)} is not 0 or 1 (yes/no, true/false, on/off also work)"
 
-    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         return ~column.isin(("0", "1"))
 
@@ -428,7 +416,6 @@ class Integer(Domain):
     step: int | None = None
     unit: str = ""
 
-    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         # '060' and '+60' are the number 60; Excel may also have left '60.0'.
         digits = fullmatch(column, r"\+?[0-9]+(\.0+)?")
@@ -459,12 +446,11 @@ class Integer(Domain):
             return f"{quote(value)} is not written as a plain whole number"
         return None
 
-    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         # Canonical integers are digit strings without leading zeros ('0' aside) or '-N'.
         shaped = fullmatch(column, rf"-?(0|[1-9][0-9]{{0,{_MAX_DIGITS - 1}}})")
-        numbers = pd.to_numeric(column.where(shaped, "0"), errors="coerce").fillna(0)
-        values = numbers.to_numpy(dtype=np.int64, na_value=0)
+        # Every other cell (an empty one too) reads as 0 here, and the shape test refuses it.
+        values = pd.to_numeric(column.where(shaped, "0")).to_numpy(dtype=np.int64)
         ok = shaped.to_numpy(dtype=bool) & (column.to_numpy() != "-0")
         if self.minimum is not None:
             ok &= values >= self.minimum
@@ -492,11 +478,9 @@ class Integer(Domain):
         return " ".join(parts)
 
 
-@dataclass(frozen=True)
 class Milliseconds(Domain):
     """``t1min``: ``<int>`` or ``<int>ms``, at least 1."""
 
-    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         return _replace(column.str.lower(), r"^([0-9]+)[ \t]*ms$", r"\1ms")
 
@@ -510,11 +494,10 @@ class Milliseconds(Domain):
             return f"{quote(value)} is below 1 ms"
         return None
 
-    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         number = column.str.removesuffix("ms")
         shaped = fullmatch(number, r"[0-9]{1,18}")
-        values = pd.to_numeric(number.where(shaped, "0"), errors="coerce").fillna(0)
+        values = pd.to_numeric(number.where(shaped, "0"))
         return ~(shaped & (values >= 1))
 
     def allowed(self) -> str:
@@ -546,8 +529,7 @@ class Address(Domain):
         return column.mask(column.str.lower() == "dynamic", "dynamic")
 
     def problem(self, value: str) -> str | None:
-        if self.dynamic and value == "dynamic":
-            return None
+        # 'dynamic' needs no test of its own: it is a host name.
         if _is_ip(value):
             return None
         # All-digit dotted names ('10.0.0.256') are broken IPv4 addresses, not host names.
@@ -561,18 +543,16 @@ class Address(Domain):
         )
         return f"{quote(value)} is not {what}"
 
-    @_per_distinct(True)
+    @_per_distinct
     def bad(self, column: pd.Series) -> pd.Series:
         host = fullmatch(column, _HOSTNAME.pattern)
-        host &= (column.str.len() <= _HOSTNAME_MAX).fillna(False).astype(bool)
+        host &= column.str.len() <= _HOSTNAME_MAX
         dotted = fullmatch(column, _IPV4ISH.pattern)
         ipv4 = fullmatch(column, _IPV4.pattern)
         ok = (host & ~dotted) | ipv4
-        if self.dynamic:
-            ok |= column == "dynamic"
         ok |= fullmatch(column, _IPV6.pattern)
         # Only values with a ':' that are not plain IPv6 get the slow path.
-        rest = ~ok & column.str.contains(":", regex=False).fillna(False).astype(bool)
+        rest = ~ok & column.str.contains(":", regex=False)
         if rest.any():
             ok[rest] = column[rest].map(_is_ip).astype(bool)
         return ~ok
@@ -587,7 +567,6 @@ class Transport(Domain):
 
     values: tuple[str, ...] = ("UDP", "TCP", "TLS")
 
-    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         return _replace(column.str.upper(), _LIST_SEPARATOR, ",")
 
@@ -606,7 +585,6 @@ class Transport(Domain):
             return f"names {dup} twice"
         return None
 
-    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.values)
         shaped = fullmatch(column, rf"({alt})(,({alt}))*")
@@ -653,7 +631,6 @@ class _CodecList(Domain):
             return f"names {dup} twice"
         return None
 
-    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         alt = "|".join(self.codecs)
         shaped = fullmatch(column, rf"({alt})(,({alt}))*")
@@ -664,7 +641,6 @@ class _CodecList(Domain):
         return ~shaped | dup
 
 
-@dataclass(frozen=True)
 class CodecSet(_CodecList):
     """``audio_codecs``: the sheet lists the enabled codecs (or ``none``); the wire has all six."""
 
@@ -673,7 +649,6 @@ class CodecSet(_CodecList):
             return None
         return self._list_problem(value.split(","))
 
-    @_per_distinct(True)
     def bad(self, column: pd.Series) -> pd.Series:
         return super().bad(column) & (column != "none")
 
@@ -686,7 +661,6 @@ class CodecSet(_CodecList):
         order = [c for c in self.codecs if c in enabled]
         return ",".join(order) if order else "none"
 
-    @_per_distinct(np.nan)
     def normalize(self, column: pd.Series) -> pd.Series:
         out = super().normalize(column)
         # A set has no order: sort into the gateway's order so equal sets compare equal.
@@ -719,7 +693,6 @@ class CodecSet(_CodecList):
         return "a comma list of enabled codecs (" + ", ".join(self.codecs) + ") or none"
 
 
-@dataclass(frozen=True)
 class CodecOrder(_CodecList):
     """``codec_order``: the sheet lists codecs by preference; the wire has ``{id, order}``."""
 

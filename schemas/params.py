@@ -45,8 +45,6 @@ class Param:
     secret: bool = False
     #: A text identifier that Excel likes to turn into a number (leading zeros, 8.00556E+09).
     id_column: bool = False
-    #: Sent by the importer from a sheet column (``object_id`` is not: ids are the gateway's).
-    in_sheet: bool = True
 
 
 _FLAG = Flag()
@@ -113,7 +111,6 @@ _TABLE: tuple[Param, ...] = (
         Integer(minimum=1),
         None,
         "Gateway id of the endpoint, to rename it without old_name.",
-        in_sheet=True,
     ),
     Param(
         "auth",

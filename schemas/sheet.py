@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .domains import CODECS, MASK, Milliseconds, fullmatch, spread_distinct
+from .domains import CODECS, MASK, TEXT, Milliseconds, fullmatch, spread_distinct
 from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
 from .text import quote
 
@@ -78,13 +78,15 @@ class Rule:
 
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A column of the sheet's canonical texts; all missing when the sheet has none. Texts
+    compare False with NaN, so a comparison needs no filling afterwards."""
     if name in df.columns:
         return df[name]
-    return pd.Series(pd.NA, index=df.index, dtype=object)
+    return pd.Series(np.nan, index=df.index, dtype=TEXT)
 
 
 def _given(df: pd.DataFrame, name: str) -> pd.Series:
-    return _col(df, name).notna().astype(bool)
+    return _col(df, name).notna()
 
 
 def _number(df: pd.DataFrame, name: str) -> pd.Series:
@@ -109,8 +111,9 @@ def _number(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _value(row: Mapping[str, Any], name: str) -> str:
+    # An explained row holds None for an empty cell (both paths of importer/validate.py).
     value = row.get(name)
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if value is None:
         default = PARAMETERS[name].default
         return f"{default} (default)"
     return str(value)
@@ -185,8 +188,7 @@ def _explain_codecs(row: Mapping[str, Any]) -> str:
 
 def _registration_gaps(row: Mapping[str, Any]) -> list[str]:
     def given(name: str) -> bool:
-        v = row.get(name)
-        return v is not None and v is not pd.NA and not (isinstance(v, float) and v != v)
+        return row.get(name) is not None
 
     gaps = []
     if not given("host") or row.get("host") == "dynamic":
@@ -234,7 +236,7 @@ RULES: tuple[Rule, ...] = (
         severity="error",
         field="old_name",
         needs=("old_name",),
-        broken=lambda df: (_col(df, "old_name") == _col(df, "name")).fillna(False).astype(bool),
+        broken=lambda df: _col(df, "old_name") == _col(df, "name"),
         fails=lambda r: r.get("old_name") is not None and r.get("old_name") == r.get("name"),
         explain=lambda r: (
             f"old_name: {quote(r['old_name'])} is the same as name; leave old_name empty unless the "
@@ -246,9 +248,7 @@ RULES: tuple[Rule, ...] = (
         severity="error",
         field="host",
         needs=("host",),
-        broken=lambda df: (
-            (_col(df, "host") == "dynamic").fillna(False).astype(bool) & ~_any_secret(df)
-        ),
+        broken=lambda df: (_col(df, "host") == "dynamic") & ~_any_secret(df),
         fails=lambda r: r.get("host") == "dynamic" and not _row_secret(r),
         explain=lambda r: (
             "host: dynamic with no secret, remotesecret or auth would let anyone register as "
@@ -261,10 +261,10 @@ RULES: tuple[Rule, ...] = (
         field="registration",
         needs=("registration",),
         broken=lambda df: (
-            (_col(df, "registration") == "out").fillna(False).astype(bool)
+            (_col(df, "registration") == "out")
             & (
                 ~_given(df, "host")
-                | (_col(df, "host") == "dynamic").fillna(False).astype(bool)
+                | (_col(df, "host") == "dynamic")
                 | ~_given(df, "defaultuser")
                 | ~_any_secret(df)
             )
@@ -311,7 +311,7 @@ RULES: tuple[Rule, ...] = (
             severity="warning",
             field=secret,
             needs=(secret,),
-            broken=lambda df, s=secret: (_col(df, s) == MASK).fillna(False).astype(bool),  # type: ignore[misc]
+            broken=lambda df, s=secret: _col(df, s) == MASK,  # type: ignore[misc]
             fails=lambda r, s=secret: r.get(s) == MASK,  # type: ignore[misc]
             explain=lambda r, s=secret: (  # type: ignore[misc]
                 f"{s}: is masked ({MASK}); import and sync keep the gateway's current {s}, "

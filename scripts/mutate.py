@@ -72,7 +72,10 @@ TARGETS: dict[str, Target] = {
     "plan": Target(
         "importer/gateways/plan.py", ("tests/test_sync.py", "-k", "plan or changed_secret")
     ),
-    "journal": Target("importer/gateways/journal.py", ("tests/test_sync.py", "-k", "journal")),
+    "journal": Target(
+        "importer/gateways/journal.py",
+        ("tests/test_sync.py", "tests/test_plan.py", "-k", "journal or row_hashes"),
+    ),
     # The gateway's list read into the plan's columns, both readings (Arrow's and the walk):
     # the tests that read answers in process first, those with a gateway or the CLI last.
     "state": Target(
@@ -103,20 +106,39 @@ TARGETS: dict[str, Target] = {
     ),
     "report": Target(
         "importer/reports/report.py",
-        ("tests/test_report.py", "-k", "secret or formula or neutral or hint"),
-        ("neutralize", "_neutralize_frame", "_is_secret_header", "mask_secrets"),
+        ("tests/test_report.py", "-k", "secret or formula or neutral or hint or csv_lines"),
+        (
+            "neutralize",
+            "_neutralize_frame",
+            "_utf8",
+            "_neutralize_column",
+            "_is_secret_header",
+            "mask_secrets",
+        ),
     ),
     "load": Target(
         "importer/sheets/load.py",
         ("tests/test_load.py", "-k", "xlsx or zeros or cells or text or ods or contract"),
-        ("_column_series", "_cell_text", "_float_text", "_bool_text"),
+        ("_column_series", "_mixed_texts", "_cell_text", "_float_text", "_bool_text"),
+    ),
+    "schemas.text": Target(
+        "schemas/text.py",
+        (
+            "tests/test_params.py::test_values_are_quoted_as_typed_and_capped",
+            "tests/test_load.py::test_header_key",
+            "tests/test_validate.py::test_column_letters_match_openpyxls",
+            "tests/test_domains.py",
+        ),
     ),
     "schemas.params": Target("schemas/params.py", ("tests/test_params.py", "tests/test_rules.py")),
     # The values' and the rules' tests, in process (no gateway), the quickest first (-x stops at
     # the first failure); a fixed hypothesis seed so that a rerun kills the same mutants.
+    # test_validate.py first: it holds the column checks and the rules' frame predicates (what
+    # sheets of over ONE_BY_ONE_ROWS rows take) to the per-value checks and row predicates.
     "schemas.sheet": Target(
         "schemas/sheet.py",
         (
+            "tests/test_validate.py",
             "tests/test_rules.py",
             *(f"tests/test_params.py::{t}" for t in _PARAMS_THROUGH_THE_SCHEMA),
         ),
@@ -126,6 +148,7 @@ TARGETS: dict[str, Target] = {
         (
             "tests/test_domains.py",
             *(f"tests/test_params.py::{t}" for t in _PARAMS_IN_PROCESS),
+            "tests/test_validate.py",
             "--hypothesis-seed=0",
         ),
     ),
@@ -300,13 +323,18 @@ def write_report() -> None:
         "*score now* also counts the survivors that tests added after the run kill (each checked",
         "by applying the mutant by hand); the rest are equivalent (they cannot change behaviour).",
         "",
-        "Scope: in client.py only the breaker, the rate cap and the retry decisions (the rest is",
-        "being rewritten onto httpx); in load.py only the typing of workbook cells (the streamed",
-        "CSV reader alone is 337 mutants, over half an hour on the shared machine; its one typing",
-        "line, `column_types=...large_string()`, is pinned by test_load.py's leading-zeros tests).",
-        "`schemas/domains.py` runs against the tests that call the domains in process",
-        "(test_domains.py and five of test_params.py's); the rest of test_params.py puts one sheet",
-        "through the whole pipeline per parameter, a minute per mutant on the shared machine.",
+        "Scope: in client.py the breaker, the rate cap and the retry decisions; the request path",
+        "that applies them (`_Attempt`: the fleet's pacing, the session and its relogin bound) is",
+        "not mutated (its tests run a gateway, 16 s a mutant; test_import.py pins the relogin",
+        "bound exactly). In load.py the typing of workbook cells and of whole-number columns (the",
+        "streamed CSV reader alone is 337 mutants, over half an hour on the shared machine; its one",
+        "typing line, `column_types=...large_string()`, is pinned by test_load.py's leading-zeros",
+        "tests). In report.py the neutralizing (per cell and column-wise) and the masking.",
+        "`schemas/domains.py` and `schemas/sheet.py` run against the tests that call them in",
+        "process, test_validate.py among them (it holds the column checks and the rules' frame",
+        "predicates, which sheets of over 1,000 rows take, to the per-value checks); the rest of",
+        "test_params.py puts one sheet through the whole pipeline per parameter, a minute per",
+        "mutant on the shared machine.",
         "",
         "| module | mutated | tests | mutants | killed | score in run | killed since | "
         "equivalent | not explained | score now |",

@@ -24,14 +24,17 @@ from schemas.domains import (
     Text,
     Token,
     Transport,
+    contains,
+    fullmatch,
     spread_distinct,
+    spread_texts,
 )
 from schemas.text import quote
 
 
 def _verdict(domain: Domain, value: str) -> str | None:
     """``domain.problem(value)``, after checking that the column check agrees on it, alone and
-    among repeats of other values (a column of repeats takes the once-per-distinct path)."""
+    among repeats of other values (Address checks such a column once per distinct value)."""
     reason = domain.problem(value)
     alone = domain.bad(pd.Series([value], dtype="str")).tolist()
     repeated = domain.bad(pd.Series(["x", value, "x", "x", "x", value], dtype="str")).tolist()
@@ -42,8 +45,8 @@ def _verdict(domain: Domain, value: str) -> str | None:
 
 
 def _normalized(domain: Domain, texts: list[str]) -> list[Any]:
-    """The canonical text of each of ``texts``, alone and in a column that repeats them (so
-    the once-per-distinct path spreads the answers back), with a missing cell kept missing."""
+    """The canonical text of each of ``texts``, alone and in a column that repeats them, with a
+    missing cell kept missing."""
     single = [domain.normalize_one(t) for t in texts]
     column = pd.Series([*texts, *texts, *texts, None], dtype="str")
     spread = domain.normalize(column).tolist()
@@ -513,3 +516,52 @@ def test_spread_distinct_answers_each_distinct_value_once() -> None:
     assert spread_distinct(column, lengths, -1.0).tolist() == [2, 1, -1, 2, 1, 2]
     assert seen == [["ab", "c"]]
     assert np.asarray(spread_distinct(column, lengths, np.nan))[2] != 0
+
+
+def test_address_answers_alike_on_both_paths_missing_cells_too() -> None:
+    """A column of mostly repeated hosts is checked once per distinct value; the verdicts,
+    a missing cell's too, are those of the column path (mostly distinct hosts)."""
+    domain = Address()
+    distinct = domain.bad(pd.Series([None, "a.example", "b_c", "10.0.0.1"], dtype="str"))
+    repeated = domain.bad(pd.Series([None, "a.example", "b_c", "b_c", "b_c", "b_c"], dtype="str"))
+    assert distinct.tolist() == [True, False, True, False]
+    assert repeated.tolist() == [True, False, True, True, True, True]
+
+
+def test_fullmatch_and_contains_answer_false_on_a_missing_cell() -> None:
+    column = pd.Series(["ab", None, "xab", "AB"], dtype="str")
+    assert fullmatch(column, "a.").tolist() == [True, False, False, False]
+    assert fullmatch(column, "a.", ignore_case=True).tolist() == [True, False, False, True]
+    assert contains(column, "a.").tolist() == [True, False, True, False]
+    # A column of Python objects marks a missing cell with NaN.
+    objects = pd.Series(["ab", np.nan, "xab"], dtype=object)
+    assert fullmatch(objects, "a.").tolist() == [True, False, False]
+
+
+def test_domains_are_frozen_values() -> None:
+    """The parameter table shares domain objects (the timers' one Integer): a domain is a value,
+    equal to another of the same kind and settings, and cannot be changed in place."""
+    assert Flag() == Flag()
+    assert hash(Token(max_len=5)) == hash(Token(max_len=5))
+    assert Token(max_len=5) != Token(max_len=6)
+    assert Flag() != Milliseconds()
+    with pytest.raises(AttributeError):
+        Token(max_len=5).max_len = 6  # type: ignore[misc]
+
+
+def test_a_transport_domain_takes_its_names_as_a_setting() -> None:
+    narrow = Transport(values=("UDP", "TCP"))
+    assert narrow.problem("TLS") == "'TLS' is not one of UDP, TCP"
+    assert narrow.bad(pd.Series(["TLS", "TCP,UDP"], dtype="str")).tolist() == [True, False]
+
+
+def test_spread_texts_takes_texts_by_codes_missing_ones_too() -> None:
+    """-1 picks a missing cell; a text missing among the values (NaN in a column of Python
+    objects) stays missing wherever it is taken."""
+    values = pd.Series(["a", np.nan, "c"], dtype=object)
+    codes = np.array([2, -1, 0, 1, 2])
+    spread = spread_texts(values, codes, pd.RangeIndex(10, 15))
+    assert spread.index.tolist() == [10, 11, 12, 13, 14]
+    assert spread.str.len().tolist()[::2] == [1, 1, 1]
+    assert spread.tolist()[::2] == ["c", "a", "c"]
+    assert spread.isna().tolist() == [False, True, False, True, False]

@@ -430,6 +430,7 @@ def test_xlsx_times_durations_and_the_15_digit_limit_become_text(tmp_path: Path)
         (8005555555, "8005555555"),
         (8005555555.0, "8005555555"),
         (999_999_999_999_999.0, "999999999999999"),
+        (-0.0, "0"),  # as a column of numbers writes it (_mixed_texts)
         (1e15, "1e+15"),
         (-1e15, "-1e+15"),
         (0.25, "0.25"),

@@ -205,6 +205,12 @@ def test_vectorized_check_agrees_with_scalar_check(param: str, values: list[str]
         ("x" * 80, "'" + "x" * 80 + "'"),
         ("x" * 81, "'" + "x" * 79 + "…'"),
         ("\x00" * 200, "'" + "\\x00" * 19 + "…'"),
+        # Escaped, exactly as long as the limit: shown whole; one character more is cut.
+        ("a" * 76 + "\x01", "'" + "a" * 76 + "\\x01'"),
+        ("a" * 77 + "\x01", "'" + "a" * 77 + "…'"),
+        # Exactly as long as the limit, a control character last: cut before it, not shown raw.
+        ("a" * 79 + "\x01", "'" + "a" * 79 + "…'"),
+        ("a\u2028b\x9f", "'a\\u2028b\\x9f'"),
     ],
 )
 def test_values_are_quoted_as_typed_and_capped(value: str, shown: str) -> None:
@@ -257,10 +263,10 @@ INTEGER_LIMITS: dict[str, tuple[int, int | None, int | None]] = {
     "object_id": (1, None, None),
     "qualifyfreq": (1, 86400, None),
     "max_forwards": (1, 255, None),
-    "timert1": (200, None, None),
-    "timerb": (200, None, None),
-    "session-minse": (90, None, None),
-    "session-expires": (90, None, None),
+    "timert1": (200, 2_147_483_647, None),  # a C int
+    "timerb": (200, 2_147_483_647, None),  # a C int
+    "session-minse": (90, 2_147_483_647, None),  # a C int
+    "session-expires": (90, 2_147_483_647, None),  # a C int
     "alaw_pr": (10, 50, 10),
     "ulaw_pr": (10, 50, 10),
     "gsm_pr": (20, 20, None),

@@ -16,6 +16,7 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 from helpers import read_csv, write_csv, write_text_xlsx
 from python_calamine import CalamineWorkbook
@@ -950,6 +951,21 @@ def test_csv_lines_quote_and_neutralize_exactly() -> None:
         b'\'=1+2,"say ""hi""",1\r\n-5,\'\tt,1\r\n"x\ry",+1,1\r\n"\'@a,b",,1\r\n'
     )
     assert report._csv_bytes(frame.iloc[:0], neutralized=True) == b""
+
+
+def test_csv_lines_read_a_slice_of_text_by_its_own_bytes() -> None:
+    """The writer reads Arrow text by its bytes and offsets: a slice (a chunk of a long sheet)
+    has only its own cells' bytes, with offsets counted from its first cell, empty cells and
+    a slice with no text at all included."""
+    text = pa.array(["ab", "cde", None, "", "f"], type=pa.large_string())
+    data, offsets = report._utf8(text.slice(1, 3))
+    assert (data.tobytes(), offsets.tolist()) == (b"cde", [0, 3, 3, 3])
+    data, offsets = report._utf8(text.slice(2, 2))
+    assert (data.tobytes(), offsets.tolist()) == (b"", [0, 0, 0])
+    data, offsets = report._utf8(pa.array(["", None], type=pa.large_string()).slice(1))
+    assert (data.tobytes(), offsets.tolist()) == (b"", [0, 0])
+    data, offsets = report._utf8(text.slice(5))
+    assert (data.tobytes(), offsets.tolist()) == (b"", [0])
 
 
 # --- rejections.xlsx of a long run: marks on the first rows only ----------------------------

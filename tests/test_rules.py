@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from helpers import read_csv, write_csv
 
 from importer.pipeline import validate_file
+from schemas.sheet import RULES
 
 BASE = {"name": "trunk-1", "host": "203.0.113.1"}
 
@@ -223,3 +225,8 @@ def test_a_row_without_registration_is_not_checked_for_it(tmp_path: Path) -> Non
     ]
     lines = _run(tmp_path, rows, strict=True)
     assert [(x["outcome"], x["message"]) for x in lines] == [("valid", ""), ("valid", "")]
+
+
+def test_rules_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RULES[0].code = "other"  # type: ignore[misc]

@@ -32,7 +32,13 @@ from importer.errors import InputError
 from importer.gateways.client import GatewayClient
 from importer.gateways.journal import Journal, JournalRow, values_hash
 from importer.gateways.plan import Action, GatewayState, plan_rows, row_values
-from importer.gateways.prune import PrunePlan, delete_endpoints, parse_max_prune, plan_prune
+from importer.gateways.prune import (
+    PrunePlan,
+    delete_endpoints,
+    name_endpoints,
+    parse_max_prune,
+    plan_prune,
+)
 from importer.gateways.save import RowOutcome
 
 ENV = {"SIP_IMPORT_USER": TEST_USER, "SIP_IMPORT_PASSWORD": TEST_PASSWORD}
@@ -824,3 +830,10 @@ def test_prune_lines_show_the_first_20_names_and_the_count(count: int, line: str
     from importer.gateways.prune import name_endpoints
 
     assert name_endpoints("would delete", tuple(f"n{i:02d}" for i in range(count))) == line
+
+
+def test_prune_names_the_first_endpoints_and_counts_the_rest() -> None:
+    names = tuple(f"ep-{i}" for i in range(45))
+    said = name_endpoints("would delete", names)
+    assert said == "would delete 45 endpoints: " + ", ".join(names[:20]) + ", … (and 25 more)"
+    assert name_endpoints("refused to delete", ("a",)) == "refused to delete 1 endpoint: a"

@@ -112,13 +112,18 @@ _RULE_ROWS: tuple[dict[str, str], ...] = (
     {"host": "dynamic"},
     {"host": "dynamic", "auth": "x"},
     {"host": "dynamic", "remotesecret": "x"},
+    {"host": "dynamic", "secret": "s", "remotesecret": "x"},
     {"registration": "out"},
     {"registration": "OUT", "host": "sip.example.com", "defaultuser": "u", "secret": "s"},
     {"registration": "out", "host": "dynamic", "defaultuser": "u", "secret": "s"},
+    {"registration": "out", "host": "dynamic", "secret": "s"},
     {"timerb": "1000", "timert1": "500"},
+    {"timerb": "31800", "timert1": "500"},
+    {"timerb": "32000", "timert1": "500"},
     {"timerb": "100000"},
     {"timert1": "200"},
     {"timert1": "300", "t1min": "400ms"},
+    {"timert1": "400", "t1min": "400"},
     {"t1min": "600"},
     {"secret": MASK},
     {"remotesecret": MASK, "auth": MASK},
@@ -175,6 +180,45 @@ def test_every_bad_value_of_every_parameter_gets_the_same_problems_both_ways(
         "masked-secret",
     }  # fmt: skip
     assert {p.field for p in one_by_one if p.code == "invalid-value"} == set(PARAMETERS)
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ("codec_order",), ("audio_codecs", "codec_order"), ("registration",),
+        ("registration", "host"), ("registration", "host", "defaultuser", "secret"),
+        ("host", "auth"), ("old_name",), ("old_name", "object_id"), ("session-expires",),
+        ("timerb",), ("timert1", "t1min"), ("remotesecret",),
+    ],
+    ids="+".join,
+)  # fmt: skip
+def test_a_sheet_with_some_of_a_rules_columns_gets_the_same_problems_both_ways(
+    tmp_path: Path, columns: tuple[str, ...]
+) -> None:
+    """The rules read a column the sheet lacks as empty on both paths."""
+    headers = ["name", *columns]
+    rows = [{k: v for k, v in row.items() if k in headers} for row in _sheet(2_000, seed=13)]
+    sheet = normalize(load_sheet(write_csv(tmp_path / "sheet.csv", rows, headers)))
+    by_columns = _by_row(_check_columns(sheet.frame, False, sheet.distinct))
+    assert by_columns == _by_row(check_one_by_one(sheet.frame, strict=False))
+
+
+def test_every_pair_of_codec_lists_gets_the_same_verdict_both_ways(tmp_path: Path) -> None:
+    """The column path decides each distinct (codec_order, audio_codecs) pair once: every pair,
+    empty cells among them, is decided as the row path decides it."""
+    orders = ["", "ulaw", "g729,ulaw", "alaw,g722", "gsm", "ulaw,alaw,gsm", "g726", "g722"]
+    # Eight lists and the empty cell: nine codes, not a power of two.
+    enableds = ["", "ulaw,alaw", "none", "g729", "gsm,g726,g722", "ulaw", "alaw,g722,ulaw", "g726"]
+    enableds.append("gsm")
+    pairs = [(o, e) for o in orders for e in enableds] * 2
+    rows = [
+        {"name": f"ep-{i}", "codec_order": o, "audio_codecs": e} for i, (o, e) in enumerate(pairs)
+    ]
+    headers = ["name", "codec_order", "audio_codecs"]
+    sheet = normalize(load_sheet(write_csv(tmp_path / "sheet.csv", rows, headers)))
+    by_columns = _by_row(_check_columns(sheet.frame, False, sheet.distinct))
+    assert by_columns == _by_row(check_one_by_one(sheet.frame, strict=False))
+    assert sum(p.code == "codec-not-enabled" for p in by_columns) == 2 * 46
 
 
 @pytest.mark.slow
