@@ -226,7 +226,8 @@ def test_canonical_column_keeps_equal_numbers_of_other_types_apart() -> None:
     assert canonical_column("port", values) == ["1", "1.0", "True", "1", "1", "True"]
 
 
-@pytest.fixture(params=[1, 2, 7, 1 << 20], ids=lambda size: f"window{size}")
+# 10: a number cut where a window ends ('{"n": 1234' of '{"n": 12345'), past _TAIL characters.
+@pytest.fixture(params=[1, 2, 7, 10, 1 << 20], ids=lambda size: f"window{size}")
 def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """The answer decoded this many bytes at a time (values cut anywhere, é included)."""
     monkeypatch.setattr(state, "_WINDOW", request.param)
@@ -271,11 +272,12 @@ def test_list_answer_is_read_as_json_reads_it(text: str, window: int) -> None:
 _SPARSE = [
     {"object_id": str(i), "name": f"s{i}"}
     | ({"host": f"h{i}"} if i < 2 else {})
-    | ({"secret": f"pw{i}"} if i >= 5 else {})
+    | ({"secret": f"pw{i}"} if 5 <= i <= 6 else {})
+    | ({"nat": "yes"} if i in (0, 1, 2, 5) else {})
     | ({"port": "5060" if i % 2 else 5061} if 2 <= i <= 4 else {})
     | ({"transport": ["UDP", "TCP"][: 1 + i % 2]} if i % 2 else {})
     | ({"audio_codecs": [{"id": "ulaw", "value": str(i % 2)}]} if i == 6 else {})
-    for i in range(7)
+    for i in range(10)
 ]
 
 
@@ -288,10 +290,25 @@ def test_the_walk_fills_parameters_an_endpoint_lacks_across_its_chunks(
     columns = decode_list_answer(text.encode(), by_arrow=False)["sip_endpoints"]
     assert _endpoints(columns) == list(_row_wise_state(_SPARSE).by_id.values())
     assert {key: len(values) for key, values in columns.values.items()} == {
-        key: 7
-        for key in ("object_id", "name", "host", "secret", "port", "transport", "audio_codecs")
-    }
-    assert columns.values["secret"].to_pylist() == [None] * 5 + ["pw5", "pw6"]
+        key: 10
+        for key in (
+            "object_id", "name", "host", "secret", "nat", "port", "transport", "audio_codecs"
+        )
+    }  # fmt: skip
+    assert columns.values["secret"].to_pylist() == [None] * 5 + ["pw5", "pw6"] + [None] * 3
+    assert columns.values["nat"].to_pylist() == ["yes"] * 3 + [None] * 2 + ["yes"] + [None] * 4
+
+
+def test_a_window_that_ends_between_two_values_far_into_the_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    endpoints = [{"object_id": str(i), "name": f"desk-{i:03d}"} for i in range(20)]
+    text = json.dumps({"result": "success", "sip_endpoints": endpoints})
+    # The first window ends right after a value past the 256th character, at a comma.
+    cut = next(i for i in range(300, len(text)) if text[i] == "," and text[i - 1] == "}")
+    monkeypatch.setattr(state, "_WINDOW", cut)
+    columns = decode_list_answer(text.encode(), by_arrow=False)["sip_endpoints"]
+    assert columns.names == [e["name"] for e in endpoints]
 
 
 def _codecs(*enabled: str) -> list[dict[str, str]]:
@@ -330,6 +347,10 @@ _PLAIN = {
         {"zz": "2", "nat": None, "object_id": "2", "name": "b", "host": "i"},
     ],
     # A list cell missing before the second distinct list is first seen.
+    "a gap first": [
+        {"object_id": "1", "name": "a"},
+        {"object_id": "2", "name": "b", "transport": ["UDP"]},
+    ],
     "lists after a gap": [
         {"object_id": "1", "name": "a", "transport": ["UDP"]},
         {"object_id": "2", "name": "b"},
@@ -405,6 +426,8 @@ def test_a_list_answer_arrow_cannot_read_exactly_is_walked(text: str) -> None:
         ({"transport": ["UDP", None]}, 'transport ["UDP", null]'),
         ({"transport": [["UDP"]]}, 'transport [["UDP"]]'),
         ({"audio_codecs": "ulaw"}, 'audio_codecs "ulaw"'),
+        ({"audio_codecs": [{"value": "1", "note": "n" * 53}]},
+         'audio_codecs [{"value": "1", "note": "' + "n" * 52 + "..."),
         # Shown whole up to 80 characters, cut to 77 and "..." past them.
         ({"audio_codecs": [{"value": "1", "note": "n" * 52}]},
          'audio_codecs [{"value": "1", "note": "' + "n" * 52 + '"}]'),
@@ -478,6 +501,7 @@ def test_bytes_arrow_refuses_are_left_to_the_walk(content: bytes) -> None:
     [
         ('{"result": "success", "sip_endpoints": [1, {}]}', {"result": "success", "sip_endpoints": False}),
         ('{"result": "success", "sip_endpoints": {"a": 1}}', {"result": "success", "sip_endpoints": {"a": 1}}),
+        ('{"result": "success", "sip_endpoints": "none"}', {"result": "success", "sip_endpoints": "none"}),
         ('{"result": "error", "error_key": "X"}', {"result": "error", "error_key": "X"}),
         ("{}", {}),
     ],
@@ -499,6 +523,7 @@ def test_list_answer_without_an_endpoint_array(
         *('{"sip_endpoints": [{}}, "x": 1}', '{"sip_endpoints"! []}', '{"sip_endpoints": [{}~'),
         '{a": 1}',  # no quote where a key starts
         '{!": 1}',
+        '{"a"~ 1}',
         " \n",  # nothing but white space
     ],
 )
