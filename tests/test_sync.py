@@ -401,6 +401,39 @@ def test_rows_found_unchanged_get_no_journal_line_and_a_resume_checks_them_again
     assert gateway.stored()[edited]["nat"] == rows[2]["nat"]
 
 
+def test_rows_found_unchanged_advance_the_progress_by_their_count_at_once(
+    tmp_path: Path, gateway_server: Callable[..., GatewayProcess]
+) -> None:
+    from importer.gateways.upload import JobOptions, run_job
+
+    class Recorded:
+        def __init__(self) -> None:
+            self.totals: list[int] = []
+            self.steps: list[tuple[str, int]] = []
+
+        def start(self, total: int) -> None:
+            self.totals.append(total)
+
+        def advance(self, outcome: RowOutcome, count: int = 1) -> None:
+            self.steps.append((outcome.outcome, count))
+
+        def stop(self) -> None:
+            pass
+
+    gateway = gateway_server()
+    sheet = write_csv(tmp_path / "master.csv", make_rows(6, seed=32))
+    assert sync(tmp_path, gateway, sheet, name="v1")[0].returncode == 0
+    settings = GatewaySettings(gateway.url, Credentials(TEST_USER, TEST_PASSWORD))
+    sink = Recorded()
+    result = run_job(
+        sheet, settings=settings, options=JobOptions(command="sync"),
+        report_dir=tmp_path / "reports" / "v2", progress=sink,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert sink.totals == [6]
+    assert sink.steps == [("unchanged", 6)]
+
+
 def test_journal_is_durable_on_every_outcome(tmp_path: Path) -> None:
     with Journal.open(tmp_path / "journal.db") as journal:
         assert journal.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
