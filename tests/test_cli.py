@@ -434,3 +434,20 @@ def test_a_reader_that_stops_early_gets_no_traceback_and_the_reports_are_whole(
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["outcomes"] == {"valid": 2, "rejected": 1}
     assert len(read_csv(tmp_path / "r" / "results.csv")) == 3
+
+
+def test_progress_counts_rows_settled_together_once_each() -> None:
+    # The settle step of a sync reports thousands of unchanged rows as one step.
+    from importer.cli import _FleetProgress, _Progress
+
+    single = _Progress(enabled=False)
+    single.start(10)
+    single.advance(None, 6)
+    single.advance(None)
+    assert single.done == 7
+    fleet = _FleetProgress(enabled=False)
+    sink = fleet.sink("gw-1")
+    sink.start(10)
+    sink.advance(None, 6)
+    sink.advance(None)
+    assert fleet.done == {"gw-1": 7}
