@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
 
 from .domains import CODECS, MASK, TEXT, Milliseconds, fullmatch, spread_distinct
 from .params import ID_COLUMNS, PARAMETERS, SECRET_FIELDS
@@ -155,26 +158,27 @@ def _any_secret(df: pd.DataFrame) -> pd.Series:
 def _codecs_not_enabled(df: pd.DataFrame) -> pd.Series:
     if "codec_order" not in df.columns or "audio_codecs" not in df.columns:
         return pd.Series(False, index=df.index)
-    # A sheet pairs a few codec lists: decide each distinct pair once, by the row test.
-    order_codes, order_texts = pd.factorize(df["codec_order"])
-    enabled_codes, enabled_texts = pd.factorize(df["audio_codecs"])
-    orders, enableds = list(order_texts), list(enabled_texts)
-    # factorize codes NA as -1; shifted by one, 0 stands for an empty cell.
-    pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) + enabled_codes + 1
-    distinct, inverse = np.unique(pairs, return_inverse=True)
-    answers = np.array(
-        [
-            _row_codecs_not_enabled(
-                {
-                    "codec_order": orders[o - 1] if o else None,
-                    "audio_codecs": enableds[e - 1] if e else None,
-                }
-            )
-            for o, e in (divmod(int(pair), len(enableds) + 1) for pair in distinct)
-        ],
-        dtype=bool,
-    )
-    return pd.Series(answers[inverse], index=df.index)
+    # The row test as bits: a bit per codec each distinct text names, as ``codec in text`` does.
+    # An empty audio_codecs enables every bit, for the row test passes a row missing either.
+    order_codes, orders = pd.factorize(df["codec_order"])
+    enabled_codes, enableds = pd.factorize(df["audio_codecs"])
+    named = _codec_bits(orders, empty=0)[order_codes]
+    enabled = _codec_bits(enableds, empty=_ALL_CODECS)[enabled_codes]
+    return pd.Series((named & ~enabled) != 0, index=df.index)
+
+
+_ALL_CODECS = (1 << len(CODECS)) - 1
+
+
+def _codec_bits(texts: Any, *, empty: int) -> npt.NDArray[np.int64]:
+    """A bit per codec of CODECS each text holds, then ``empty`` last (factorize's -1 picks it)."""
+    column = pyarrow.array(texts, type=pyarrow.large_string(), from_pandas=True)
+    bits = np.zeros(len(column) + 1, dtype=np.int64)
+    for k, codec in enumerate(CODECS):
+        hit = pc.match_substring(column, codec).to_numpy(zero_copy_only=False)
+        bits[:-1] |= hit.astype(np.int64) << k
+    bits[-1] = empty
+    return bits
 
 
 def _explain_codecs(row: Mapping[str, Any]) -> str:

@@ -94,6 +94,37 @@ def test_ignore_values_separators_and_skip(tmp_path: Path) -> None:
     assert frame.index.tolist() == [2, 4]
 
 
+def test_the_same_cells_read_under_other_mappings_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A column's distinct cells are read once a run and remembered: what is remembered belongs
+    # to one mapping's [values] and [separators], never to another's, nor to no mapping.
+    write_csv(
+        tmp_path / "pbx.csv",
+        [["1001", "PAI", "ulaw&alaw"], ["1002", "no", "alaw"], ["1003", "PAI", "ulaw&alaw"]],
+        headers=["name", "sendrpid", "audio_codecs"],
+    )
+    (tmp_path / "a.toml").write_text(
+        '[values.sendrpid]\npai = "yes"\n[separators]\naudio_codecs = "&"\n', encoding="utf-8"
+    )
+    (tmp_path / "b.toml").write_text('[values.sendrpid]\npai = "no"\n', encoding="utf-8")
+
+    def read(mapping_file: str | None) -> list[list[str]]:
+        mapping = load_mapping(tmp_path / mapping_file) if mapping_file else None
+        loaded = load_sheet(tmp_path / "pbx.csv")
+        frame = normalize(loaded, mapping).frame
+        return frame[["sendrpid", "audio_codecs"]].astype(object).values.tolist()
+
+    for _ in range(2):  # the second round reads what the first one remembered
+        assert read("a.toml") == [["1", "ulaw,alaw"], ["0", "alaw"], ["1", "ulaw,alaw"]]
+        assert read("b.toml") == [["0", "ulaw&alaw"], ["0", "alaw"], ["0", "ulaw&alaw"]]
+        assert read(None) == [["PAI", "ulaw&alaw"], ["0", "alaw"], ["PAI", "ulaw&alaw"]]
+    # A column of ever new cells: what is remembered is dropped, and every answer stays right.
+    monkeypatch.setattr("importer.sheets.normalize._KNOWN_TEXTS", 2)
+    assert read("a.toml") == [["1", "ulaw,alaw"], ["0", "alaw"], ["1", "ulaw,alaw"]]
+    assert read(None) == [["PAI", "ulaw&alaw"], ["0", "alaw"], ["PAI", "ulaw&alaw"]]
+
+
 def test_repeated_parameter_column_still_blocks_the_file(tmp_path: Path) -> None:
     write_csv(tmp_path / "a.csv", [["a", "x", "y"]], headers=["name", "host", "Host"])
     (tmp_path / "map.toml").write_text('[aliases]\nnote = "ignore"\n')

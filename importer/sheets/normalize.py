@@ -186,12 +186,39 @@ def _canonical(
         # answers back by Arrow: a 300,000-row column holds a handful of texts.
         codes, uniques = pd.factorize(raw)
         typed = pd.Series(uniques, dtype="str")
-        values = _texts(typed, domain, table, separator)
+        values = _few_texts(typed, domain, table, separator)
         if values.notna().all() and (values.to_numpy() == typed.to_numpy()).all():
             # Every cell is canonical already (UDP, 5060, rfc2833): the column is the sheet's.
             return raw.astype("str"), Distinct(codes, values)
         return spread_texts(values, codes, raw.index), Distinct(codes, values)
     return _texts(raw.astype("str"), domain, table, separator), None
+
+
+#: Canonical text of each distinct cell of a few-value column, per (domain, [values], separator),
+#: across the chunks of a run: each chunk holds the same handful of texts, and reading them again
+#: cost milliseconds of pandas calls a column a chunk. Bounded: a column of junk starts afresh.
+_KNOWN: dict[tuple[Domain, frozenset[tuple[str, str]], str | None], dict[str, str | None]] = {}
+_KNOWN_TEXTS = 4096
+_UNKNOWN = object()
+
+
+def _few_texts(
+    typed: pd.Series, domain: Domain, table: dict[str, str], separator: str | None
+) -> pd.Series:
+    """``_texts`` of a column's distinct cells, each read once a run (they are read one by one)."""
+    known = _KNOWN.setdefault((domain, frozenset(table.items()), separator), {})
+    cells: list[str] = typed.tolist()
+    # Answers come from this dict only: another thread's run may clear ``known`` meanwhile.
+    answers = {cell: known.get(cell, _UNKNOWN) for cell in cells}
+    new = [cell for cell, answer in answers.items() if answer is _UNKNOWN]
+    if new:
+        read = _texts(pd.Series(new, dtype="str"), domain, table, separator)
+        texts = dict(zip(new, (None if pd.isna(v) else v for v in read.tolist()), strict=True))
+        answers.update(texts)
+        if len(known) + len(texts) > _KNOWN_TEXTS:
+            known.clear()
+        known.update(texts)
+    return pd.Series([answers[cell] for cell in cells], dtype="str", index=typed.index)
 
 
 def _texts(
