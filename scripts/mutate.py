@@ -92,6 +92,8 @@ TARGETS: dict[str, Target] = {
                 )
             ),
             "tests/test_plan.py::test_row_hashes_equal_values_hash_row_by_row",
+            "tests/test_plan.py::test_state_read_as_columns_equals_the_state_given_as_dicts",
+            "tests/test_plan.py::test_unchanged_rows_are_the_rows_the_row_plan_finds_unchanged",
             "tests/test_plan.py::test_column_state_equals_the_row_state",
             "tests/test_plan.py::test_column_plan_equals_the_row_plan_for_every_kind_of_difference",
             "tests/test_sync.py::test_a_changed_secret_alone_is_sent_and_stored",
