@@ -114,6 +114,8 @@ TARGETS: dict[str, Target] = {
                 "canonical_column_keeps_equal_numbers_of_other_types_apart",
                 "list_answer_is_read_as_json_reads_it",
                 "the_walk_fills_parameters_an_endpoint_lacks_across_its_chunks",
+                "a_window_that_ends_in_white_space_far_into_the_answer",
+                "a_number_cut_where_a_window_ends_far_into_the_answer",
                 "arrow_reads_a_plain_list_answer_as_the_walk_does",
                 "a_list_answer_arrow_cannot_read_exactly_is_walked",
                 "a_value_no_domain_can_read_is_named_either_way",

@@ -623,7 +623,14 @@ NOTES: dict[str, dict[str, str]] = {
         ),
         "if self.at < len(self.text) or not self.more(): => if self.at != len(self.text) or not self.more():": "equivalent: the position never passes the end it is compared with (fed adds a slice of the content; at stops at the text's end), so >= and == (or < and !=) agree",
         "if self.at < len(self.text) or not self.more(): => if self.at > len(self.text) or not self.more():": "equivalent in result: skip() then reads every window before it answers, so the whole text is held (memory only)",
-        "if self.at < len(self.text) or not self.more(): => if self.at is not len(self.text) or not self.more():": "not pinned yet: `is not` on two equal positions past 256 would end a window's text early; a test cutting the first window right after such a value (test_a_window_that_ends_between_two_values_far_into_the_answer) does not reach it, and I ran out of time to find why",
+        "if self.at < len(self.text) or not self.more(): => if self.at is not len(self.text) or not self.more():": _killed(
+            "tests/test_plan.py::test_a_window_that_ends_in_white_space_far_into_the_answer "
+            "(the first window ends in white space past the 256th character, before the answer "
+            "or before the list's closing bracket; the test of a window ending right after a "
+            "value did not reach it because value() reads a value again with the next window "
+            "whenever fewer than _TAIL characters follow it, so skip() never stood at the "
+            "window's end)"
+        ),
         "if self.skip() != char: => if self.skip() < char:": _killed(
             "tests/test_plan.py::test_list_answer_that_is_not_a_json_object_is_refused ('{\"a\"~ 1}')"
         ),
@@ -632,7 +639,13 @@ NOTES: dict[str, dict[str, str]] = {
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) // end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) % end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) >> end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
-        "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) & end < _TAIL and self.more():": "not pinned yet: with `&`, a number cut exactly where a window of 8 or more characters ends would not be read again; the window-10 case of test_list_answer_is_read_as_json_reads_it does not reach it, and I ran out of time to find why",
+        "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) & end < _TAIL and self.more():": _killed(
+            "tests/test_plan.py::test_a_number_cut_where_a_window_ends_far_into_the_answer[255] "
+            "('12345' of a total cut where the window ends; the window-10 case did not reach it: "
+            "with `&`, the key '\"n\"' ending at 4 is read again (10 & 4 = 0 < 8) and again, "
+            "window after window, to the end of the answer, so no number is ever cut; here "
+            "every value before the number ends past the 8th character, where 255 & end = end)"
+        ),
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) ^ end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) - end != _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) - end <= _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",

@@ -358,6 +358,38 @@ def test_a_window_that_ends_between_two_values_far_into_the_answer(
     assert columns.names == [e["name"] for e in endpoints]
 
 
+@pytest.mark.parametrize("where", ["before the answer", "before the end of the list"])
+def test_a_window_that_ends_in_white_space_far_into_the_answer(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoints = [{"object_id": str(i), "name": f"desk-{i:03d}"} for i in range(20)]
+    text = json.dumps({"result": "success", "sip_endpoints": endpoints}, indent=12)
+    if where == "before the answer":
+        text = " " * 300 + text
+        cut = 300
+    else:
+        cut = text.rindex("]")  # after the last endpoint and the 13 white spaces that follow it
+    assert text[cut - 9 : cut].isspace() and cut > 256
+    monkeypatch.setattr(state, "_WINDOW", cut)
+    answer = decode_list_answer(text.encode(), by_arrow=False)
+    assert answer.pop("sip_endpoints").names == [e["name"] for e in endpoints]
+    assert answer == {"result": "success"}
+
+
+@pytest.mark.parametrize("window", [255, 256, 1023])
+def test_a_number_cut_where_a_window_ends_far_into_the_answer(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = '{"result": "success", "total":'
+    # The window ends after '12345' of the total, which white space has moved that far.
+    text = head + " " * (window - len(head) - 5) + '1234567890, "sip_endpoints": []}'
+    assert text[window - 5 : window] == "12345"
+    monkeypatch.setattr(state, "_WINDOW", window)
+    answer = decode_list_answer(text.encode(), by_arrow=False)
+    assert answer.pop("sip_endpoints").names == []
+    assert answer == {"result": "success", "total": 1234567890}
+
+
 def _codecs(*enabled: str) -> list[dict[str, str]]:
     return [{"id": c, "value": "1" if c in enabled else "0"} for c in CODECS]
 
