@@ -69,8 +69,35 @@ _PARAMS_THROUGH_THE_SCHEMA = (
 
 TARGETS: dict[str, Target] = {
     "prune": Target("importer/gateways/prune.py", ("tests/test_sync.py", "-k", "prune")),
+    # The plan row by row in process first (test_sync.py), then the gateway's list read as
+    # columns: the state's lookups and the unchanged rows found column by column, held to the
+    # row-by-row plan on a real gateway (test_plan.py); a sync end to end last.
     "plan": Target(
-        "importer/gateways/plan.py", ("tests/test_sync.py", "-k", "plan or changed_secret")
+        "importer/gateways/plan.py",
+        (
+            *(
+                f"tests/test_sync.py::test_plan_{t}"
+                for t in (
+                    "state_keys_names_lowercase_and_reads_wire_values_as_sheet_text",
+                    "row_values_leave_empty_cells_out",
+                    "sends_only_what_changed",
+                    "of_a_name_in_another_case_renames_it",
+                    "sends_a_changed_secret_and_keeps_a_masked_one",
+                    "rejects_a_masked_secret_for_an_endpoint_not_there_yet",
+                    "renames_by_old_name_or_object_id",
+                    "of_an_object_id_whose_name_changes_only_in_case_is_a_rename",
+                    "results_are_frozen",
+                    "of_a_rename_already_done_or_from_nowhere",
+                    "without_a_gateway_list_sends_every_cell",
+                )
+            ),
+            "tests/test_plan.py::test_row_hashes_equal_values_hash_row_by_row",
+            "tests/test_plan.py::test_state_read_as_columns_equals_the_state_given_as_dicts",
+            "tests/test_plan.py::test_unchanged_rows_are_the_rows_the_row_plan_finds_unchanged",
+            "tests/test_plan.py::test_column_state_equals_the_row_state",
+            "tests/test_plan.py::test_column_plan_equals_the_row_plan_for_every_kind_of_difference",
+            "tests/test_sync.py::test_a_changed_secret_alone_is_sent_and_stored",
+        ),
     ),
     "journal": Target(
         "importer/gateways/journal.py",
@@ -87,6 +114,8 @@ TARGETS: dict[str, Target] = {
                 "canonical_column_keeps_equal_numbers_of_other_types_apart",
                 "list_answer_is_read_as_json_reads_it",
                 "the_walk_fills_parameters_an_endpoint_lacks_across_its_chunks",
+                "a_window_that_ends_in_white_space_far_into_the_answer",
+                "a_number_cut_where_a_window_ends_far_into_the_answer",
                 "arrow_reads_a_plain_list_answer_as_the_walk_does",
                 "a_list_answer_arrow_cannot_read_exactly_is_walked",
                 "a_value_no_domain_can_read_is_named_either_way",

@@ -13,6 +13,8 @@ def _killed(test: str) -> str:
 
 _FROZEN = "equivalent in behaviour (nothing assigns to a result); pinned anyway by {test}"
 _SYNC = "tests/test_sync.py::"
+_AS_DICTS = "tests/test_plan.py::test_state_read_as_columns_equals_the_state_given_as_dicts"
+_UNCHANGED = "tests/test_plan.py::test_unchanged_rows_are_the_rows_the_row_plan_finds_unchanged"
 _CELL = "tests/test_load.py::test_cell_text_of_each_cell_type"
 _DEAD = (
     "equivalent: nothing reads Param.in_sheet (a field no code uses; its comment says object_id "
@@ -190,6 +192,68 @@ NOTES: dict[str, dict[str, str]] = {
         " => "
         "f\"{masked[0]}: the {fields} {'is' if len(masked) <= 1 else 'are'} masked ({MASK}) but \"": (
             "equivalent: a masked-secret rejection names at least one masked field"
+        ),
+        "columns: EndpointColumns | None = field(default=None, compare=False, repr=False) => "
+        "columns: EndpointColumns | None = field(default=None, compare=True, repr=False)": _killed(
+            _AS_DICTS
+        ),
+        "columns: EndpointColumns | None = field(default=None, compare=False, repr=False) => "
+        "columns: EndpointColumns | None = field(default=None, compare=False, repr=True)": _killed(
+            _AS_DICTS + " (no secret in the state's repr)"
+        ),
+        "positions: dict[str, int] = field(default_factory=dict, compare=False, repr=False) => "
+        "positions: dict[str, int] = field(default_factory=dict, compare=True, repr=False)": (
+            _killed(_AS_DICTS)
+        ),
+        "positions: dict[str, int] = field(default_factory=dict, compare=False, repr=False) => "
+        "positions: dict[str, int] = field(default_factory=dict, compare=False, repr=True)": (
+            "equivalent: nothing formats a GatewayState (no message, log or report shows one), "
+            "and the positions hold only lowercase names, no secret"
+        ),
+        "by_id = dict(zip(columns.ids, range(len(columns.ids)), strict=True)) => "
+        "by_id = dict(zip(columns.ids, range(len(columns.ids)), strict=False))": (
+            "equivalent: the range is as long as the list of ids it is zipped with"
+        ),
+        "if self.columns is None: => if self.columns is not None:": _killed(
+            _AS_DICTS + " (names() of a state given as dicts)"
+        ),
+        "if self.columns is None: => if not self.columns is None:": _killed(
+            _AS_DICTS + " (names() of a state given as dicts)"
+        ),
+        "if isinstance(column.dtype, pd.StringDtype): => "
+        "if not isinstance(column.dtype, pd.StringDtype):": _killed(_UNCHANGED + "[objects]"),
+        "return pa.array([v if isinstance(v, str) else None for v in column.tolist()], _TEXT) => "
+        "return pa.array([v if not isinstance(v, str) else None for v in column.tolist()], "
+        "_TEXT)": _killed(_UNCHANGED + "[objects]"),
+        'if not state.listed or columns is None or not count or "name" not in frame.columns: => '
+        'if not state.listed and columns is None or not count or "name" not in frame.columns:': (
+            _killed(_UNCHANGED + " (a state given as dicts, without columns)")
+        ),
+        'if not state.listed or columns is None or not count or "name" not in frame.columns: => '
+        'if not state.listed or columns is None and not count or "name" not in frame.columns:': (
+            _killed(_UNCHANGED + " (a state given as dicts, without columns)")
+        ),
+        'if not state.listed or columns is None or not count or "name" not in frame.columns: => '
+        'if not state.listed or columns is None or not count and "name" not in frame.columns:': (
+            _killed(_UNCHANGED + " (a frame without a name column)")
+        ),
+        "return pc.fill_null(equal, False).to_numpy(zero_copy_only=False) => "
+        "return pc.fill_null(equal, True).to_numpy(zero_copy_only=False)": _killed(
+            _UNCHANGED + " (a nat on desk-2, which holds none while other endpoints do)"
+        ),
+        "if column in _ADDRESSING or not ok.any(): => if column in _ADDRESSING and not ok.any():": (
+            "equivalent: comparing more columns only unmarks rows: the name is equal on every "
+            "row still marked, a row with an old_name or object_id cell is unmarked already, "
+            "and once no row is marked none can be"
+        ),
+        "differs = present & ~same(sheet, columns.values.get(column)) => "
+        "differs = present * ~same(sheet, columns.values.get(column))": (
+            "equivalent: numpy multiplies boolean arrays as a logical and"
+        ),
+        "differs &= ~pc.fill_null(pc.equal(sheet, MASK), False).to_numpy(zero_copy_only=False) => "
+        "differs &= ~pc.fill_null(pc.equal(sheet, MASK), True).to_numpy(zero_copy_only=False)": (
+            "equivalent: the comparison with the mask is null only where the sheet's cell is "
+            "empty, and an empty cell differs from nothing already (`present` is False there)"
         ),
     },
     "importer/gateways/client.py": {
@@ -559,7 +623,14 @@ NOTES: dict[str, dict[str, str]] = {
         ),
         "if self.at < len(self.text) or not self.more(): => if self.at != len(self.text) or not self.more():": "equivalent: the position never passes the end it is compared with (fed adds a slice of the content; at stops at the text's end), so >= and == (or < and !=) agree",
         "if self.at < len(self.text) or not self.more(): => if self.at > len(self.text) or not self.more():": "equivalent in result: skip() then reads every window before it answers, so the whole text is held (memory only)",
-        "if self.at < len(self.text) or not self.more(): => if self.at is not len(self.text) or not self.more():": "not pinned yet: `is not` on two equal positions past 256 would end a window's text early; a test cutting the first window right after such a value (test_a_window_that_ends_between_two_values_far_into_the_answer) does not reach it, and I ran out of time to find why",
+        "if self.at < len(self.text) or not self.more(): => if self.at is not len(self.text) or not self.more():": _killed(
+            "tests/test_plan.py::test_a_window_that_ends_in_white_space_far_into_the_answer "
+            "(the first window ends in white space past the 256th character, before the answer "
+            "or before the list's closing bracket; the test of a window ending right after a "
+            "value did not reach it because value() reads a value again with the next window "
+            "whenever fewer than _TAIL characters follow it, so skip() never stood at the "
+            "window's end)"
+        ),
         "if self.skip() != char: => if self.skip() < char:": _killed(
             "tests/test_plan.py::test_list_answer_that_is_not_a_json_object_is_refused ('{\"a\"~ 1}')"
         ),
@@ -568,7 +639,13 @@ NOTES: dict[str, dict[str, str]] = {
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) // end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) % end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) >> end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
-        "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) & end < _TAIL and self.more():": "not pinned yet: with `&`, a number cut exactly where a window of 8 or more characters ends would not be read again; the window-10 case of test_list_answer_is_read_as_json_reads_it does not reach it, and I ran out of time to find why",
+        "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) & end < _TAIL and self.more():": _killed(
+            "tests/test_plan.py::test_a_number_cut_where_a_window_ends_far_into_the_answer[255] "
+            "('12345' of a total cut where the window ends; the window-10 case did not reach it: "
+            "with `&`, the key '\"n\"' ending at 4 is read again (10 & 4 = 0 < 8) and again, "
+            "window after window, to the end of the answer, so no number is ever cut; here "
+            "every value before the number ends past the 8th character, where 255 & end = end)"
+        ),
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) ^ end < _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) - end != _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",
         "if len(self.text) - end < _TAIL and self.more(): => if len(self.text) - end <= _TAIL and self.more():": "equivalent: these read a value again with more text in more cases than `<` does, never fewer, and reading again is always safe",

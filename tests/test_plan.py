@@ -183,6 +183,53 @@ def test_column_state_equals_the_row_state(
     assert _endpoints(columns) == [reference.by_id[str(e["object_id"])] for e in endpoints]
 
 
+#: Desk-1 and desk-3 have a nat and a secret, desk-2 neither: their columns hold a null there.
+_HELD = [
+    {"object_id": 7, "name": "Desk-1", "host": "dynamic", "secret": "Sec-7-x", "nat": "yes"},
+    {"object_id": 8, "name": "desk-2", "host": "203.0.113.2", "port": "5060"},
+    {"object_id": 9, "name": "desk-3", "host": "dynamic", "secret": "Sec-9-x", "nat": "no"},
+]
+
+
+def test_state_read_as_columns_equals_the_state_given_as_dicts() -> None:
+    state = GatewayState.from_list(_HELD)
+    as_dicts = GatewayState(dict(state.by_name), dict(state.by_id))
+    assert state == as_dicts  # the columns behind the lookups are not part of the state
+    assert list(state.names()) == list(as_dicts.names()) == ["Desk-1", "desk-2", "desk-3"]
+    assert "Sec-" not in repr(state)  # the columns hold the gateway's secrets in clear
+
+
+@pytest.mark.parametrize("cells", ["text", "objects"])
+def test_unchanged_rows_are_the_rows_the_row_plan_finds_unchanged(cells: str) -> None:
+    state = GatewayState.from_list(_HELD)
+    frame = pd.DataFrame(
+        {
+            "name": ["Desk-1", "desk-2", "desk-2", "desk-3", "DESK-3", "desk-4", "desk-3"],
+            "host": ["dynamic", "203.0.113.2", None, "dynamic", "dynamic", "dynamic", None],
+            # desk-2 holds no nat while the others do: a nat on its row is a change.
+            "nat": ["yes", None, "yes", "no", None, None, None],
+            "secret": ["Sec-7-x", None, None, MASK, None, None, "Sec-9-y"],
+            "port": [None, "5060", None, None, None, None, None],
+        },
+        index=pd.RangeIndex(2, 9),
+        dtype="str" if cells == "text" else object,
+    )
+    if cells == "objects":
+        # Only text is a cell's value, as for row_values: a number or NaN is an empty cell.
+        frame.loc[3, "port"] = 5061
+        frame.loc[5, "host"] = np.nan
+    actions = list(plan_rows(row_values(frame), state))
+    assert [a.kind for a in actions] == [
+        "unchanged", "unchanged", "update", "unchanged", "update", "create", "update"
+    ]  # fmt: skip
+    assert unchanged_rows(frame, state).tolist() == [a.kind == "unchanged" for a in actions]
+    # Without the gateway's columns, or a name column, every row is left to plan_rows.
+    as_dicts = GatewayState(dict(state.by_name), dict(state.by_id))
+    assert unchanged_rows(frame, as_dicts).tolist() == [False] * 7
+    assert unchanged_rows(frame.drop(columns="name"), state).tolist() == [False] * 7
+    assert unchanged_rows(frame, GatewayState.unknown()).tolist() == [False] * 7
+
+
 def _wire_values(name: str) -> list[Any]:
     """Wire values the gateway can store for parameter ``name`` (each passes its checks)."""
     domain = PARAMETERS[name].domain
@@ -309,6 +356,38 @@ def test_a_window_that_ends_between_two_values_far_into_the_answer(
     monkeypatch.setattr(state, "_WINDOW", cut)
     columns = decode_list_answer(text.encode(), by_arrow=False)["sip_endpoints"]
     assert columns.names == [e["name"] for e in endpoints]
+
+
+@pytest.mark.parametrize("where", ["before the answer", "before the end of the list"])
+def test_a_window_that_ends_in_white_space_far_into_the_answer(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoints = [{"object_id": str(i), "name": f"desk-{i:03d}"} for i in range(20)]
+    text = json.dumps({"result": "success", "sip_endpoints": endpoints}, indent=12)
+    if where == "before the answer":
+        text = " " * 300 + text
+        cut = 300
+    else:
+        cut = text.rindex("]")  # after the last endpoint and the 13 white spaces that follow it
+    assert text[cut - 9 : cut].isspace() and cut > 256
+    monkeypatch.setattr(state, "_WINDOW", cut)
+    answer = decode_list_answer(text.encode(), by_arrow=False)
+    assert answer.pop("sip_endpoints").names == [e["name"] for e in endpoints]
+    assert answer == {"result": "success"}
+
+
+@pytest.mark.parametrize("window", [255, 256, 1023])
+def test_a_number_cut_where_a_window_ends_far_into_the_answer(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = '{"result": "success", "total":'
+    # The window ends after '12345' of the total, which white space has moved that far.
+    text = head + " " * (window - len(head) - 5) + '1234567890, "sip_endpoints": []}'
+    assert text[window - 5 : window] == "12345"
+    monkeypatch.setattr(state, "_WINDOW", window)
+    answer = decode_list_answer(text.encode(), by_arrow=False)
+    assert answer.pop("sip_endpoints").names == []
+    assert answer == {"result": "success", "total": 1234567890}
 
 
 def _codecs(*enabled: str) -> list[dict[str, str]]:
