@@ -386,15 +386,17 @@ class ReportWriter:
         by_row: dict[int, list[Problem]] = defaultdict(list)
         for p in problems:
             by_row[p.row].append(p)
-        self._results.write(_csv_bytes(results[self._columns], neutralized=True))
         rejections = _rejections_frame(sheet, results, by_row)
         if len(rejections):
-            self._rejections.write(_csv_bytes(rejections, neutralized=True))
+            # The workbook first: a writer process gets on with these rows while the CSV files
+            # are written here (after the last chunk, its work is what the run waits for).
             lines = _rejected_rows(
                 rejections, by_row, self._field_column, self._sheet_name, self._marks_left
             )
             self._marks_left -= len(lines.notes)
             self._workbook.add(lines)
+            self._rejections.write(_csv_bytes(rejections, neutralized=True))
+        self._results.write(_csv_bytes(results[self._columns], neutralized=True))
 
     def close(self) -> ReportPaths:
         """Finish every file (the workbook last: its writer may still be catching up)."""
