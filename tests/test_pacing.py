@@ -195,3 +195,37 @@ def test_a_cancelled_wait_gives_its_turn_to_the_next() -> None:
         return pacer.in_flight
 
     assert asyncio.run(run()) == 1
+
+
+def _window(limit: AdaptiveLimit, latency: float, now: float) -> float:
+    """One window of answers at ``limit.current``, all in flight, each taking ``latency``;
+    returns the time it ends."""
+    now += latency
+    for _ in range(limit.current):
+        limit.sample(latency, limit.current, False, now)
+    return now
+
+
+def test_slow_start_ends_at_the_rate_of_the_limit_it_reached() -> None:
+    # 2, 4, 8 answer at the unloaded 20 ms; at 16, latency is 15% up: slow start ends, and the
+    # aim is 1.2 x what 16 in flight delivered x 20 ms. A rate spanning the windows at 4 and 8
+    # as well made it 10: half the limit reached, then a slow climb back.
+    limit = AdaptiveLimit(64)
+    now = 0.0
+    for _ in range(3):
+        now = _window(limit, 0.020, now)
+    assert (limit.current, limit.slow_start) == (16, True)
+    _window(limit, 0.023, now)
+    assert limit.slow_start is False
+    assert limit.current == int(1.2 * (16 / 0.023) * 0.020)  # 16
+
+
+def test_after_slow_start_the_limit_grows_by_a_fifth_while_nothing_queues() -> None:
+    limit = AdaptiveLimit(64, initial=10)
+    limit.slow_start = False
+    now = 0.0
+    seen = []
+    for _ in range(5):
+        now = _window(limit, 0.020, now)
+        seen.append(limit.current)
+    assert seen == [12, 14, 17, 20, 24]

@@ -15,9 +15,10 @@ product"); the limit aims at 1.2 times it. Below the knee, each window delivers 
 last, so the aim rises by a fifth a window; past it, the rate stops growing, latency takes the
 excess, and the aim stays put with about a fifth of a call's time in queue. So:
 
-- the limit starts low and doubles while latency stays within 10% of the unloaded (slow start);
-- then it is 1.2 x best rate x unloaded latency, window after window (and one more while
-  latency stays near the unloaded);
+- the limit starts low and doubles while latency stays within 10% of the unloaded (slow start),
+  each doubling's rate measured at its own limit;
+- then it is 1.2 x best rate x unloaded latency, window after window, and at least a fifth
+  more while latency stays near the unloaded (the rate, measured over a few windows, lags);
 - a refusal (HTTP 429 or 503) or a timeout cuts it by a quarter at once, at most once a window;
 - a window in which the run itself kept few calls in flight (the sheet running out) teaches
   nothing.
@@ -96,7 +97,9 @@ class AdaptiveLimit:
 
     def _close_window(self, now: float) -> None:
         latency = statistics.median(self._latencies)
-        answers, elapsed = len(self._latencies), now - (self._window_start or now)
+        # ``is None``, not ``or``: a clock may start at 0.0, and that window had no length at all.
+        start = now if self._window_start is None else self._window_start
+        answers, elapsed = len(self._latencies), now - start
         dropped, busiest = self._dropped, self._busiest
         self._latencies, self._dropped, self._busiest = [], False, 0
         self._window_start = now
@@ -117,13 +120,17 @@ class AdaptiveLimit:
         ratio = latency / self.unloaded if self.unloaded > 0 else 1.0
         if self.slow_start and ratio < _SLOW_START_UNTIL:
             self._set(self.limit * 2)
+            # The next rate is measured at the new limit alone: spanning the windows of the
+            # smaller limits before it, it understated what the gateway delivers, and the aim
+            # that ends slow start fell to half the limit it had reached.
+            self._spans.clear()
             return
         self.slow_start = False
         if self.rates and self.unloaded > 0:
             aim = _AIM * max(self.rates) * self.unloaded
             # Below the knee latency stays near the unloaded: grow by at least one call, or a
             # limit cut low (after a refusal) could round down to itself for ever.
-            self._set(max(aim, self.limit + 1) if ratio < _SLOW_START_UNTIL else aim)
+            self._set(max(aim, self.limit * _AIM, self.limit + 1) if ratio < _SLOW_START_UNTIL else aim)
 
     def _set(self, limit: float) -> None:
         self.limit = min(float(self.ceiling), max(float(self.floor), limit))
