@@ -130,7 +130,9 @@ class AdaptiveLimit:
             aim = _AIM * max(self.rates) * self.unloaded
             # Below the knee latency stays near the unloaded: grow by at least one call, or a
             # limit cut low (after a refusal) could round down to itself for ever.
-            self._set(max(aim, self.limit * _AIM, self.limit + 1) if ratio < _SLOW_START_UNTIL else aim)
+            self._set(
+                max(aim, self.limit * _AIM, self.limit + 1) if ratio < _SLOW_START_UNTIL else aim
+            )
 
     def _set(self, limit: float) -> None:
         self.limit = min(float(self.ceiling), max(float(self.floor), limit))
