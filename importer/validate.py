@@ -7,7 +7,7 @@ a tuple of ``Problem`` with stable codes and messages written for the person fix
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +33,7 @@ from schemas.sheet import (
 )
 from schemas.text import column_letter, quote
 
+from .sheets.known import Known
 from .sheets.normalize import Distinct, NormalizedSheet
 
 if TYPE_CHECKING:
@@ -150,7 +151,11 @@ def _failures(
             continue
         for check in column.checks:
             # Checks are vectorized (element_wise=False): one flag a value.
-            failed = given & ~np.asarray(check._check_fn(values), dtype=bool)
+            if codes is not None:
+                passed = _distinct_verdicts(name, check.name, values, check._check_fn)
+            else:
+                passed = np.asarray(check._check_fn(values), dtype=bool)
+            failed = given & ~passed
             if not failed.any():
                 continue
             if codes is not None:
@@ -163,6 +168,26 @@ def _failures(
         if failed.any():
             found.append(_Failed(check.name, None, rows[failed], no_cases))
     return found
+
+
+#: Verdicts of the checks of columns of few values, per (column, check), on each distinct
+#: canonical text, for the rest of the run (see ``importer.sheets.known``).
+_VERDICTS: Known[bool] = Known()
+
+
+def _distinct_verdicts(
+    column: str, check: str, values: pd.Series, run: Callable[[pd.Series], Any]
+) -> npt.NDArray[np.bool_]:
+    """``run(values)`` as flags, each distinct text asked once a run (an NA cell passes: the
+    caller rules empty cells out)."""
+    texts = values.tolist()
+
+    def ask(new: list[str]) -> list[bool]:
+        flags: list[bool] = np.asarray(run(pd.Series(new, dtype=values.dtype)), dtype=bool).tolist()
+        return flags
+
+    answers = _VERDICTS.answers((column, check), [t for t in texts if isinstance(t, str)], ask)
+    return np.array([answers[t] if isinstance(t, str) else True for t in texts], dtype=bool)
 
 
 def _records(frame: pd.DataFrame, numbers: list[int]) -> list[dict[str, Any]]:

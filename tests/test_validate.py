@@ -312,3 +312,19 @@ def test_pandera_is_imported_only_past_the_one_by_one_size(
         [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == str(imported)
+
+
+def test_a_text_judged_in_one_column_is_judged_again_in_another(tmp_path: Path) -> None:
+    # Chunks of more than ONE_BY_ONE_ROWS rows take the column checks, which remember each
+    # distinct text's verdict for the run: per column, so '300' (a fine port and qualifyfreq)
+    # is still too many max_forwards, in a later chunk and in a later run alike.
+    bad = range(1_200, 1_300)  # in the second of three chunks of 1,100 rows
+    rows = [[f"ext-{i}", "300", "300", "300" if i in bad else "70"] for i in range(3_300)]
+    write_csv(tmp_path / "s.csv", rows, headers=["name", "port", "qualifyfreq", "max_forwards"])
+    for run in ("first", "again"):
+        result = validate_file(tmp_path / "s.csv", report_dir=tmp_path / run, chunk_rows=1_100)
+        assert result.summary["outcomes"] == {"valid": 3_200, "rejected": 100}
+        rejected = [r for r in read_csv(tmp_path / run / "results.csv") if r["outcome"] != "valid"]
+        assert {(r["row"], r["message"]) for r in rejected} == {
+            (str(i + 2), "max_forwards: 300 is above 255") for i in bad
+        }

@@ -32,6 +32,7 @@ from schemas.domains import (
 from schemas.text import column_letter, header_key, quote
 
 from ..errors import InputError
+from .known import Known
 from .load import LoadedSheet
 from .mapping import IGNORE, Mapping, load_mapping
 
@@ -195,29 +196,21 @@ def _canonical(
 
 
 #: Canonical text of each distinct cell of a few-value column, per (domain, [values], separator),
-#: across the chunks of a run: each chunk holds the same handful of texts, and reading them again
-#: cost milliseconds of pandas calls a column a chunk. Bounded: a column of junk starts afresh.
-_KNOWN: dict[tuple[Domain, frozenset[tuple[str, str]], str | None], dict[str, str | None]] = {}
-_KNOWN_TEXTS = 4096
-_UNKNOWN = object()
+#: for the rest of the run (see ``known``).
+_CANONICAL: Known[str | None] = Known()
 
 
 def _few_texts(
     typed: pd.Series, domain: Domain, table: dict[str, str], separator: str | None
 ) -> pd.Series:
     """``_texts`` of a column's distinct cells, each read once a run (they are read one by one)."""
-    known = _KNOWN.setdefault((domain, frozenset(table.items()), separator), {})
     cells: list[str] = typed.tolist()
-    # Answers come from this dict only: another thread's run may clear ``known`` meanwhile.
-    answers = {cell: known.get(cell, _UNKNOWN) for cell in cells}
-    new = [cell for cell, answer in answers.items() if answer is _UNKNOWN]
-    if new:
-        read = _texts(pd.Series(new, dtype="str"), domain, table, separator)
-        texts = dict(zip(new, (None if pd.isna(v) else v for v in read.tolist()), strict=True))
-        answers.update(texts)
-        if len(known) + len(texts) > _KNOWN_TEXTS:
-            known.clear()
-        known.update(texts)
+
+    def read(new: list[str]) -> list[str | None]:
+        texts = _texts(pd.Series(new, dtype="str"), domain, table, separator)
+        return [None if pd.isna(v) else v for v in texts.tolist()]
+
+    answers = _CANONICAL.answers((domain, frozenset(table.items()), separator), cells, read)
     return pd.Series([answers[cell] for cell in cells], dtype="str", index=typed.index)
 
 
