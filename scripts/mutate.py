@@ -338,6 +338,45 @@ def _save_results(name: str, target: Target, session: Path, seconds: float | Non
     write_report()
 
 
+#: Issue 20's acceptance 1: its five hand-made mistakes, each applied alone to the code of
+#: 0f28fc6 (e30fa7f's importer/) and `make test-fast` run whole; what failed, and pytest's last line.
+_HAND_MADE = [
+    "## Hand-made mistakes (acceptance 1)",
+    "",
+    "Issue 20's five mistakes, each applied alone to the code of 0f28fc6 (the importer of",
+    "e30fa7f), then `make test-fast` run whole and the file restored. Each one fails it:",
+    "",
+    "1. `importer/sheets/load.py` `_batches`: the streamed CSV reader's `ConvertOptions` without",
+    "   `column_types=...large_string()`. Failed: test_load.py's",
+    "   `test_digits_only_columns_keep_leading_zeros_across_blocks_and_chunks[1-64]`, `[3-64]`,",
+    "   `[7-128]`, `[50-1024]` and `test_a_30000_row_csv_keeps_leading_zeros_in_every_chunk[5000-None]`,",
+    "   `[5000-27000]`. `6 failed, 1557 passed, 1 skipped, 25 deselected in 190.29s (0:03:10)`.",
+    '2. `importer/reports/report.py`: `"passwd"` dropped from `_SECRET_HINTS`. Failed: test_report.py\'s',
+    "   `test_every_credential_hint_masks_its_column_on_a_rejected_row[csv]`, `[xlsx]` and",
+    "   `test_mask_secrets_masks_credential_columns_and_keeps_empty_cells`.",
+    "   `3 failed, 1560 passed, 1 skipped, 25 deselected in 193.64s (0:03:13)`.",
+    "3. `importer/gateways/client.py`: 503 dropped from `_RETRY_STATUS` (no longer retried). Failed:",
+    "   `tests/test_import.py::test_a_gateway_answering_503_or_500_to_a_third_of_the_calls_loses_no_row[--busy-rate-busy]`.",
+    "   `1 failed, 1562 passed, 1 skipped, 25 deselected in 194.90s (0:03:14)`.",
+    "4. `importer/gateways/client.py` `CircuitBreaker.failure`: trips at `>` instead of `>=` the",
+    "   threshold. Failed: test_client.py's",
+    "   `test_the_breaker_trips_at_exactly_its_threshold_of_consecutive_failures[1]`, `[2]`, `[5]`,",
+    "   `[300]`, `test_an_answer_resets_the_breaker_count`,",
+    "   `test_a_call_stops_at_the_breaker_threshold_not_after_it` and",
+    "   `test_breaker_threshold_from_the_config_file_bounds_a_real_import`.",
+    "   `7 failed, 1556 passed, 1 skipped, 25 deselected in 200.08s (0:03:20)`.",
+    "5. `importer/gateways/plan.py` `_diff` (where the row plan compares values): skips `secret`",
+    '   (`if f != "secret" and ...`). Failed: test_plan.py\'s',
+    "   `test_column_plan_equals_the_row_plan_for_every_kind_of_difference`,",
+    "   `test_unchanged_rows_are_the_rows_the_row_plan_finds_unchanged[text]`, `[objects]` and",
+    "   test_sync.py's `test_a_changed_secret_alone_is_sent_and_stored[secret]`,",
+    "   `test_plan_sends_a_changed_secret_and_keeps_a_masked_one[secret]`.",
+    "   `5 failed, 1558 passed, 1 skipped, 25 deselected in 194.45s (0:03:14)`.",
+    "",
+    "The five runs fail five disjoint sets of tests, each the mistake's own: no other test failed.",
+]
+
+
 def write_report() -> None:
     from mutation_notes import NOTES  # hand-written: what became of each survivor
 
@@ -388,6 +427,7 @@ def write_report() -> None:
     missing = [f"`{t.path}` ({name})" for name, t in TARGETS.items() if name not in results]
     if missing:
         lines += ["", "Not run yet: " + ", ".join(missing) + "."]
+    lines += ["", *_HAND_MADE]
     for name, r in results.items():
         extra = [f"{r['minutes']} minutes"]
         if r["timeouts"]:

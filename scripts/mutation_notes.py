@@ -62,6 +62,10 @@ _ORDER_SENT = (
     "equivalent: the gateway sends an order with every codec (wire_problem refuses an item "
     "without one)"
 )
+_EVERY_BIT = (
+    "equivalent: the constant becomes -1, every bit set, which enables every codec as "
+    "(1 << 6) - 1 does: `~enabled` is 0 where audio_codecs is empty either way"
+)
 _NO_RULE = "tests/test_rules.py::test_rows_that_break_no_rule_get_no_message"
 _NO_NAN = (
     "equivalent: a rule's row holds None or pd.NA for a missing cell, never a float NaN "
@@ -504,12 +508,15 @@ NOTES: dict[str, dict[str, str]] = {
         "return pd.Series(False, index=df.index) => return pd.Series(True, index=df.index)": _killed(
             "tests/test_validate.py::test_a_sheet_with_some_of_a_rules_columns_gets_the_same_problems_both_ways[codec_order]"
         ),
-        "pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) + enabled_codes + 1 => pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) | enabled_codes + 1": _killed(
-            "tests/test_validate.py::test_every_pair_of_codec_lists_gets_the_same_verdict_both_ways (nine codes: with a power of two, | and + agree)"
-        ),
-        "pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) + enabled_codes + 1 => pairs = (order_codes.astype(np.int64) + 1) * (len(enableds) + 1) ^ enabled_codes + 1": _killed(
-            "tests/test_validate.py::test_every_pair_of_codec_lists_gets_the_same_verdict_both_ways (nine codes: with a power of two, ^ and + agree)"
-        ),
+        "return pd.Series((named & ~enabled) != 0, index=df.index) => return pd.Series((named & ~enabled) > 0, index=df.index)": "equivalent: `named` holds only the six codec bits (0 to 63), so `named & ~enabled` is never negative and != 0 is > 0",
+        "_ALL_CODECS = (1 << len(CODECS)) - 1 => _ALL_CODECS = (1 // len(CODECS)) - 1": _EVERY_BIT,
+        "_ALL_CODECS = (1 << len(CODECS)) - 1 => _ALL_CODECS = (1 >> len(CODECS)) - 1": _EVERY_BIT,
+        "_ALL_CODECS = (1 << len(CODECS)) - 1 => _ALL_CODECS = (1 & len(CODECS)) - 1": _EVERY_BIT
+        + " (len(CODECS) is 6, even)",
+        "_ALL_CODECS = (1 << len(CODECS)) - 1 => _ALL_CODECS = ( 0 << len(CODECS)) - 1": _EVERY_BIT,
+        "_ALL_CODECS = (1 << len(CODECS)) - 1 => _ALL_CODECS = ( 2 << len(CODECS)) - 1": "equivalent: 127 enables the six codec bits and a seventh that no codec_order names, so `named & ~enabled` is the same",
+        "def _codec_bits(texts: Any, *, empty: int) -> npt.NDArray[np.int64]: => def _codec_bits(texts: Any, /, empty: int) -> npt.NDArray[np.int64]:": "equivalent: both callers pass the texts by position and `empty` by keyword, which a positional-only `texts` accepts alike",
+        "column = pyarrow.array(texts, type=pyarrow.large_string(), from_pandas=True) => column = pyarrow.array(texts, type=pyarrow.large_string(), from_pandas=False)": "equivalent: from_pandas only decides whether NaN reads as null, and the texts are pd.factorize's uniques, which leave missing cells out (code -1, which picks `empty`)",
         "f\"codec_order: {', '.join(off)} {'is' if len(off) == 1 else 'are'} not enabled in \" => f\"codec_order: {', '.join(off)} {'is' if len(off) <= 1 else 'are'} not enabled in \"": "equivalent: the rule is explained only where it failed, so at least one codec is off",
         'broken=lambda df: _given(df, "old_name") & _given(df, "object_id"), => broken=lambda df: _given(df, "old_name") * _given(df, "object_id"),': _AND,
         'broken=lambda df: (_col(df, "host") == "dynamic") & ~_any_secret(df), => broken=lambda df: (_col(df, "host") == "dynamic") * ~_any_secret(df),': _AND,
@@ -518,6 +525,9 @@ NOTES: dict[str, dict[str, str]] = {
         "& ( => * (": _AND,
         '~_given(df, "host") => -_given(df, "host")': _NOT,
         '| (_col(df, "host") == "dynamic") => + (_col(df, "host") == "dynamic")': _OR,
+        '| (_col(df, "host") == "dynamic") => | (_col(df, "host") <= "dynamic")': _killed(
+            "tests/test_validate.py::test_an_outbound_registration_is_incomplete_only_for_an_empty_or_dynamic_host (complete rows whose hosts sort before 'dynamic': 203.0.113.9, alpha.example.com, 2001:db8::1)"
+        ),
         '| (_col(df, "host") == "dynamic") => ^ (_col(df, "host") == "dynamic")': "equivalent: a missing host is never 'dynamic', so the two sides are never both true and ^ is |",
         '| ~_given(df, "defaultuser") => + ~_given(df, "defaultuser")': _OR,
         '| ~_given(df, "defaultuser") => ^ ~_given(df, "defaultuser")': _killed(

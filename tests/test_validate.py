@@ -221,6 +221,24 @@ def test_every_pair_of_codec_lists_gets_the_same_verdict_both_ways(tmp_path: Pat
     assert sum(p.code == "codec-not-enabled" for p in by_columns) == 2 * 46
 
 
+def test_an_outbound_registration_is_incomplete_only_for_an_empty_or_dynamic_host(
+    tmp_path: Path,
+) -> None:
+    """Hosts that sort before and after 'dynamic' (an address, a name), each complete otherwise:
+    the column path, as the row path, flags only the empty host and 'dynamic'."""
+    hosts = ["203.0.113.9", "alpha.example.com", "dynamic", "sip.example.com", "", "2001:db8::1"]
+    rows = [
+        {"name": f"ep-{i}", "registration": "out", "host": h, "defaultuser": "u", "secret": "s"}
+        for i, h in enumerate(hosts)
+    ]
+    headers = ["name", "registration", "host", "defaultuser", "secret"]
+    sheet = normalize(load_sheet(write_csv(tmp_path / "sheet.csv", rows, headers)))
+    by_columns = _by_row(_check_columns(sheet.frame, False, sheet.distinct))
+    assert by_columns == _by_row(check_one_by_one(sheet.frame, strict=False))
+    flagged = [(sheet.frame.loc[p.row, "name"], p.code) for p in by_columns]
+    assert flagged == [("ep-2", "registration-incomplete"), ("ep-4", "registration-incomplete")]
+
+
 @pytest.mark.slow
 def test_a_50k_row_sheet_is_rejected_row_by_row_as_the_per_value_checks_say(
     tmp_path: Path,
