@@ -229,3 +229,21 @@ def test_after_slow_start_the_limit_grows_by_a_fifth_while_nothing_queues() -> N
         now = _window(limit, 0.020, now)
         seen.append(limit.current)
     assert seen == [12, 14, 17, 20, 24]
+
+
+@pytest.mark.parametrize(
+    ("last", "grown_to"),
+    [(0.020, 6), (0.040, 3)],
+    ids=["nothing-queued", "one-call-queued"],
+)
+def test_the_limit_grows_only_while_no_call_waits(last: float, grown_to: int) -> None:
+    # Five in flight at a gateway that serves four at once: the fifth call waits one call's
+    # time. The median is still the unloaded 20 ms; the slowest quarter of the window is not,
+    # so the limit goes to the aim (1.2 x 125 answers/s x 20 ms) instead of growing past it.
+    limit = AdaptiveLimit(64, initial=5)
+    limit.slow_start = False
+    limit.unloaded = 0.020
+    for _ in range(4):
+        limit.sample(0.020, 5, False, 0.020)
+    limit.sample(last, 5, False, last)
+    assert limit.current == grown_to

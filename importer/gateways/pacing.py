@@ -18,7 +18,9 @@ excess, and the aim stays put with about a fifth of a call's time in queue. So:
 - the limit starts low and doubles while latency stays within 10% of the unloaded (slow start),
   each doubling's rate measured at its own limit;
 - then it is 1.2 x best rate x unloaded latency, window after window, and at least a fifth
-  more while latency stays near the unloaded (the rate, measured over a few windows, lags);
+  more while even the slowest quarter of a window's calls stays near the unloaded latency
+  (the rate, measured over a few windows, lags; the median alone missed a call or two
+  queued at a gateway that serves a few at once);
 - a refusal (HTTP 429 or 503) or a timeout cuts it by a quarter at once, at most once a window;
 - a window in which the run itself kept few calls in flight (the sheet running out) teaches
   nothing.
@@ -97,6 +99,13 @@ class AdaptiveLimit:
 
     def _close_window(self, now: float) -> None:
         latency = statistics.median(self._latencies)
+        # The quarter of the window's calls that took longest: with a call or two queued at a
+        # gateway that serves a few at once the median stays unloaded, and this one does not.
+        slowest = (
+            max(self._latencies)
+            if len(self._latencies) < 4
+            else (statistics.quantiles(self._latencies, n=4)[2])
+        )
         # ``is None``, not ``or``: a clock may start at 0.0, and that window had no length at all.
         start = now if self._window_start is None else self._window_start
         answers, elapsed = len(self._latencies), now - start
@@ -130,9 +139,8 @@ class AdaptiveLimit:
             aim = _AIM * max(self.rates) * self.unloaded
             # Below the knee latency stays near the unloaded: grow by at least one call, or a
             # limit cut low (after a refusal) could round down to itself for ever.
-            self._set(
-                max(aim, self.limit * _AIM, self.limit + 1) if ratio < _SLOW_START_UNTIL else aim
-            )
+            calm = ratio < _SLOW_START_UNTIL and slowest / self.unloaded < _SLOW_START_UNTIL
+            self._set(max(aim, self.limit * _AIM, self.limit + 1) if calm else aim)
 
     def _set(self, limit: float) -> None:
         self.limit = min(float(self.ceiling), max(float(self.floor), limit))
