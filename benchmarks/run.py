@@ -327,8 +327,18 @@ def _git_head() -> str:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
+        # The bench's own outputs (RESULTS.md, the pacing plot) do not make the code dirty.
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!benchmarks/RESULTS.md",
+                ":!docs/pacing.png",
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
