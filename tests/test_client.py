@@ -313,6 +313,38 @@ def test_a_list_of_several_megabytes_is_read_whole_however_it_is_framed(
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_an_answer_past_the_largest_read_is_refused_in_one_sentence(
+    framing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Said by its Content-Length, or found while it is read: either way no more of it is read,
+    # and the user reads why, not a memory error.
+    monkeypatch.setattr("importer.gateways.transport._SMALL_ANSWER", 1_024)
+    monkeypatch.setattr("importer.gateways.transport._LARGEST_ANSWER", 1 << 20)
+    handler = type("Handler", (_LongListGateway,), {"framing": framing, "ENDPOINTS": 30_000})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = _settings(f"http://127.0.0.1:{server.server_address[1]}").with_overrides(
+        retry_attempts=2, retry_wait_initial=0.01
+    )
+
+    async def listed() -> Any:
+        async with GatewayClient(settings) as client:
+            await client.login()
+            return await client_module.list_endpoint_columns(client)
+
+    try:
+        with pytest.raises(GatewayUnavailable) as caught:
+            asyncio.run(listed())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(caught.value) == (
+        "cannot list the gateway's endpoints: gave up after 2 attempts: "
+        "its answer is larger than 1 MB, the most sip-import reads"
+    )
+
+
 @pytest.mark.parametrize("endpoints", [50, 12_000])
 def test_an_answer_cut_short_is_retried_then_named(endpoints: int) -> None:
     # A cut answer must give its connection back: with one connection (concurrency 1) the

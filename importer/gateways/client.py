@@ -40,7 +40,7 @@ from ..config import GatewaySettings, redact_url
 from ..errors import GatewayUnavailable
 from .pacing import AdaptiveLimit, FixedLimit, Pacer
 from .state import EndpointColumns, UnreadableValue, decode_list_answer
-from .transport import build_transport
+from .transport import AnswerTooLarge, build_transport
 
 __all__ = [
     "ApiError",
@@ -188,6 +188,8 @@ def _describe(exc: BaseException) -> str:
         return "the TLS handshake failed: the gateway does not speak HTTPS there (try http://)"
     if tls is not None:
         return f"the TLS handshake failed ({tls.reason or tls.__class__.__name__})"
+    if isinstance(exc, AnswerTooLarge):
+        return str(exc)
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     if isinstance(exc, httpx.ConnectError):

@@ -32,12 +32,19 @@ from httpx_aiohttp import AiohttpTransport
 
 from ..config import GatewaySettings
 
-__all__ = ["build_transport", "tls_context"]
+__all__ = ["AnswerTooLarge", "build_transport", "tls_context"]
 
 #: Idle connections close after this many seconds (a gateway may drop them sooner).
 _KEEPALIVE = 5.0
 #: Answers up to this size (every answer but a long endpoint list) are read by httpx itself.
 _SMALL_ANSWER = 1 << 20
+#: The most of an answer that is read: a gateway of 1,000,000 endpoints lists them in about
+#: 470 MB; past this, the answer is not a gateway's list and would only fill the memory.
+_LARGEST_ANSWER = 1 << 30
+
+
+class AnswerTooLarge(httpx.ProtocolError):
+    """The gateway's answer is larger than ``_LARGEST_ANSWER``; nothing more of it is read."""
 
 
 def tls_context(url: str, verify: bool | str) -> ssl.SSLContext:
@@ -139,9 +146,17 @@ async def _read_large(response: httpx.Response) -> httpx.Response:
     of a 100,000-endpoint gateway, 3,000 small blocks that the C allocator kept after they were
     freed (35 MB more at the run's peak). Here each part is copied as it comes and dropped.
     """
+    too_large = AnswerTooLarge(
+        f"its answer is larger than {_LARGEST_ANSWER >> 20:,} MB, the most sip-import reads",
+        request=response.request,
+    )
+    if _length(response) > _LARGEST_ANSWER:
+        raise too_large  # said by its Content-Length: not a byte of it is read
     body = bytearray()
     async for part in response.aiter_raw():
         body += part
+        if len(body) > _LARGEST_ANSWER:
+            raise too_large
     await response.aclose()
     # A Response made from bytes takes them as its content without a copy (a gzip answer is
     # decoded, as ``aread`` would have).
